@@ -1,0 +1,248 @@
+"""Typed configuration: the only place YAML is parsed.
+
+Configuration lives in a folder (``configs/`` by default): ``base.yaml`` holds top-level
+keys (``seed``, ``validation``); every other section has a file of its own named after it
+(``icp.yaml``, ``demo.yaml``...); ``local.yaml`` (git-ignored) is merged last over all of
+them. Every section is a frozen pydantic model with ``extra="forbid"`` so that a typo is
+an error naming the file and the key, and every key has its default in the model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from predscore.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG_DIR",
+    "DemoConfig",
+    "IcpConfig",
+    "PredscoreConfig",
+    "Range",
+    "ValidationConfig",
+    "find_config_dir",
+    "load_config",
+]
+
+DEFAULT_CONFIG_DIR = Path("configs")
+_SECTION_FILES = ("icp", "demo")  # sections that live in a file of their own
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(_Section):
+    """Inclusive numeric interval; a missing bound is open."""
+
+    min: float | None = None
+    max: float | None = None
+
+    def contains(self, value: float) -> bool:
+        """Return whether ``value`` lies inside the interval (bounds included)."""
+        lo = self.min if self.min is not None else float("-inf")
+        hi = self.max if self.max is not None else float("inf")
+        return lo <= value <= hi
+
+
+class IcpConfig(_Section):
+    """Ideal Customer Profile: what a perfect-fit account and contact look like.
+
+    Each dimension is matched independently (feature stage); ``weights`` combine the
+    matches into the overall ICP fit score in [0, 1].
+    """
+
+    sectors: list[str] = ["software_saas", "fintech", "it_services"]
+    employees: Range = Range(min=50, max=1000)
+    annual_revenue: Range = Range(min=5_000_000, max=250_000_000)
+    countries: list[str] = ["FR", "DE", "GB", "NL", "BE", "ES", "IT", "CH", "SE", "DK"]
+    regions: list[str] = ["EMEA"]
+    tech_stack: list[str] = ["salesforce", "hubspot", "snowflake", "aws", "segment"]
+    roles: list[str] = ["decision_maker", "influencer"]
+    seniorities: list[str] = ["c_level", "vp", "director"]
+    departments: list[str] = ["executive", "sales", "marketing", "revenue_operations"]
+    weights: dict[str, float] = {
+        "sector": 0.25,
+        "employees": 0.15,
+        "annual_revenue": 0.10,
+        "geography": 0.15,
+        "tech_stack": 0.10,
+        "role": 0.10,
+        "seniority": 0.10,
+        "department": 0.05,
+    }
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_known_and_positive(cls, value: dict[str, float]) -> dict[str, float]:
+        known = {
+            "sector",
+            "employees",
+            "annual_revenue",
+            "geography",
+            "tech_stack",
+            "role",
+            "seniority",
+            "department",
+        }
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown ICP dimension(s) {unknown}; known: {sorted(known)}")
+        if any(w < 0 for w in value.values()) or sum(value.values()) <= 0:
+            raise ValueError("weights must be >= 0 and not all zero")
+        return value
+
+
+class DemoConfig(_Section):
+    """Knobs of the synthetic demo CRM (``predscore demo-data``).
+
+    The catalogues (sectors, countries, job titles, tech stack, content) default to the
+    ones in :mod:`predscore.demo.catalogue`; override any of them here.
+    """
+
+    leads: int = Field(5000, ge=1)
+    seed: int = 42
+    start: datetime = datetime(2024, 10, 1, tzinfo=timezone.utc)
+    end: datetime = datetime(2026, 9, 30, tzinfo=timezone.utc)
+    won_rate: float = Field(0.20, gt=0.01, lt=0.9)
+    contacts_per_account: float = Field(2.5, ge=1.0)
+    open_share: float = Field(
+        0.2, ge=0.0, lt=1.0, description="share of leads still open at `end` (approx.)"
+    )
+    trap_share: float = Field(
+        0.15, ge=0.0, le=0.5, description="share of highly curious leads (engaged, no intent)"
+    )
+    dirty_rows: float = Field(
+        0.001, ge=0.0, le=0.1, description="share of rows corrupted to exercise validation"
+    )
+    chunk_leads: int = Field(50_000, ge=1000)
+    sector_weights: dict[str, float] | None = None
+    country_weights: dict[str, float] | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("timestamps need a timezone, e.g. 2026-09-30T00:00:00Z")
+        return value.astimezone(timezone.utc)
+
+
+class ValidationConfig(_Section):
+    """Tolerances of the row-level checks of ``predscore validate``."""
+
+    activity_before_creation_tolerance_days: float = Field(
+        0.0,
+        ge=0,
+        description="activities this long before the lead's creation are still accepted",
+    )
+    max_examples_in_reason: int = Field(3, ge=0)
+
+
+class PredscoreConfig(_Section):
+    """Root of the configuration tree."""
+
+    seed: int = 0
+    validation: ValidationConfig = ValidationConfig()
+    icp: IcpConfig = IcpConfig()
+    demo: DemoConfig = DemoConfig()
+
+
+def find_config_dir(explicit: Path | None = None) -> Path | None:
+    """Locate the configuration folder.
+
+    Order: ``explicit``, then ``$PREDSCORE_CONFIG_DIR``, then ``./configs`` when it exists.
+    Returns ``None`` when there is none (every key then takes its default).
+    """
+    if explicit is not None:
+        if not explicit.is_dir():
+            raise ConfigError(f"{explicit}: configuration folder not found")
+        return explicit
+    env = os.environ.get("PREDSCORE_CONFIG_DIR")
+    if env:
+        path = Path(env)
+        if not path.is_dir():
+            raise ConfigError(f"{path}: PREDSCORE_CONFIG_DIR is not a folder")
+        return path
+    return DEFAULT_CONFIG_DIR if DEFAULT_CONFIG_DIR.is_dir() else None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys, found {type(content).__name__}")
+    return content
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(
+    config_dir: Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> PredscoreConfig:
+    """Load and validate the configuration tree.
+
+    Parameters
+    ----------
+    config_dir : Path or None
+        Folder holding ``base.yaml``, ``<section>.yaml`` and ``local.yaml``; ``None`` uses
+        the defaults of the models only.
+    overrides : mapping, optional
+        Last layer (e.g. from the command line), merged over the files.
+
+    Raises
+    ------
+    ConfigError
+        When a file is not valid YAML or a key is unknown or has a bad value; the message
+        names the file and the dotted key.
+    """
+    raw: dict[str, Any] = {}
+    origin: dict[str, Path] = {}
+    if config_dir is not None:
+        base = config_dir / "base.yaml"
+        if base.is_file():
+            raw = _read_yaml(base)
+            origin = {key: base for key in raw}
+        for section in _SECTION_FILES:
+            path = config_dir / f"{section}.yaml"
+            if path.is_file():
+                if section in raw:
+                    raise ConfigError(
+                        f"{path}: section '{section}' is also defined in {base}; keep one"
+                    )
+                raw[section] = _read_yaml(path)
+                origin[section] = path
+        local = config_dir / "local.yaml"
+        if local.is_file():
+            local_raw = _read_yaml(local)
+            raw = _merge(raw, local_raw)
+            origin.update({key: local for key in local_raw})
+    if overrides:
+        raw = _merge(raw, overrides)
+    try:
+        return PredscoreConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        top = str(first["loc"][0]) if first["loc"] else ""
+        where = origin.get(top, config_dir or Path("<defaults>"))
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{where}: key '{key}': {first['msg']}{more}") from exc
