@@ -23,6 +23,7 @@ from predscore.errors import ConfigError
 __all__ = [
     "DEFAULT_CONFIG_DIR",
     "DemoConfig",
+    "FeaturesConfig",
     "IcpConfig",
     "PredscoreConfig",
     "Range",
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG_DIR = Path("configs")
-_SECTION_FILES = ("icp", "demo")  # sections that live in a file of their own
+_SECTION_FILES = ("icp", "demo", "features")  # sections that live in a file of their own
 
 
 class _Section(BaseModel):
@@ -94,7 +95,9 @@ class IcpConfig(_Section):
         }
         unknown = sorted(set(value) - known)
         if unknown:
-            raise ValueError(f"unknown ICP dimension(s) {unknown}; known: {sorted(known)}")
+            raise ValueError(
+                f"unknown ICP dimension(s) {unknown}; known: {sorted(known)}"
+            )
         if any(w < 0 for w in value.values()) or sum(value.values()) <= 0:
             raise ValueError("weights must be >= 0 and not all zero")
         return value
@@ -113,14 +116,23 @@ class DemoConfig(_Section):
     end: datetime = datetime(2026, 9, 30, tzinfo=timezone.utc)
     won_rate: float = Field(0.20, gt=0.01, lt=0.9)
     contacts_per_account: float = Field(2.5, ge=1.0)
-    open_share: float = Field(
-        0.2, ge=0.0, lt=1.0, description="share of leads still open at `end` (approx.)"
+    stale_share: float = Field(
+        0.08,
+        ge=0.0,
+        lt=1.0,
+        description="share of leads never worked to a close (stay open)",
     )
     trap_share: float = Field(
-        0.15, ge=0.0, le=0.5, description="share of highly curious leads (engaged, no intent)"
+        0.15,
+        ge=0.0,
+        le=0.5,
+        description="share of highly curious leads (engaged, no intent)",
     )
     dirty_rows: float = Field(
-        0.001, ge=0.0, le=0.1, description="share of rows corrupted to exercise validation"
+        0.001,
+        ge=0.0,
+        le=0.1,
+        description="share of rows corrupted to exercise validation",
     )
     chunk_leads: int = Field(50_000, ge=1000)
     sector_weights: dict[str, float] | None = None
@@ -134,6 +146,59 @@ class DemoConfig(_Section):
         return value.astimezone(timezone.utc)
 
 
+class FeaturesConfig(_Section):
+    """Point-in-time feature pipeline (``predscore features``, training snapshots).
+
+    Windows end at the as-of time and are half-open: a ``w``-day window holds the events
+    of ``(as_of - w days, as_of]``. Fit features take their profile from
+    :class:`IcpConfig`; this section only shapes how range matches degrade.
+    """
+
+    windows_days: list[int] = Field(
+        [7, 30, 90], min_length=1, description="engagement windows ending at as_of, in days"
+    )
+    half_life_days: float = Field(
+        30.0, gt=0, description="half-life of the exponentially decayed engagement"
+    )
+    trend_window_days: int = Field(
+        30, ge=1, description="trend compares this many last days with as many before"
+    )
+    visit_gap_minutes: float = Field(
+        30.0, gt=0, description="web views closer than this belong to the same visit"
+    )
+    passive_actions: dict[str, list[str]] = Field(
+        {"email": ["sent", "bounce"], "call": ["attempt"], "meeting": ["no_show"]},
+        description="actions done to the lead, not by it: counted, but not as engagement",
+    )
+    icp_range_tolerance_decades: float = Field(
+        1.0,
+        ge=0,
+        description="outside an ICP range the match falls linearly to 0 over this many "
+        "powers of ten (0: a plain in/out flag)",
+    )
+    snapshot_every_days: float = Field(
+        7.0, gt=0, description="training snapshots: one per lead every this many days"
+    )
+    horizon_days: float | None = Field(
+        None, gt=0, description="label = won within this many days of the snapshot; "
+        "None: won at all"
+    )
+    batch_rows: int = Field(
+        250_000, ge=1, description="feature rows computed per DuckDB batch (bounds memory)"
+    )
+    memory_limit: str = Field("4GB", description="DuckDB memory limit, e.g. 4GB")
+    threads: int | None = Field(None, ge=1, description="DuckDB threads; None: all cores")
+
+    @field_validator("windows_days")
+    @classmethod
+    def _windows_positive_unique(cls, value: list[int]) -> list[int]:
+        if any(w < 1 for w in value):
+            raise ValueError(f"windows must be >= 1 day, got {value}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"windows must be distinct, got {value}")
+        return sorted(value)
+
+
 class ValidationConfig(_Section):
     """Tolerances of the row-level checks of ``predscore validate``."""
 
@@ -142,7 +207,6 @@ class ValidationConfig(_Section):
         ge=0,
         description="activities this long before the lead's creation are still accepted",
     )
-    max_examples_in_reason: int = Field(3, ge=0)
 
 
 class PredscoreConfig(_Section):
@@ -152,6 +216,7 @@ class PredscoreConfig(_Section):
     validation: ValidationConfig = ValidationConfig()
     icp: IcpConfig = IcpConfig()
     demo: DemoConfig = DemoConfig()
+    features: FeaturesConfig = FeaturesConfig()
 
 
 def find_config_dir(explicit: Path | None = None) -> Path | None:
@@ -181,7 +246,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if content is None:
         return {}
     if not isinstance(content, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys, found {type(content).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping of keys, found {type(content).__name__}"
+        )
     return content
 
 
@@ -220,7 +287,7 @@ def load_config(
         base = config_dir / "base.yaml"
         if base.is_file():
             raw = _read_yaml(base)
-            origin = {key: base for key in raw}
+            origin = dict.fromkeys(raw, base)
         for section in _SECTION_FILES:
             path = config_dir / f"{section}.yaml"
             if path.is_file():
@@ -234,7 +301,7 @@ def load_config(
         if local.is_file():
             local_raw = _read_yaml(local)
             raw = _merge(raw, local_raw)
-            origin.update({key: local for key in local_raw})
+            origin.update(dict.fromkeys(local_raw, local))
     if overrides:
         raw = _merge(raw, overrides)
     try:

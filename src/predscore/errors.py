@@ -44,7 +44,9 @@ class SchemaError(DataValidationError):
         What was found instead.
     """
 
-    def __init__(self, path: str, column: str | None, expected: str, found: str) -> None:
+    def __init__(
+        self, path: str, column: str | None, expected: str, found: str
+    ) -> None:
         self.path = path
         self.column = column
         self.expected = expected

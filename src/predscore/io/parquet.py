@@ -1,9 +1,9 @@
 """Parquet files written atomically, read as-is.
 
-Stage: the disk edge of the flow. Writers go to a temporary name in the target folder and
-rename into place only when complete, so a killed run never leaves a half-written file;
-readers return the stored columns with no cleaning (schema conformance is the job of
-:mod:`predscore.schema`).
+Stage: the disk edge of the flow. Writers go to a temporary name in the target folder
+and rename into place only when complete, so a killed run never leaves a half-written
+file; readers return the stored columns with no cleaning (schema conformance is the job
+of :mod:`predscore.schema`).
 """
 
 from __future__ import annotations
@@ -67,7 +67,12 @@ class AtomicParquetWriter:
 
     def __enter__(self) -> AtomicParquetWriter:
         tmp = self._ctx.__enter__()
-        self._writer = pq.ParquetWriter(tmp, self.schema, **_WRITE_OPTIONS)
+        try:
+            self._writer = pq.ParquetWriter(tmp, self.schema, **_WRITE_OPTIONS)
+        except BaseException as exc:
+            # the temporary file may exist already: let atomic_path remove it
+            self._ctx.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         return self
 
     def write(self, table: pa.Table) -> None:
@@ -83,11 +88,15 @@ class AtomicParquetWriter:
         tb: TracebackType | None,
     ) -> None:
         assert self._writer is not None
-        self._writer.close()
-        if exc_type is None:
-            self._ctx.__exit__(None, None, None)
-        else:
+        try:
+            self._writer.close()
+        except BaseException as close_exc:
+            # a file that cannot be finished must not be renamed into place
+            if exc_type is None:
+                exc_type, exc, tb = type(close_exc), close_exc, close_exc.__traceback__
             self._ctx.__exit__(exc_type, exc, tb)
+            raise
+        self._ctx.__exit__(exc_type, exc, tb)
 
 
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -97,7 +106,9 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     try:
         return pq.read_table(path, columns=columns).to_pandas()
     except (pa.ArrowException, OSError) as exc:
-        raise DataValidationError(f"{path}: not a readable Parquet file ({exc})") from exc
+        raise DataValidationError(
+            f"{path}: not a readable Parquet file ({exc})"
+        ) from exc
 
 
 def file_sha256(path: Path) -> str:

@@ -1,5 +1,16 @@
-"""Canonical CRM tables: declaration, dtypes, and raw → validated checks."""
+"""Canonical CRM tables: declaration, dtypes, Parquet store, raw → validated checks.
 
+Validation lives in :mod:`predscore.schema.validate` (``validate_tables``,
+``load_dataset``).
+"""
+
+from predscore.schema.store import (
+    read_raw_tables,
+    read_table,
+    table_path,
+    to_arrow,
+    write_table,
+)
 from predscore.schema.tables import (
     ACTIONS,
     CHANNELS,
@@ -32,4 +43,9 @@ __all__ = [
     "conform",
     "empty_table",
     "pandera_schema",
+    "read_raw_tables",
+    "read_table",
+    "table_path",
+    "to_arrow",
+    "write_table",
 ]

@@ -3,8 +3,8 @@
 Stage: between the sources (demo generator, ingest) and validation. A data set is a
 folder holding ``accounts.parquet``, ``leads.parquet``, ``activities.parquet``,
 ``qualifications.parquet`` and ``outcomes.parquet``. Types survive the round trip:
-timestamps as ``timestamp[us, UTC]``, categorical columns as dictionaries, tech stacks as
-``list<string>``.
+timestamps as ``timestamp[us, UTC]``, categorical columns as dictionaries, tech stacks
+as ``list<string>``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from predscore.errors import SchemaError
 from predscore.io import read_parquet, write_parquet
 from predscore.schema.tables import TABLE_ORDER, TABLES, arrow_schema, conform
 
-__all__ = ["table_path", "read_raw_tables", "read_table", "to_arrow", "write_table"]
+__all__ = ["read_raw_tables", "read_table", "table_path", "to_arrow", "write_table"]
 
 
 def table_path(data_dir: Path, table: str) -> Path:
@@ -27,22 +27,58 @@ def table_path(data_dir: Path, table: str) -> Path:
 
 
 def to_arrow(frame: pd.DataFrame, table: str) -> pa.Table:
-    """Convert a canonical frame to Arrow with the canonical types (extras inferred)."""
+    """Convert a canonical frame to Arrow with the canonical types (extras inferred).
+
+    Raises
+    ------
+    SchemaError
+        When a column cannot be converted (the message names the table and column).
+    """
     conformed = conform(frame, table)
     extra_cols = [c for c in conformed.columns if c not in TABLES[table].by_name]
-    extra = (
-        pa.Schema.from_pandas(conformed[extra_cols], preserve_index=False)
-        if extra_cols
-        else None
-    )
-    schema = arrow_schema(table, extra)
-    return pa.Table.from_pandas(conformed, schema=schema, preserve_index=False)
+    try:
+        extra = (
+            pa.Schema.from_pandas(conformed[extra_cols], preserve_index=False)
+            if extra_cols
+            else None
+        )
+        schema = arrow_schema(table, extra)
+        return pa.Table.from_pandas(conformed, schema=schema, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        raise _arrow_error(conformed, table, exc) from exc
+
+
+def _arrow_error(frame: pd.DataFrame, table: str, exc: Exception) -> SchemaError:
+    """Name the first column Arrow cannot convert (run on the failure path only)."""
+    for name in frame.columns:
+        spec = TABLES[table].by_name.get(name)
+        try:
+            pa.array(
+                frame[name],
+                type=None if spec is None else arrow_schema(table).field(name).type,
+                from_pandas=True,
+            )
+        except (pa.ArrowException, TypeError, ValueError) as col_exc:
+            expected = "values of one type" if spec is None else spec.expected
+            return SchemaError(table, name, expected, f"{col_exc}")
+    return SchemaError(table, None, "a frame convertible to Arrow", f"{exc}")
 
 
 def write_table(frame: pd.DataFrame, data_dir: Path, table: str) -> Path:
-    """Write one canonical table atomically and return its path."""
+    """Write one canonical table atomically and return its path.
+
+    Raises
+    ------
+    SchemaError
+        When the frame cannot be converted to the canonical types; nothing is written
+        and a previous file at the same path is left as it was.
+    """
     path = table_path(data_dir, table)
-    write_parquet(to_arrow(frame, table), path)
+    try:
+        arrow = to_arrow(frame, table)
+    except SchemaError as exc:
+        raise SchemaError(str(path), exc.column, exc.expected, exc.found) from exc
+    write_parquet(arrow, path)
     return path
 
 

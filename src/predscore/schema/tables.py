@@ -1,10 +1,11 @@
 """Canonical CRM tables of predscore, declared once.
 
-Stage: the contract between every source (demo generator, ``ingest``) and every consumer
-(validation, features, scoring). Each table is a :class:`TableSpec` of :class:`ColumnSpec`
-(name, kind, required, closed vocabulary). From that single declaration come the pandera
-schema of a validated table (:func:`pandera_schema`), the Arrow schema used to write it
-(:func:`arrow_schema`) and the dtype coercion applied after reading (:func:`conform`).
+Stage: the contract between every source (demo generator, ``ingest``) and every
+consumer (validation, features, scoring). Each table is a :class:`TableSpec` of
+:class:`ColumnSpec` (name, kind, required, closed vocabulary). From that single
+declaration come the pandera schema of a validated table (:func:`pandera_schema`), the
+Arrow schema used to write it (:func:`arrow_schema`) and the dtype coercion applied
+after reading (:func:`conform`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
+
+from predscore.errors import SchemaError
 
 __all__ = [
     "ACTIONS",
@@ -36,7 +39,9 @@ __all__ = [
     "pandera_schema",
 ]
 
-ColumnKind = Literal["id", "string", "category", "int", "float", "timestamp", "string_list"]
+ColumnKind = Literal[
+    "id", "string", "category", "int", "float", "timestamp", "string_list"
+]
 
 ROLES = ("decision_maker", "influencer", "user", "unknown")
 SENIORITIES = ("c_level", "vp", "director", "manager", "individual")
@@ -52,8 +57,8 @@ CHANNELS = (
     "call",
     "event",
 )
-#: Actions a channel may carry. The vocabulary is closed so that features can rely on it;
-#: an export with other actions maps them in its ingest mapping.
+#: Actions a channel may carry. The vocabulary is closed so that features can rely on
+#: it; an export with other actions maps them in its ingest mapping.
 ACTIONS: Mapping[str, tuple[str, ...]] = {
     "email": ("sent", "open", "click", "reply", "bounce", "unsubscribe"),
     "webinar": ("register", "attend"),
@@ -66,9 +71,9 @@ ACTIONS: Mapping[str, tuple[str, ...]] = {
     "event": ("register", "attend", "visit"),
 }
 
-#: Known qualification fields (BANT, CHAMP, GPCT, MEDDICC) and how their value is typed:
-#: ``flag`` values are yes / no / unknown, ``number`` values are decimal numbers, ``text``
-#: values are free text. Fields not listed here are kept as text.
+#: Known qualification fields (BANT, CHAMP, GPCT, MEDDICC) and how their value is
+#: typed: ``flag`` values are yes / no / unknown, ``number`` values are decimal numbers,
+#: ``text`` values are free text. Fields not listed here are kept as text.
 QUALIFICATION_FIELDS: Mapping[str, Literal["flag", "number", "text"]] = {
     "budget": "flag",  # BANT budget, CHAMP money
     "budget_amount": "number",
@@ -250,19 +255,24 @@ def _pandera_column(spec: ColumnSpec) -> pa.Column:
     if spec.kind == "string_list":
         checks.append(
             pa.Check(
-                lambda s: s.map(_is_string_list), element_wise=False, error="a list of strings"
+                lambda s: s.map(_is_string_list),
+                element_wise=False,
+                error="a list of strings",
             )
         )
     return pa.Column(
-        _pandas_dtype(spec.kind), checks=checks, nullable=not spec.required, required=True
+        _pandas_dtype(spec.kind),
+        checks=checks,
+        nullable=not spec.required,
+        required=True,
     )
 
 
 def pandera_schema(table: str) -> pa.DataFrameSchema:
     """Strict pandera schema of a validated canonical table.
 
-    Every canonical column must be present (optional ones may be all-null); extra columns
-    are allowed only in tables that keep them (``accounts``, ``leads``).
+    Every canonical column must be present (optional ones may be all-null); extra
+    columns are allowed only in tables that keep them (``accounts``, ``leads``).
     """
     spec = TABLES[table]
     return pa.DataFrameSchema(
@@ -286,8 +296,10 @@ def _arrow_type(kind: ColumnKind) -> pa_arrow.DataType:
 
 
 def arrow_schema(table: str, extra: pa_arrow.Schema | None = None) -> pa_arrow.Schema:
-    """Arrow schema used to write a canonical table (extra columns appended as given)."""
-    fields = [pa_arrow.field(c.name, _arrow_type(c.kind)) for c in TABLES[table].columns]
+    """Arrow schema used to write a canonical table (extras appended as given)."""
+    fields = [
+        pa_arrow.field(c.name, _arrow_type(c.kind)) for c in TABLES[table].columns
+    ]
     if extra is not None:
         known = {f.name for f in fields}
         fields += [f for f in extra if f.name not in known]
@@ -304,8 +316,10 @@ def _to_category(series: pd.Series) -> pd.Series:
     """Categorical with sorted ``str`` categories (stable across chunks and runs)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.cat.remove_unused_categories()
-        cats = series.cat.categories.astype(str)
-        return series.cat.rename_categories(cats).cat.reorder_categories(sorted(cats))
+        # an Index, not a list: an empty list would give ``object`` categories
+        cats = pd.Index(series.cat.categories.astype(str), dtype="str")
+        renamed = series.cat.rename_categories(cats)
+        return renamed.cat.reorder_categories(cats.sort_values())
     values = series.astype("string").astype(object).where(series.notna(), None)
     cats = pd.Index(sorted({v for v in values if v is not None}), dtype="str")
     return pd.Series(
@@ -313,31 +327,51 @@ def _to_category(series: pd.Series) -> pd.Series:
     )
 
 
+def _conform_column(series: pd.Series, col: ColumnSpec) -> pd.Series:
+    if col.kind == "string_list":
+        return series.map(_to_list).astype(object)
+    if col.kind == "category":
+        return _to_category(series)
+    if col.kind in ("id", "string"):
+        return series.astype("str").where(series.notna(), None).astype("str")
+    return series.astype(_pandas_dtype(col.kind))  # type: ignore[call-overload]
+
+
 def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """Return ``frame`` with the canonical dtypes and column order (extras last).
 
     Assumes values are already valid (as after validation or a Parquet read of a
-    validated table); missing optional columns are added empty.
+    validated table); missing optional columns are added empty. Extra columns are kept
+    only in the tables that keep them (``accounts``, ``leads``) and dropped elsewhere,
+    so that the result always matches :func:`pandera_schema`.
+
+    Raises
+    ------
+    SchemaError
+        When a column holds values that cannot take its canonical type (e.g. text in an
+        integer column); the message names the table and the column.
     """
     spec = TABLES[table]
     out = {}
     for col in spec.columns:
-        series = frame[col.name] if col.name in frame else pd.Series(
-            [None] * len(frame), index=frame.index, dtype=object
-        )
-        if col.kind == "string_list":
-            series = series.map(_to_list).astype(object)
-        elif col.kind == "category":
-            series = _to_category(series)
-        elif col.kind in ("id", "string"):
-            series = series.astype("str").where(series.notna(), None).astype("str")
+        if col.name not in frame:
+            series = pd.Series([None] * len(frame), index=frame.index, dtype=object)
         else:
-            series = series.astype(_pandas_dtype(col.kind))  # type: ignore[call-overload]
-        out[col.name] = series
-    extras = [c for c in frame.columns if c not in spec.by_name]
+            series = frame[col.name]
+        try:
+            out[col.name] = _conform_column(series, col)
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(
+                table,
+                col.name,
+                col.expected,
+                f"values that cannot be converted ({exc})",
+            ) from exc
     result = pd.DataFrame(out, index=frame.index)
-    for name in extras:
-        result[name] = frame[name]
+    if spec.keeps_extra_columns:
+        for name in frame.columns:
+            if name not in spec.by_name:
+                result[name] = frame[name]
     return result.reset_index(drop=True)
 
 

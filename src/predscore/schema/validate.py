@@ -11,13 +11,16 @@ Stage: right after the sources. Two kinds of problems are told apart:
   row goes to the rejections table with its table, row position, column and reason, and
   the valid rows go on.
 
-Nothing is dropped silently: for every table, rows in = rows kept + rows rejected, and a
-rejected row has exactly one rejection record (the first problem found, checks running in
-a fixed order). Rows referring to a rejected lead are rejected in turn, with that reason.
+Nothing is dropped silently: for every table, rows in = rows kept + rows rejected, and
+a rejected row has exactly one rejection record (the first problem found, checks running
+in a fixed order). Rows referring to a rejected lead are rejected in turn, with that
+reason. Columns that a table does not keep (anything but the canonical columns, except
+in ``accounts`` and ``leads``) are dropped with a logged warning.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +42,8 @@ from predscore.schema.tables import (
 )
 
 __all__ = ["REJECTION_COLUMNS", "ValidationResult", "load_dataset", "validate_tables"]
+
+_log = logging.getLogger(__name__)
 
 REJECTION_COLUMNS = ("lead_id", "table", "row", "column", "reason")
 _FLAG_VALUES = {
@@ -76,12 +81,16 @@ class _Rejector:
         self.table = table
         self.alive = np.ones(len(frame), dtype=bool)
         self.records: list[pd.DataFrame] = []
-        lead = frame["lead_id"] if "lead_id" in frame else pd.Series(None, index=frame.index)
-        self.lead_ids = lead.astype(object).where(lead.notna(), None).map(
-            lambda v: None if v is None else str(v)
-        )
+        # ids as coerced (stripped, integral floats as integers), None when absent
+        if "lead_id" in frame:
+            lead = frame["lead_id"].astype(object)
+            self.lead_ids = lead.where(lead.notna(), None).to_numpy()
+        else:
+            self.lead_ids = np.full(len(frame), None, dtype=object)
 
-    def reject(self, mask: np.ndarray, column: str | None, reason: str | pd.Series) -> None:
+    def reject(
+        self, mask: np.ndarray, column: str | None, reason: str | pd.Series
+    ) -> None:
         new = np.asarray(mask, dtype=bool) & self.alive
         if not new.any():
             return
@@ -90,7 +99,7 @@ class _Rejector:
         self.records.append(
             pd.DataFrame(
                 {
-                    "lead_id": self.lead_ids.to_numpy()[rows],
+                    "lead_id": self.lead_ids[rows],
                     "table": self.table,
                     "row": rows.astype("int64"),
                     "column": column,
@@ -103,12 +112,21 @@ class _Rejector:
     def frame(self) -> pd.DataFrame:
         if not self.records:
             return _empty_rejections()
-        return pd.concat(self.records, ignore_index=True)
+        return pd.concat(self.records, ignore_index=True).astype(_REJECTION_DTYPES)
+
+
+_REJECTION_DTYPES = {
+    "lead_id": "str",
+    "table": "str",
+    "row": "int64",
+    "column": "str",
+    "reason": "str",
+}
 
 
 def _empty_rejections() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in REJECTION_COLUMNS}).astype(
-        {"row": "int64"}
+    return pd.DataFrame(
+        {c: pd.Series(dtype=_REJECTION_DTYPES[c]) for c in REJECTION_COLUMNS}
     )
 
 
@@ -120,7 +138,9 @@ def _quote(values: pd.Series, limit: int = 40) -> pd.Series:
 
 
 def _kind_of(series: pd.Series) -> str:
-    if isinstance(series.dtype, pd.DatetimeTZDtype) or ptypes.is_datetime64_dtype(series):
+    if isinstance(series.dtype, pd.DatetimeTZDtype) or ptypes.is_datetime64_dtype(
+        series
+    ):
         return "timestamp"
     if ptypes.is_bool_dtype(series):
         return "boolean"
@@ -149,22 +169,34 @@ def _check_structure(frame: pd.DataFrame, table: str, path: str) -> None:
         if name not in frame.columns:
             found = ", ".join(map(str, frame.columns)) or "no columns"
             raise SchemaError(
-                path, name, f"required column '{name}' ({spec.by_name[name].expected})",
+                path,
+                name,
+                f"required column '{name}' ({spec.by_name[name].expected})",
                 f"columns {found}",
             )
     for col in spec.columns:
         if col.name in frame.columns and len(frame[col.name].dropna()):
             kind = _kind_of(frame[col.name])
             if kind not in _ACCEPTED[col.kind]:
-                raise SchemaError(path, col.name, col.expected, f"{kind} ({frame[col.name].dtype})")
+                raise SchemaError(
+                    path, col.name, col.expected, f"{kind} ({frame[col.name].dtype})"
+                )
 
 
 # --- coercion: parse what can be parsed, report what cannot ---------------------------
 
 
 def _blank(series: pd.Series) -> pd.Series:
+    """Missing values, and text that is only whitespace."""
+    missing = series.isna()
+    if not (
+        ptypes.is_object_dtype(series)
+        or ptypes.is_string_dtype(series)
+        or isinstance(series.dtype, pd.CategoricalDtype)
+    ):
+        return missing  # numbers, timestamps, categories: no blank text to look for
     text = series.astype("string")
-    return series.isna() | text.str.strip().eq("").fillna(True)
+    return missing | text.str.strip().eq("").fillna(True)
 
 
 def _coerce(series: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:
@@ -177,7 +209,11 @@ def _coerce(series: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:
         out = text.astype(object).where(~missing, None)
         return out, pd.Series(False, index=series.index)
     if col.kind in ("int", "float"):
-        values = pd.to_numeric(series.where(~missing), errors="coerce")
+        values = pd.to_numeric(series.where(~missing), errors="coerce").astype(
+            "float64"
+        )
+        # "inf" parses but is no amount, count or duration: report it as unparseable
+        values = values.where(np.isfinite(values))
         bad = values.isna() & ~missing
         if col.kind == "int":
             fractional = values.notna() & (values % 1 != 0)
@@ -195,6 +231,7 @@ def _coerce(series: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:
             )
         values = values.dt.as_unit("us")
         return values, values.isna() & ~missing
+
     # string_list: a list per cell, or text separated by commas
     def to_list(cell: object) -> list[str] | None:
         if isinstance(cell, list | tuple | np.ndarray):
@@ -206,35 +243,58 @@ def _coerce(series: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:
     return series.map(to_list).astype(object), pd.Series(False, index=series.index)
 
 
+def _format_number(value: float) -> str | None:
+    """Shortest exact decimal text of a number ("3", "125000.5"); None when missing."""
+    if pd.isna(value):
+        return None
+    return str(np.format_float_positional(float(value), trim="-"))
+
+
 def _qualification_values(frame: pd.DataFrame, rejector: _Rejector) -> pd.Series:
+    """Normalise flag and number answers; reject those that cannot be read."""
     kinds = frame["field"].map(lambda f: QUALIFICATION_FIELDS.get(f, "text"))
     value = frame["value"].astype("string")
-    lowered = value.str.lower().str.strip()
-    flags = lowered.map(_FLAG_VALUES)
-    numbers = pd.to_numeric(value.where(kinds == "number"), errors="coerce")
-    bad_flag = (kinds == "flag") & flags.isna() & value.notna()
-    bad_number = (kinds == "number") & numbers.isna() & value.notna()
+    flags = value.str.lower().str.strip().map(_FLAG_VALUES).astype(object)
+    numbers = pd.to_numeric(value.where(kinds == "number"), errors="coerce").astype(
+        "float64"
+    )
+    numbers = numbers.where(np.isfinite(numbers))
+    bad_flag = ((kinds == "flag") & flags.isna() & value.notna()).to_numpy(dtype=bool)
+    bad_number = ((kinds == "number") & numbers.isna() & value.notna()).to_numpy(
+        dtype=bool
+    )
+    fields = frame["field"].astype(str)
     rejector.reject(
-        bad_flag.to_numpy(),
+        bad_flag,
         "value",
-        "unparseable value " + _quote(value) + " for flag field '" + frame["field"].astype(str)
+        "unparseable value "
+        + _quote(value)
+        + " for flag field '"
+        + fields
         + "' (expected yes, no or unknown)",
     )
     rejector.reject(
-        bad_number.to_numpy(),
+        bad_number,
         "value",
-        "unparseable value " + _quote(value) + " for number field '"
-        + frame["field"].astype(str) + "'",
+        "unparseable value "
+        + _quote(value)
+        + " for number field '"
+        + fields
+        + "' (expected a number)",
     )
-    normalised = value.astype(object)
-    normalised = normalised.where(kinds != "flag", flags)
-    return normalised.where(kinds != "number", numbers.map(lambda v: f"{v:g}"))
+    normalised = value.astype(object).where(value.notna(), None)
+    normalised = normalised.where(kinds != "flag", flags.where(flags.notna(), None))
+    return normalised.where(kinds != "number", numbers.map(_format_number)).astype(
+        object
+    )
 
 
-def _pandera_rows(frame: pd.DataFrame, table: str, rejector: _Rejector) -> None:
+def _pandera_rows(
+    frame: pd.DataFrame, raw: pd.DataFrame, table: str, rejector: _Rejector
+) -> None:
     """Closed vocabularies, required values and signs, checked by the pandera schema."""
     columns = pandera_schema(table).columns
-    row_schema = pa.DataFrameSchema(columns, strict=False, coerce=True)
+    row_schema = pa.DataFrameSchema(columns, strict=False)
     candidate = conform(frame, table)
     try:
         row_schema.validate(candidate, lazy=True)
@@ -252,8 +312,10 @@ def _pandera_rows(frame: pd.DataFrame, table: str, rejector: _Rejector) -> None:
                 reason = f"missing value in required column '{column}'"
                 rejector.reject(mask, column, reason)
                 continue
-            values = frame[column].astype(str).str.slice(0, 40).map(repr)
-            rejector.reject(mask, column, values + f" in column '{column}' is not {check}")
+            found = _quote(raw[column] if column in raw else frame[column])
+            rejector.reject(
+                mask, column, found + f" in column '{column}' is not {check}"
+            )
 
 
 def _reject_duplicates(frame: pd.DataFrame, key: str, rejector: _Rejector) -> None:
@@ -274,7 +336,9 @@ def _reject_future(
     frame: pd.DataFrame, column: str, as_of: pd.Timestamp, rejector: _Rejector
 ) -> None:
     mask = (frame[column] > as_of).fillna(False).to_numpy()
-    rejector.reject(mask, column, f"{column} is after the as-of time {as_of.isoformat()}")
+    rejector.reject(
+        mask, column, f"{column} is after the as-of time {as_of.isoformat()}"
+    )
 
 
 def _validate_table(
@@ -284,26 +348,39 @@ def _validate_table(
     spec = TABLES[table]
     raw = raw.reset_index(drop=True)
     _check_structure(raw, table, path)
-    rejector = _Rejector(table, raw)
-    coerced = {}
+    coerced: dict[str, pd.Series] = {}
+    unparseable: list[tuple[ColumnSpec, pd.Series]] = []
     for col in spec.columns:
         if col.name not in raw.columns:
             coerced[col.name] = pd.Series([None] * len(raw), dtype=object)
             continue
-        values, bad = _coerce(raw[col.name], col)
-        rejector.reject(
-            bad.to_numpy(),
-            col.name,
-            "unparseable value " + _quote(raw[col.name]) + f" (expected {col.expected})",
-        )
-        coerced[col.name] = values
+        coerced[col.name], bad = _coerce(raw[col.name], col)
+        unparseable.append((col, bad))
     frame = pd.DataFrame(coerced, index=raw.index)
-    for name in raw.columns:
-        if name not in spec.by_name:
+    extras = [name for name in raw.columns if name not in spec.by_name]
+    if spec.keeps_extra_columns:
+        for name in extras:
             frame[name] = raw[name]
+    elif extras:
+        _log.warning(
+            "%s: %d column(s) not in the canonical '%s' table dropped: %s",
+            path,
+            len(extras),
+            table,
+            ", ".join(map(str, extras)),
+        )
+    rejector = _Rejector(table, frame)
+    for col, bad in unparseable:
+        rejector.reject(
+            bad.to_numpy(dtype=bool),
+            col.name,
+            "unparseable value "
+            + _quote(raw[col.name])
+            + f" (expected {col.expected})",
+        )
     if table == "qualifications":
         frame["value"] = _qualification_values(frame, rejector)
-    _pandera_rows(frame, table, rejector)
+    _pandera_rows(frame, raw, table, rejector)
     if spec.key:
         _reject_duplicates(frame, spec.key[0], rejector)
     if spec.time_column and table != "accounts":
@@ -323,9 +400,11 @@ def _reject_unknown(
     present = ids.notna()
     unknown = present & ~ids.isin(known)
     reasons = ids.map(
-        lambda v: f"{column} rejected in {parent} (row {rejected_rows[v]})"
-        if v in rejected_rows
-        else f"unknown {column}: no such row in {parent}"
+        lambda v: (
+            f"{column} rejected in {parent} (row {rejected_rows[v]})"
+            if v in rejected_rows
+            else f"unknown {column}: no such row in {parent}"
+        )
     )
     rejector.reject(unknown.to_numpy(), column, reasons)
 
@@ -361,15 +440,19 @@ def validate_tables(
         On a missing table or column or an unusable column type.
     """
     config = config or ValidationConfig()
-    as_of = pd.Timestamp(as_of).tz_convert("UTC") if pd.Timestamp(as_of).tzinfo else (
-        pd.Timestamp(as_of).tz_localize("UTC")
+    as_of = (
+        pd.Timestamp(as_of).tz_convert("UTC")
+        if pd.Timestamp(as_of).tzinfo
+        else (pd.Timestamp(as_of).tz_localize("UTC"))
     )
     paths = paths or {t: t for t in TABLE_ORDER}
     frames: dict[str, pd.DataFrame] = {}
     rejectors: dict[str, _Rejector] = {}
     for table in TABLE_ORDER:
         if table not in raw:
-            raise SchemaError(paths.get(table, table), None, f"table '{table}'", "nothing")
+            raise SchemaError(
+                paths.get(table, table), None, f"table '{table}'", "nothing"
+            )
         frames[table], rejectors[table] = _validate_table(
             raw[table], table, paths.get(table, table), as_of
         )
@@ -382,29 +465,34 @@ def validate_tables(
 
     accounts_ok, accounts_dead = kept_ids("accounts", "account_id")
     _reject_unknown(
-        frames["leads"], "account_id", accounts_ok, accounts_dead, rejectors["leads"], "accounts"
+        frames["leads"],
+        "account_id",
+        accounts_ok,
+        accounts_dead,
+        rejectors["leads"],
+        "accounts",
     )
     leads_ok, leads_dead = kept_ids("leads", "lead_id")
-    created = (
-        frames["leads"][rejectors["leads"].alive].set_index("lead_id")["created_at"]
-    )
+    created = frames["leads"][rejectors["leads"].alive].set_index("lead_id")[
+        "created_at"
+    ]
     tolerance = pd.Timedelta(days=config.activity_before_creation_tolerance_days)
     for table in ("activities", "qualifications", "outcomes"):
         frame, rejector = frames[table], rejectors[table]
         _reject_unknown(frame, "lead_id", leads_ok, leads_dead, rejector, "leads")
         time_col = TABLES[table].time_column
         assert time_col is not None
-        lead_created = frame["lead_id"].map(created)
+        # reindex, not map: map cannot take an empty datetime mapping
+        lead_created = created.reindex(pd.Index(frame["lead_id"], dtype=object))
+        lead_created = lead_created.set_axis(frame.index)
         slack = tolerance if table == "activities" else pd.Timedelta(0)
         early = (frame[time_col] < lead_created - slack).fillna(False).to_numpy()
         rejector.reject(early, time_col, f"{time_col} is before the lead's created_at")
 
-    tables = {
-        t: conform(frames[t][rejectors[t].alive], t) for t in TABLE_ORDER
-    }
+    tables = {t: conform(frames[t][rejectors[t].alive], t) for t in TABLE_ORDER}
     rejections = pd.concat(
         [rejectors[t].frame() for t in TABLE_ORDER], ignore_index=True
-    ).astype({"row": "int64"})
+    ).astype(_REJECTION_DTYPES)
     summary = pd.DataFrame(
         {
             "table": list(TABLE_ORDER),
@@ -419,7 +507,15 @@ def validate_tables(
 def load_dataset(
     data_dir: Path, as_of: pd.Timestamp, config: ValidationConfig | None = None
 ) -> ValidationResult:
-    """Read the five tables of ``data_dir`` and validate them (see :func:`validate_tables`)."""
+    """Read the five tables of ``data_dir`` and validate them.
+
+    See :func:`validate_tables`; messages name the Parquet file of each table.
+
+    Raises
+    ------
+    SchemaError
+        When the folder or a table file is missing, or on a structural problem.
+    """
     raw = read_raw_tables(data_dir)
     paths = {t: str(table_path(data_dir, t)) for t in TABLE_ORDER}
     return validate_tables(raw, as_of, config, paths)

@@ -1,0 +1,64 @@
+# predscore — run `make` (or `make help`) for the list of targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= data/demo
+SEED ?= 42
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+## install: create .venv and install predscore with its development tools
+install: $(STAMP)
+
+## demo: install, then run the pipeline so far on built-in demo data (data/demo)
+demo: install
+	$(BIN)/predscore demo-data --out $(DATA) --seed $(SEED)
+	$(BIN)/predscore validate --data $(DATA) --as-of 2026-10-01 --segments
+	@echo "demo outputs: $(DATA)/ (five canonical tables + rejections.parquet)"
+
+## test: install, lint, then run the test suite (CI runs exactly this)
+test: lint
+	$(BIN)/python -m pytest -m "not slow" -q
+
+## test-all: every test, slow ones included
+test-all: install
+	$(BIN)/python -m pytest -q
+
+## lint: ruff lint, format check and import layering
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/lint-imports
+
+## format: apply ruff fixes and formatting
+format: install
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+## bench: heavy measurements (time, memory) — not part of `make test`
+bench: install
+	$(BIN)/python benchmarks/run.py $(BENCH)
+
+## validate: validate $(DATA)
+validate: install
+	$(BIN)/predscore validate --data $(DATA)
+
+## clean: remove generated data, caches and the virtual environment
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info
+
+## help: list the targets
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' | awk -F': ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: install demo test test-all lint format bench validate clean help

@@ -1,0 +1,232 @@
+"""Command line of predscore (typer).
+
+Commands are thin: parse options, load the configuration, call one library function and
+report with rich. Errors raised on purpose (:class:`~predscore.errors.PredscoreError`)
+end the command with a one-line reason on stderr and exit code 1. This module and
+``serve/`` are the only places that read the clock and configure logging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from predscore.config import PredscoreConfig, find_config_dir, load_config
+from predscore.errors import PredscoreError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="predscore",
+    help="Predictive B2B lead scoring: learn from won/lost leads which open leads close.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+_state: dict[str, Path | None] = {"config_dir": None}
+
+ConfigDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config-dir",
+        help="Folder of YAML configs (default: $PREDSCORE_CONFIG_DIR, then ./configs).",
+        show_default=False,
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Cutoff time, ISO 8601 (e.g. 2026-09-30 or 2026-09-30T12:00:00Z); "
+        "naive times are UTC. Default: now.",
+        show_default=False,
+    ),
+]
+
+
+@app.callback()
+def _root(
+    config_dir: ConfigDirOption = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress.")
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    _state["config_dir"] = config_dir
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """Turn a PredscoreError into a one-line message on stderr and exit code 1."""
+    try:
+        yield
+    except PredscoreError as exc:
+        err_console.print(
+            f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(code=1) from None
+
+
+def _config(overrides: dict | None = None) -> PredscoreConfig:
+    return load_config(find_config_dir(_state["config_dir"]), overrides)
+
+
+def _as_of(value: str | None) -> pd.Timestamp:
+    if value is None:
+        return pd.Timestamp(datetime.now(timezone.utc)).floor("s")
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError as exc:
+        raise PredscoreError(f"--as-of: cannot parse {value!r} as a timestamp") from exc
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _frame_table(frame: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(str(column), justify="right" if numeric else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(
+            *(
+                f"{v:,.3f}"
+                if isinstance(v, float)
+                else f"{v:,}"
+                if isinstance(v, int)
+                else str(v)
+                for v in row
+            )
+        )
+    return table
+
+
+def _progress() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write the five tables to.")
+    ],
+    leads: Annotated[
+        int | None,
+        typer.Option("--leads", min=1, help="Number of leads (default: demo.yaml)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+) -> None:
+    """Generate a synthetic B2B CRM (accounts, leads, activities, qualifications, outcomes)."""
+    from predscore.demo import generate_demo_data
+
+    with _errors():
+        overrides = {
+            k: v for k, v in {"leads": leads, "seed": seed}.items() if v is not None
+        }
+        config = _config({"demo": overrides} if overrides else None)
+        started = time.perf_counter()
+        with _progress() as progress:
+            task = progress.add_task("generating leads", total=config.demo.leads)
+            summary = generate_demo_data(
+                out,
+                config.demo,
+                config.icp,
+                lambda done: progress.update(task, completed=done),
+            )
+        elapsed = time.perf_counter() - started
+        counts = pd.DataFrame(
+            {"table": list(summary.rows), "rows": list(summary.rows.values())}
+        )
+        console.print(
+            _frame_table(counts, f"Demo CRM written to {out} in {elapsed:.1f} s")
+        )
+        console.print(
+            f"leads: {config.demo.leads:,} — won {summary.won:,}, lost {summary.lost:,}, "
+            f"open {summary.open:,}; won rate among closed {summary.won_rate:.1%}"
+        )
+
+
+@app.command("validate")
+def validate(
+    data: Annotated[
+        Path, typer.Option("--data", help="Folder of the five canonical tables.")
+    ],
+    as_of: AsOfOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Also write the validated tables here (and rejections)."
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Exit with code 1 when any row is rejected."),
+    ] = False,
+    segments: Annotated[
+        bool, typer.Option("--segments/--no-segments", help="Print the trap segments.")
+    ] = False,
+) -> None:
+    """Check the tables: structure errors stop; bad rows go to rejections.parquet."""
+    from predscore.schema.rejections import write_rejections
+    from predscore.schema.store import write_table
+    from predscore.schema.validate import load_dataset
+
+    with _errors():
+        config = _config()
+        cutoff = _as_of(as_of)
+        with err_console.status("validating"):
+            result = load_dataset(data, cutoff, config.validation)
+        target = out or data
+        rejections_path = write_rejections(
+            result.rejections, target / "rejections.parquet"
+        )
+        if out is not None:
+            for name, frame in result.tables.items():
+                write_table(frame, out, name)
+        console.print(
+            _frame_table(result.summary, f"Validation of {data} as of {cutoff}")
+        )
+        console.print(
+            f"rejections: {len(result.rejections):,} rows → {rejections_path}"
+        )
+        if segments:
+            from predscore.demo.trap import segment_close_rates
+
+            console.print(
+                _frame_table(
+                    segment_close_rates(result.tables), "Close rate by segment"
+                )
+            )
+        if strict and len(result.rejections):
+            raise typer.Exit(code=1)
+
+
+def main() -> None:
+    """Entry point of the ``predscore`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
