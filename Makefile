@@ -23,8 +23,11 @@ install: $(STAMP)
 ## demo: install, then run the pipeline so far on built-in demo data (data/demo)
 demo: install
 	$(BIN)/predscore demo-data --out $(DATA) --seed $(SEED)
-	$(BIN)/predscore validate --data $(DATA) --as-of 2026-10-01 --segments
-	@echo "demo outputs: $(DATA)/ (five canonical tables + rejections.parquet)"
+	$(BIN)/predscore validate --data $(DATA) --as-of 2026-10-01 --segments --out $(DATA)/validated
+	$(BIN)/predscore features --data $(DATA)/validated --validated --as-of 2026-10-01 --out $(DATA)/features.parquet
+	$(BIN)/predscore features --data $(DATA)/validated --validated --snapshots --out $(DATA)/snapshots.parquet
+	@echo "demo outputs in $(DATA)/: five raw tables, validated/ (clean tables + rejections.parquet),"
+	@echo "  features.parquet (open leads as of 2026-10-01), snapshots.parquet (training snapshots)"
 
 ## test: install, lint, then run the test suite (CI runs exactly this)
 test: lint

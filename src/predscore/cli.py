@@ -168,6 +168,103 @@ def demo_data(
         )
 
 
+@app.command("ingest")
+def ingest(
+    mapping: Annotated[
+        Path,
+        typer.Option(
+            "--mapping", help="Column mapping, e.g. configs/mappings/NAME.yaml."
+        ),
+    ],
+    source: Annotated[
+        Path,
+        typer.Option(
+            "--source",
+            help="Folder of the export's files (or the file of a one-file export).",
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Folder to write the five tables and reports to."),
+    ],
+    as_of: AsOfOption = None,
+) -> None:
+    """Import a CRM export through a mapping: canonical tables, rejections and a report."""
+    from predscore.ingest import REPORT_FILE, run_ingest
+
+    with _errors():
+        config = _config()
+        cutoff = _as_of(as_of)
+        with err_console.status(f"ingesting {source}"):
+            result = run_ingest(mapping, source, out, cutoff, config.validation)
+        seconds = result.report["seconds"]["total"]
+        console.print(
+            _frame_table(
+                result.summary, f"Ingest of {source} as of {cutoff} in {seconds:.1f} s"
+            )
+        )
+        console.print(_frame_table(result.labels, "Leads by label (source → kept)"))
+        leaks = [leak["column"] for leak in result.report["leak_columns"]]
+        console.print(f"leak columns dropped: {', '.join(leaks) or 'none'}")
+        console.print(
+            f"rejections: {len(result.rejections):,} rows → {out / 'rejections.parquet'}; "
+            f"report → {out / REPORT_FILE}"
+        )
+
+
+@app.command("features")
+def features(
+    data: Annotated[
+        Path, typer.Option("--data", help="Folder of the five canonical tables.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+    as_of: AsOfOption = None,
+    snapshots: Annotated[
+        bool,
+        typer.Option(
+            "--snapshots",
+            help="Write training snapshots (one row per closed lead every "
+            "snapshot_every_days, with its label) instead of the open leads at --as-of.",
+        ),
+    ] = False,
+    validated: Annotated[
+        bool,
+        typer.Option(
+            "--validated",
+            help="The folder is already validated (e.g. `validate --out`): stream it "
+            "from Parquet in bounded memory, skipping validation.",
+        ),
+    ] = False,
+) -> None:
+    """Point-in-time fit, engagement and qualification features as of a cutoff."""
+    from predscore.features import export_features, export_snapshots
+    from predscore.schema.validate import load_dataset
+
+    with _errors():
+        config = _config()
+        cutoff = _as_of(as_of)
+        started = time.perf_counter()
+        source: object = data
+        if not validated:
+            with err_console.status("validating"):
+                result = load_dataset(data, cutoff, config.validation)
+            source = result.tables
+            if len(result.rejections):
+                console.print(
+                    f"{len(result.rejections):,} input rows rejected by validation "
+                    f"(see `predscore validate --data {data}`)"
+                )
+        with err_console.status("building features"):
+            if snapshots:
+                rows = export_snapshots(source, out, config.features, config.icp)
+            else:
+                rows = export_features(source, cutoff, out, config.features, config.icp)
+        what = "snapshots" if snapshots else f"open leads as of {cutoff}"
+        console.print(
+            f"{rows:,} rows ({what}) → {out} in {time.perf_counter() - started:.1f} s"
+        )
+
+
 @app.command("validate")
 def validate(
     data: Annotated[

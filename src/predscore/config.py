@@ -30,10 +30,15 @@ __all__ = [
     "ValidationConfig",
     "find_config_dir",
     "load_config",
+    "read_yaml",
 ]
 
 DEFAULT_CONFIG_DIR = Path("configs")
-_SECTION_FILES = ("icp", "demo", "features")  # sections that live in a file of their own
+_SECTION_FILES = (
+    "icp",
+    "demo",
+    "features",
+)  # sections that live in a file of their own
 
 
 class _Section(BaseModel):
@@ -155,7 +160,9 @@ class FeaturesConfig(_Section):
     """
 
     windows_days: list[int] = Field(
-        [7, 30, 90], min_length=1, description="engagement windows ending at as_of, in days"
+        [7, 30, 90],
+        min_length=1,
+        description="engagement windows ending at as_of, in days",
     )
     half_life_days: float = Field(
         30.0, gt=0, description="half-life of the exponentially decayed engagement"
@@ -180,14 +187,20 @@ class FeaturesConfig(_Section):
         7.0, gt=0, description="training snapshots: one per lead every this many days"
     )
     horizon_days: float | None = Field(
-        None, gt=0, description="label = won within this many days of the snapshot; "
-        "None: won at all"
+        None,
+        gt=0,
+        description="label = won within this many days of the snapshot; "
+        "None: won at all",
     )
     batch_rows: int = Field(
-        250_000, ge=1, description="feature rows computed per DuckDB batch (bounds memory)"
+        250_000,
+        ge=1,
+        description="feature rows computed per DuckDB batch (bounds memory)",
     )
     memory_limit: str = Field("4GB", description="DuckDB memory limit, e.g. 4GB")
-    threads: int | None = Field(None, ge=1, description="DuckDB threads; None: all cores")
+    threads: int | None = Field(
+        None, ge=1, description="DuckDB threads; None: all cores"
+    )
 
     @field_validator("windows_days")
     @classmethod
@@ -250,6 +263,22 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             f"{path}: expected a mapping of keys, found {type(content).__name__}"
         )
     return content
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read one YAML file holding a mapping of keys (e.g. an ingest mapping).
+
+    Other modules validate the result with their own models; this module stays the only
+    YAML parser.
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, is not valid YAML or does not hold a mapping.
+    """
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found")
+    return _read_yaml(path)
 
 
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from predscore.cli import app
 from predscore.schema import TABLE_ORDER
 
-COMMANDS = ["demo-data", "validate"]
+COMMANDS = ["demo-data", "ingest", "validate", "features"]
 
 
 @pytest.fixture
@@ -116,3 +116,78 @@ def test_config_error_names_file_and_key(runner: CliRunner, tmp_path: Path) -> N
     )
     assert result.exit_code == 1
     assert "demo.yaml" in result.output and "demo.won_rat" in result.output
+
+
+def test_features_open_leads_and_snapshots(
+    runner: CliRunner, demo_dir: Path, tmp_path: Path
+) -> None:
+    validated = tmp_path / "validated"
+    assert (
+        runner.invoke(
+            app,
+            [
+                "validate",
+                "--data",
+                str(demo_dir),
+                "--as-of",
+                "2026-10-01",
+                "--out",
+                str(validated),
+            ],
+        ).exit_code
+        == 0
+    )
+    out = tmp_path / "features.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "features",
+            "--data",
+            str(demo_dir),
+            "--as-of",
+            "2026-10-01",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    features = pd.read_parquet(out)
+    leads = pd.read_parquet(validated / "leads.parquet")
+    outcomes = pd.read_parquet(validated / "outcomes.parquet")
+    open_ids = set(leads["lead_id"]) - set(outcomes["lead_id"])
+    assert set(features["lead_id"]) == open_ids and features["lead_id"].is_unique
+    # an already validated folder streams straight from Parquet and gives the same rows
+    again = tmp_path / "again.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "features",
+            "--data",
+            str(validated),
+            "--validated",
+            "--as-of",
+            "2026-10-01",
+            "--out",
+            str(again),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_parquet(again), features)
+    snaps = tmp_path / "snapshots.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "features",
+            "--data",
+            str(validated),
+            "--validated",
+            "--snapshots",
+            "--out",
+            str(snaps),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(snaps)
+    assert set(frame["lead_id"]) <= set(outcomes["lead_id"])
+    assert (frame["as_of"] < frame["closed_at"]).all()
+    assert set(frame["label"].unique()) <= {0, 1}

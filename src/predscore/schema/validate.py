@@ -30,9 +30,10 @@ import pandera.pandas as pa
 from pandas.api import types as ptypes
 
 from predscore.config import ValidationConfig
-from predscore.errors import SchemaError
+from predscore.errors import DataValidationError, SchemaError
 from predscore.schema.store import read_raw_tables, table_path
 from predscore.schema.tables import (
+    ACTIONS,
     QUALIFICATION_FIELDS,
     TABLE_ORDER,
     TABLES,
@@ -263,25 +264,30 @@ def _qualification_values(frame: pd.DataFrame, rejector: _Rejector) -> pd.Series
     bad_number = ((kinds == "number") & numbers.isna() & value.notna()).to_numpy(
         dtype=bool
     )
-    fields = frame["field"].astype(str)
-    rejector.reject(
-        bad_flag,
-        "value",
-        "unparseable value "
-        + _quote(value)
-        + " for flag field '"
-        + fields
-        + "' (expected yes, no or unknown)",
-    )
-    rejector.reject(
-        bad_number,
-        "value",
-        "unparseable value "
-        + _quote(value)
-        + " for number field '"
-        + fields
-        + "' (expected a number)",
-    )
+    negative = ((kinds == "number") & (numbers < 0)).to_numpy(dtype=bool)
+    if negative.any():
+        rejector.reject(
+            negative,
+            "value",
+            "negative value "
+            + _quote(value)
+            + " for number field '"
+            + frame["field"].astype(str)
+            + "' (expected a number >= 0)",
+        )
+    if bad_flag.any() or bad_number.any():
+        found = "unparseable value " + _quote(value)
+        fields = frame["field"].astype(str)
+        rejector.reject(
+            bad_flag,
+            "value",
+            found + " for flag field '" + fields + "' (expected yes, no or unknown)",
+        )
+        rejector.reject(
+            bad_number,
+            "value",
+            found + " for number field '" + fields + "' (expected a number)",
+        )
     normalised = value.astype(object).where(value.notna(), None)
     normalised = normalised.where(kinds != "flag", flags.where(flags.notna(), None))
     return normalised.where(kinds != "number", numbers.map(_format_number)).astype(
@@ -294,7 +300,7 @@ def _pandera_rows(
 ) -> None:
     """Closed vocabularies, required values and signs, checked by the pandera schema."""
     columns = pandera_schema(table).columns
-    row_schema = pa.DataFrameSchema(columns, strict=False)
+    row_schema = pa.DataFrameSchema(columns, strict=False, coerce=True)
     candidate = conform(frame, table)
     try:
         row_schema.validate(candidate, lazy=True)
@@ -341,6 +347,29 @@ def _reject_future(
     )
 
 
+def _reject_foreign_actions(frame: pd.DataFrame, rejector: _Rejector) -> None:
+    """An action must belong to its channel (``web`` + ``attend`` is not a web action)."""
+    pairs = {(c, a) for c, actions in ACTIONS.items() for a in actions}
+    channel = frame["channel"].astype(object)
+    action = frame["action"].astype(object)
+    known = channel.isin(list(ACTIONS)) & action.notna()
+    pair_ok = pd.MultiIndex.from_arrays([channel, action]).isin(list(pairs))
+    bad = known.to_numpy(dtype=bool) & ~pair_ok
+    if bad.any():
+        allowed = channel.map(lambda c: ", ".join(ACTIONS.get(c, ())))
+        rejector.reject(
+            bad,
+            "action",
+            "action "
+            + _quote(action)
+            + " does not belong to channel "
+            + _quote(channel)
+            + " (expected one of: "
+            + allowed
+            + ")",
+        )
+
+
 def _validate_table(
     raw: pd.DataFrame, table: str, path: str, as_of: pd.Timestamp
 ) -> tuple[pd.DataFrame, _Rejector]:
@@ -371,16 +400,19 @@ def _validate_table(
         )
     rejector = _Rejector(table, frame)
     for col, bad in unparseable:
-        rejector.reject(
-            bad.to_numpy(dtype=bool),
-            col.name,
-            "unparseable value "
-            + _quote(raw[col.name])
-            + f" (expected {col.expected})",
-        )
+        if bad.any():  # reasons are text work: build them only when needed
+            rejector.reject(
+                bad.to_numpy(dtype=bool),
+                col.name,
+                "unparseable value "
+                + _quote(raw[col.name])
+                + f" (expected {col.expected})",
+            )
     if table == "qualifications":
         frame["value"] = _qualification_values(frame, rejector)
     _pandera_rows(frame, raw, table, rejector)
+    if table == "activities":
+        _reject_foreign_actions(frame, rejector)
     if spec.key:
         _reject_duplicates(frame, spec.key[0], rejector)
     if spec.time_column and table != "accounts":
@@ -399,6 +431,8 @@ def _reject_unknown(
     ids = frame[column]
     present = ids.notna()
     unknown = present & ~ids.isin(known)
+    if not unknown.any():
+        return
     reasons = ids.map(
         lambda v: (
             f"{column} rejected in {parent} (row {rejected_rows[v]})"
@@ -407,6 +441,16 @@ def _reject_unknown(
         )
     )
     rejector.reject(unknown.to_numpy(), column, reasons)
+
+
+def _utc_as_of(as_of: object) -> pd.Timestamp:
+    """``as_of`` as a UTC timestamp (naive means UTC); NaT is refused."""
+    stamp = pd.Timestamp(as_of)
+    if pd.isna(stamp):
+        raise DataValidationError(
+            "as_of: expected a timestamp, found nothing (NaT); pass the time of the check"
+        )
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def validate_tables(
@@ -438,13 +482,11 @@ def validate_tables(
     ------
     SchemaError
         On a missing table or column or an unusable column type.
+    DataValidationError
+        When ``as_of`` is missing (NaT), which would let future rows through.
     """
     config = config or ValidationConfig()
-    as_of = (
-        pd.Timestamp(as_of).tz_convert("UTC")
-        if pd.Timestamp(as_of).tzinfo
-        else (pd.Timestamp(as_of).tz_localize("UTC"))
-    )
+    as_of = _utc_as_of(as_of)
     paths = paths or {t: t for t in TABLE_ORDER}
     frames: dict[str, pd.DataFrame] = {}
     rejectors: dict[str, _Rejector] = {}

@@ -1,0 +1,193 @@
+"""Canonical tables as DuckDB relations, from a data folder or from frames.
+
+Stage: features (input edge). The engine reads the five validated canonical tables
+either lazily from ``DIR/<table>.parquet`` or from a mapping of validated DataFrames,
+and exposes them under fixed names with times as epoch microseconds:
+
+* ``leads_v``  — ``lead_id, account_id, created_us``, the raw lead attributes, extras;
+* ``accounts_v`` — firmographics;
+* ``act`` and ``qual`` — activities (see :func:`events.stage_activities_sql`) and
+  qualifications of the spine's leads, staged once (:func:`stage_events`) as temporary
+  tables sorted by ``lead_id`` so that each batch of leads reads only its own range;
+* ``out_v`` — ``lead_id, closed_us, outcome``.
+
+DuckDB runs with a memory limit and spills to a private temporary folder that is removed
+on exit: that, and batching (see :mod:`build`), is what keeps memory bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from predscore.config import FeaturesConfig
+from predscore.errors import ConfigError, SchemaError
+from predscore.features import pit
+from predscore.features.events import stage_activities_sql
+from predscore.features.sql import quote_ident, quote_str
+from predscore.schema.store import table_path, to_arrow
+from predscore.schema.tables import ACTIONS, TABLE_ORDER, TABLES
+
+__all__ = ["Tables", "TablesOrDir", "open_tables", "stage_events"]
+
+TablesOrDir = Path | str | Mapping[str, pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """An open DuckDB connection holding the canonical relations.
+
+    ``lead_extras`` maps each extra lead attribute column to its DuckDB type.
+    """
+
+    con: duckdb.DuckDBPyConnection
+    lead_extras: Mapping[str, str]
+
+
+def _check_passive_actions(config: FeaturesConfig) -> None:
+    for channel, actions in config.passive_actions.items():
+        if channel not in ACTIONS:
+            raise ConfigError(
+                f"features.passive_actions: unknown channel '{channel}'; "
+                f"expected one of {sorted(ACTIONS)}"
+            )
+        unknown = sorted(set(actions) - set(ACTIONS[channel]))
+        if unknown:
+            raise ConfigError(
+                f"features.passive_actions.{channel}: unknown action(s) {unknown}; "
+                f"expected some of {list(ACTIONS[channel])}"
+            )
+
+
+def _register_raw(con: duckdb.DuckDBPyConnection, source: TablesOrDir) -> None:
+    """Expose each table as ``raw_<table>`` without reading it into memory."""
+    if isinstance(source, Mapping):
+        for table in TABLE_ORDER:
+            if table not in source:
+                raise SchemaError(
+                    "<tables>", None, f"the canonical table '{table}'", "nothing"
+                )
+            # Arrow with the canonical types, exactly as a Parquet read would see them.
+            con.register(f"raw_{table}", to_arrow(source[table], table))
+        return
+    data_dir = Path(source)
+    for table in TABLE_ORDER:
+        path = table_path(data_dir, table)
+        if not path.is_file():
+            raise SchemaError(
+                str(path), None, f"the canonical table '{table}'", "no such file"
+            )
+        con.execute(
+            f"CREATE VIEW raw_{table} AS SELECT * FROM read_parquet({quote_str(str(path))})"
+        )
+
+
+def _lead_extras(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    described = con.execute("DESCRIBE raw_leads").fetchall()
+    known = TABLES["leads"].by_name
+    return {str(row[0]): str(row[1]) for row in described if row[0] not in known}
+
+
+def _create_views(
+    con: duckdb.DuckDBPyConnection, extras: Mapping[str, str], config: FeaturesConfig
+) -> None:
+    extra_cols = "".join(f", {quote_ident(name)}" for name in extras)
+    con.execute(
+        "CREATE VIEW leads_v AS SELECT CAST(lead_id AS VARCHAR) AS lead_id, "
+        "CAST(account_id AS VARCHAR) AS account_id, epoch_us(created_at) AS created_us, "
+        "CAST(source AS VARCHAR) AS source, CAST(role AS VARCHAR) AS role, "
+        "CAST(seniority AS VARCHAR) AS seniority, "
+        "CAST(department AS VARCHAR) AS department, CAST(country AS VARCHAR) AS country"
+        f"{extra_cols} FROM raw_leads"
+    )
+    con.execute(
+        "CREATE VIEW accounts_v AS SELECT CAST(account_id AS VARCHAR) AS account_id, "
+        "CAST(sector AS VARCHAR) AS sector, CAST(employees AS DOUBLE) AS employees, "
+        "CAST(annual_revenue AS DOUBLE) AS annual_revenue, "
+        "CAST(country AS VARCHAR) AS country, CAST(region AS VARCHAR) AS region, "
+        "CAST(tech_stack AS VARCHAR[]) AS tech_stack FROM raw_accounts"
+    )
+    con.execute(
+        "CREATE VIEW out_v AS SELECT CAST(lead_id AS VARCHAR) AS lead_id, "
+        "epoch_us(closed_at) AS closed_us, CAST(outcome AS VARCHAR) AS outcome "
+        "FROM raw_outcomes"
+    )
+
+
+def stage_events(
+    con: duckdb.DuckDBPyConnection, config: FeaturesConfig, as_of_us: int | None
+) -> None:
+    """Stage ``act`` and ``qual`` for the leads of the table ``spine``.
+
+    Staged once, sorted by lead, so that a batch of leads reads one contiguous range.
+    Only the spine's leads are kept and, for a single cutoff, only the rows known at it
+    (the sessionisation of web views only looks back, so it is unchanged).
+    """
+    keep = "lead_id IN (SELECT lead_id FROM spine)"
+    if as_of_us is not None:
+        keep += f" AND {pit.known_at('t_us', f'CAST({int(as_of_us)} AS BIGINT)')}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE act AS {stage_activities_sql(config, keep)}"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE qual AS SELECT * FROM ("
+        "SELECT CAST(lead_id AS VARCHAR) AS lead_id, epoch_us(recorded_at) AS t_us, "
+        "CAST(field AS VARCHAR) AS field, CAST(value AS VARCHAR) AS value "
+        f"FROM raw_qualifications) WHERE {keep} ORDER BY lead_id, t_us"
+    )
+
+
+def _configure(
+    con: duckdb.DuckDBPyConnection, config: FeaturesConfig, spill: str
+) -> None:
+    """Memory limit, spill folder, UTC session, threads."""
+    try:
+        con.execute(f"SET memory_limit = {quote_str(config.memory_limit)}")
+    except duckdb.Error as exc:
+        raise ConfigError(
+            f"features.memory_limit: {config.memory_limit!r} is not a memory size; "
+            "expected e.g. 4GB or 512MB"
+        ) from exc
+    con.execute(f"SET temp_directory = {quote_str(spill)}")
+    con.execute("SET TimeZone = 'UTC'")
+    if config.threads is not None:
+        con.execute(f"SET threads = {int(config.threads)}")
+
+
+@contextlib.contextmanager
+def open_tables(source: TablesOrDir, config: FeaturesConfig) -> Iterator[Tables]:
+    """Open a private DuckDB connection over the canonical tables of ``source``.
+
+    Parameters
+    ----------
+    source : path or mapping of DataFrame
+        A data folder holding the five ``<table>.parquet`` files, or a mapping from
+        table name to validated frame.
+    config : FeaturesConfig
+        Engine settings (memory limit, threads) and passive actions.
+
+    Raises
+    ------
+    SchemaError
+        When a table is missing.
+    ConfigError
+        When ``passive_actions`` names an unknown channel or action, or
+        ``memory_limit`` is not a memory size.
+    """
+    _check_passive_actions(config)
+    with tempfile.TemporaryDirectory(prefix="predscore-duckdb-") as spill:
+        con = duckdb.connect(":memory:")
+        try:
+            _configure(con, config, spill)
+            _register_raw(con, source)
+            extras = _lead_extras(con)
+            _create_views(con, extras, config)
+            yield Tables(con=con, lead_extras=extras)
+        finally:
+            con.close()
