@@ -1,0 +1,36 @@
+"""Metrics shared by the rule baseline and the model (same leads, same definitions).
+
+Public API
+----------
+``evaluate_scores(labels, scores, decision=None, top_shares=(0.1, 0.2)) -> dict``
+``roc_auc``, ``average_precision``, ``lift_at``, ``decision_metrics``,
+``segment_rates``: the pieces.
+``trap_segments(features) -> dict[str, mask]``
+    "engaged, no authority, no project" vs "quiet decision-maker with a deadline".
+"""
+
+from predscore.evaluation.metrics import (
+    average_precision,
+    decision_metrics,
+    evaluate_scores,
+    lift_at,
+    roc_auc,
+    segment_rates,
+)
+from predscore.evaluation.segments import (
+    ENGAGED_NO_PROJECT,
+    QUIET_DEADLINE,
+    trap_segments,
+)
+
+__all__ = [
+    "ENGAGED_NO_PROJECT",
+    "QUIET_DEADLINE",
+    "average_precision",
+    "decision_metrics",
+    "evaluate_scores",
+    "lift_at",
+    "roc_auc",
+    "segment_rates",
+    "trap_segments",
+]

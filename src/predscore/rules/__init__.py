@@ -1,0 +1,27 @@
+"""Rule baseline: eliminatory criteria, points grid, thresholds and temperature.
+
+Stage: after features, beside the model (the two never import each other). Reads
+feature columns by name only. Configuration: ``configs/rules.yaml``
+(:class:`~predscore.config.RulesConfig`).
+
+Public API
+----------
+``score_rules(features, config) -> DataFrame``
+    Per row: ``rule_points``, ``rule_route``, ``eliminated_by``, ``mql``, ``sql``,
+    ``tier``, ``rule_reasons`` (list of ``{feature, value, points, text}``).
+``RuleScorer(config=...)``
+    The same behind a scikit-learn-like ``fit`` / ``score`` / ``transform``.
+``evaluate_rules(features, config) -> RuleEvaluation``
+    Metrics (shared with the model), routes and trap segments on labelled rows.
+"""
+
+from predscore.rules.baseline import RULE_COLUMNS, RuleScorer, score_rules
+from predscore.rules.evaluate import RuleEvaluation, evaluate_rules
+
+__all__ = [
+    "RULE_COLUMNS",
+    "RuleEvaluation",
+    "RuleScorer",
+    "evaluate_rules",
+    "score_rules",
+]

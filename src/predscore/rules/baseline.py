@@ -1,0 +1,199 @@
+"""Transparent points-based lead scorer built from ``configs/rules.yaml``.
+
+Stage: rules (after features, beside the model). Input: a feature frame (one row per
+``(lead_id, as_of)``, columns named as in :mod:`predscore.features`) and
+:class:`~predscore.config.RulesConfig`; output: per row ``rule_points``, ``rule_route``
+(meeting, nurture, disqualify), ``eliminated_by``, ``mql``, ``sql``, ``tier`` (hot, warm,
+cold) and ``rule_reasons`` (list of ``{feature, value, points, text}``, one per rule that
+fired; the points of a lead's reasons add up to its ``rule_points`` exactly).
+
+Every rule is one vectorised mask over all rows. Points are computed for eliminated
+leads too (so the score still ranks them) but their route is ``disqualify``, they are
+neither MQL nor SQL, and they are cold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from predscore.config import EliminatoryCriterion, PointRule, RulesConfig
+from predscore.rules.conditions import check_features, condition_mask
+from predscore.rules.reasons import collect_reasons, fired_reasons
+
+__all__ = ["RULE_COLUMNS", "RuleScorer", "score_rules"]
+
+RULE_COLUMNS = (
+    "rule_points",
+    "rule_route",
+    "eliminated_by",
+    "mql",
+    "sql",
+    "tier",
+    "rule_reasons",
+)
+_KEYS = ("lead_id", "as_of")
+
+
+def score_rules(features: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
+    """Apply the rule baseline to feature rows.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Feature rows; the key columns ``lead_id`` and ``as_of`` are carried over when
+        present.
+    config : RulesConfig
+        Eliminatory criteria, points grid, thresholds and temperature.
+
+    Returns
+    -------
+    DataFrame
+        Same index and row order as ``features``: the key columns present, then
+        :data:`RULE_COLUMNS`.
+
+    Raises
+    ------
+    ConfigError
+        When a rule reads a feature the frame lacks, or compares it with a value of
+        the wrong type; the message names the rule and the feature.
+    """
+    n_rows = len(features)
+    eliminated_by, elim_parts = _apply_eliminatory(features, config.eliminatory)
+    points, point_parts = _apply_points(
+        features, config.points, start=len(elim_parts), decimals=config.decimals
+    )
+    keys = [k for k in _KEYS if k in features.columns]
+    out = features.loc[:, keys].copy()
+    out["rule_points"] = points
+    out["eliminated_by"] = pd.Series(eliminated_by, index=features.index, dtype=object)
+    kept = pd.isna(eliminated_by)
+    thresholds = config.thresholds
+    out["rule_route"] = np.where(
+        ~kept,
+        "disqualify",
+        np.where(points >= thresholds.meeting, "meeting", "nurture"),
+    )
+    out["mql"] = kept & (points >= thresholds.mql)
+    out["sql"] = kept & (points >= thresholds.sql)
+    out["tier"] = np.where(kept, _temperature(features, config), "cold")
+    out["rule_reasons"] = collect_reasons([*elim_parts, *point_parts], n_rows)
+    return out.loc[:, [*keys, *RULE_COLUMNS]]
+
+
+def _apply_eliminatory(
+    features: pd.DataFrame, criteria: list[EliminatoryCriterion]
+) -> tuple[np.ndarray, list[pd.DataFrame]]:
+    """First matching criterion per row, and a zero-point reason naming it."""
+    eliminated_by = np.full(len(features), None, dtype=object)
+    parts = []
+    for order, criterion in enumerate(criteria):
+        where = f"rules.eliminatory '{criterion.name}'"
+        mask = condition_mask(features, criterion.when, where) & pd.isna(eliminated_by)
+        eliminated_by[mask] = criterion.name
+        rows = np.flatnonzero(mask)
+        feature = criterion.when.features()[0]
+        parts.append(
+            fired_reasons(
+                order,
+                rows,
+                feature,
+                features[feature].to_numpy(dtype=object)[rows],
+                np.zeros(len(rows)),
+                criterion.text,
+                where,
+            )
+        )
+    return eliminated_by, parts
+
+
+def _apply_points(
+    features: pd.DataFrame, rules: list[PointRule], start: int, decimals: int
+) -> tuple[np.ndarray, list[pd.DataFrame]]:
+    """Total points per row and the reasons of every rule that gave non-zero points."""
+    total = np.zeros(len(features))
+    parts = []
+    for offset, rule in enumerate(rules):
+        where = f"rules.points '{rule.name}'"
+        awarded, value, feature = _rule_points(features, rule, where)
+        # rounded per rule, so that the reasons shown still add up to the total
+        awarded = np.round(awarded, decimals) + 0.0
+        rows = np.flatnonzero(awarded != 0)
+        total += awarded
+        parts.append(
+            fired_reasons(
+                start + offset,
+                rows,
+                feature,
+                value[rows],
+                awarded[rows],
+                rule.text,
+                where,
+            )
+        )
+    return total, parts
+
+
+def _rule_points(
+    features: pd.DataFrame, rule: PointRule, where: str
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Points of one rule per row, the value shown in its reason and that feature."""
+    when = (
+        np.ones(len(features), dtype=bool)
+        if rule.when is None
+        else condition_mask(features, rule.when, where)
+    )
+    if rule.units is None:
+        feature = rule.when.features()[0] if rule.when is not None else ""
+        value = features[feature].to_numpy(dtype=object)
+        return np.where(when, rule.points, 0.0), value, feature
+    check_features(features, rule.units, where)
+    units = sum(
+        features[name].fillna(0).to_numpy(dtype=float) * weight
+        for name, weight in rule.units.items()
+    )
+    raw = rule.points * units
+    if rule.max_points is not None:
+        raw = np.clip(raw, -rule.max_points, rule.max_points)
+    return np.where(when, raw, 0.0), units, next(iter(rule.units))
+
+
+def _temperature(features: pd.DataFrame, config: RulesConfig) -> np.ndarray:
+    """Hot / warm / cold from the timeline; unknown is cold."""
+    spec = config.temperature
+    if spec.feature is None:
+        return np.full(len(features), "cold")
+    check_features(features, [spec.feature], "rules.temperature")
+    months = pd.to_numeric(features[spec.feature], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+    return np.select(
+        [months <= spec.hot_max, months <= spec.warm_max], ["hot", "warm"], "cold"
+    )
+
+
+class RuleScorer:
+    """scikit-learn-like wrapper of :func:`score_rules` (nothing is learned).
+
+    Parameters
+    ----------
+    config : RulesConfig
+        The rule baseline to apply.
+    """
+
+    def __init__(self, *, config: RulesConfig) -> None:
+        self.config = config
+
+    def fit(self, features: pd.DataFrame, y: object = None) -> RuleScorer:
+        """Check that every feature the rules read is present; return ``self``."""
+        score_rules(features.head(0), self.config)
+        self.n_features_in_ = features.shape[1]
+        return self
+
+    def score(self, features: pd.DataFrame) -> np.ndarray:
+        """Rule points per row (higher means more likely to close)."""
+        return score_rules(features, self.config)["rule_points"].to_numpy()
+
+    def transform(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Full rule output per row (see :func:`score_rules`)."""
+        return score_rules(features, self.config)

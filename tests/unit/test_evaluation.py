@@ -1,0 +1,77 @@
+"""Shared metrics: agree with scikit-learn, handle ties, segments and decisions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predscore.errors import PredscoreError
+from predscore.evaluation import (
+    ENGAGED_NO_PROJECT,
+    QUIET_DEADLINE,
+    average_precision,
+    decision_metrics,
+    evaluate_scores,
+    lift_at,
+    roc_auc,
+    trap_segments,
+)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_auc_and_ap_match_sklearn(seed: int) -> None:
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 300)
+    s = rng.integers(0, 15, 300).astype(float)  # many ties
+    assert roc_auc(y, s) == pytest.approx(metrics.roc_auc_score(y, s))
+    assert average_precision(y, s) == pytest.approx(
+        metrics.average_precision_score(y, s)
+    )
+
+
+def test_perfect_and_single_class() -> None:
+    assert roc_auc([0, 0, 1, 1], [1, 2, 3, 4]) == 1.0
+    assert average_precision([0, 0, 1, 1], [1, 2, 3, 4]) == 1.0
+    assert np.isnan(roc_auc([1, 1], [1, 2]))
+
+
+def test_lift_and_capture() -> None:
+    y = [1, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+    s = list(range(10, 0, -1))
+    top = lift_at(y, s, 0.1)
+    assert top == {"rate": 1.0, "lift": 5.0, "capture": 0.5}
+
+
+def test_decision_precision_recall() -> None:
+    out = decision_metrics([1, 1, 0, 0], [True, False, True, False])
+    assert out == {"selected_share": 0.5, "precision": 0.5, "recall": 0.5}
+
+
+def test_evaluate_scores_keys() -> None:
+    out = evaluate_scores([0, 1, 0, 1], [1, 2, 3, 4], decision=[0, 0, 1, 1])
+    assert {"roc_auc", "pr_auc", "lift_10", "capture_20", "precision"} <= set(out)
+
+
+def test_bad_labels_rejected() -> None:
+    with pytest.raises(PredscoreError, match="labels must be 0/1"):
+        roc_auc([0, 2], [1, 2])
+
+
+def test_trap_segments() -> None:
+    frame = pd.DataFrame(
+        {
+            "n_email_open_90d": [9, 0, 1, 0],
+            "n_email_click_90d": [3, 0, 0, 0],
+            "n_webinar_attend_90d": [2, 0, 0, 0],
+            "n_content_download_90d": [1, 0, 0, 0],
+            "role": pd.Categorical(["user", "decision_maker", "user", None]),
+            "qual_authority": [np.nan, 1.0, np.nan, np.nan],
+            "qual_need": [np.nan, 1.0, np.nan, np.nan],
+            "qual_timeline_months": [np.nan, 3.0, np.nan, np.nan],
+        }
+    )
+    masks = trap_segments(frame)
+    assert masks[ENGAGED_NO_PROJECT].tolist() == [True, False, False, False]
+    assert masks[QUIET_DEADLINE].tolist() == [False, True, False, False]
