@@ -89,7 +89,7 @@ def draw_outcomes(
     )
     intent = pop.need * timing * (0.5 + 0.5 * pop.authority)
     p_disc = 1 / (
-        1 + np.exp(-(-1.4 + 3.0 * intent + 0.6 * pop.authority + 0.8 * pop.curiosity))
+        1 + np.exp(-(-0.6 + 2.5 * intent + 0.6 * pop.authority + 0.6 * pop.curiosity))
     )
     p_disc = np.where(won, np.maximum(p_disc, 0.95), p_disc)
     span = (active_end - pop.created) / _DAY

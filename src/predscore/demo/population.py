@@ -339,11 +339,11 @@ def won_logit(pop: Population, noise: np.ndarray) -> np.ndarray:
         "outbound": -0.3,
     }
     return (
-        3.6 * need
-        + 1.0 * pop.authority
+        3.2 * need
+        + 1.5 * pop.authority
         + 1.2 * (pop.need & (tl <= 3))
         + 0.5 * (pop.need & (tl > 3) & (tl <= 12))
-        + 0.7 * pop.budget
+        + 1.2 * pop.budget
         + 2.0 * (pop.fit - 0.5)
         + np.vectorize(src.get)(pop.source)
         + noise
