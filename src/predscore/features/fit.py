@@ -23,25 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from predscore.config import FeaturesConfig, IcpConfig, Range
+from predscore.config import ICP_DIMENSIONS, FeaturesConfig, IcpConfig, Range
 from predscore.errors import DataValidationError
 from predscore.features import pit
 from predscore.features.registry import Dtype, FeatureSpec
 from predscore.features.sql import quote_ident, quote_str
 
-__all__ = ["ICP_DIMENSIONS", "fit_columns", "fit_sql"]
-
-#: ICP dimensions in output order (the keys of ``IcpConfig.weights``).
-ICP_DIMENSIONS = (
-    "sector",
-    "employees",
-    "annual_revenue",
-    "geography",
-    "tech_stack",
-    "role",
-    "seniority",
-    "department",
-)
+__all__ = ["fit_columns", "fit_sql"]
 
 _CATEGORICAL = (
     ("source", "l.source", "leads", "lead source (inbound, outbound, event...)"),

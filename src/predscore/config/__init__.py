@@ -1,0 +1,53 @@
+"""Typed configuration: the only place YAML is parsed.
+
+Configuration lives in a folder (``configs/`` by default): ``base.yaml`` holds top-level
+keys (``seed``, ``validation``); every other section has a file of its own named after it
+(``icp.yaml``, ``demo.yaml``...); ``local.yaml`` (git-ignored) is merged last over all of
+them. Every section is a frozen pydantic model with ``extra="forbid"`` so that a typo is
+an error naming the file and the key, and every key has its default in the model.
+"""
+
+from predscore.config._base import Range
+from predscore.config.demo import DemoConfig
+from predscore.config.features import FeaturesConfig
+from predscore.config.icp import ICP_DIMENSIONS, IcpConfig
+from predscore.config.loader import (
+    DEFAULT_CONFIG_DIR,
+    PredscoreConfig,
+    ValidationConfig,
+    find_config_dir,
+    load_config,
+    load_rules,
+    read_yaml,
+)
+from predscore.config.rules import (
+    RULE_OPS,
+    Condition,
+    EliminatoryCriterion,
+    PointRule,
+    RulesConfig,
+    RuleThresholds,
+    TemperatureConfig,
+)
+
+__all__ = [
+    "Condition",
+    "DEFAULT_CONFIG_DIR",
+    "DemoConfig",
+    "EliminatoryCriterion",
+    "FeaturesConfig",
+    "ICP_DIMENSIONS",
+    "IcpConfig",
+    "PointRule",
+    "PredscoreConfig",
+    "RULE_OPS",
+    "Range",
+    "RuleThresholds",
+    "RulesConfig",
+    "TemperatureConfig",
+    "ValidationConfig",
+    "find_config_dir",
+    "load_config",
+    "load_rules",
+    "read_yaml",
+]

@@ -1,0 +1,55 @@
+"""Demo CRM generator section (``configs/demo.yaml``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pydantic import (
+    Field,
+    field_validator,
+)
+
+from predscore.config._base import _Section
+
+
+class DemoConfig(_Section):
+    """Knobs of the synthetic demo CRM (``predscore demo-data``).
+
+    The catalogues (sectors, countries, job titles, tech stack, content) default to the
+    ones in :mod:`predscore.demo.catalogue`; override any of them here.
+    """
+
+    leads: int = Field(5000, ge=1)
+    seed: int = 42
+    start: datetime = datetime(2024, 10, 1, tzinfo=timezone.utc)
+    end: datetime = datetime(2026, 9, 30, tzinfo=timezone.utc)
+    won_rate: float = Field(0.20, gt=0.01, lt=0.9)
+    contacts_per_account: float = Field(2.5, ge=1.0)
+    stale_share: float = Field(
+        0.08,
+        ge=0.0,
+        lt=1.0,
+        description="share of leads never worked to a close (stay open)",
+    )
+    trap_share: float = Field(
+        0.15,
+        ge=0.0,
+        le=0.5,
+        description="share of highly curious leads (engaged, no intent)",
+    )
+    dirty_rows: float = Field(
+        0.001,
+        ge=0.0,
+        le=0.1,
+        description="share of rows corrupted to exercise validation",
+    )
+    chunk_leads: int = Field(50_000, ge=1000)
+    sector_weights: dict[str, float] | None = None
+    country_weights: dict[str, float] | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("timestamps need a timezone, e.g. 2026-09-30T00:00:00Z")
+        return value.astimezone(timezone.utc)

@@ -1,0 +1,71 @@
+"""Point-in-time feature section (``configs/features.yaml``)."""
+
+from __future__ import annotations
+
+from pydantic import (
+    Field,
+    field_validator,
+)
+
+from predscore.config._base import _Section
+
+
+class FeaturesConfig(_Section):
+    """Point-in-time feature pipeline (``predscore features``, training snapshots).
+
+    Windows end at the as-of time and are half-open: a ``w``-day window holds the events
+    of ``(as_of - w days, as_of]``. Fit features take their profile from
+    :class:`IcpConfig`; this section only shapes how range matches degrade.
+    """
+
+    windows_days: list[int] = Field(
+        [7, 30, 90],
+        min_length=1,
+        description="engagement windows ending at as_of, in days",
+    )
+    half_life_days: float = Field(
+        30.0, gt=0, description="half-life of the exponentially decayed engagement"
+    )
+    trend_window_days: int = Field(
+        30, ge=1, description="trend compares this many last days with as many before"
+    )
+    visit_gap_minutes: float = Field(
+        30.0, gt=0, description="web views closer than this belong to the same visit"
+    )
+    passive_actions: dict[str, list[str]] = Field(
+        {"email": ["sent", "bounce"], "call": ["attempt"], "meeting": ["no_show"]},
+        description="actions done to the lead, not by it: counted, but not as engagement",
+    )
+    icp_range_tolerance_decades: float = Field(
+        1.0,
+        ge=0,
+        description="outside an ICP range the match falls linearly to 0 over this many "
+        "powers of ten (0: a plain in/out flag)",
+    )
+    snapshot_every_days: float = Field(
+        7.0, gt=0, description="training snapshots: one per lead every this many days"
+    )
+    horizon_days: float | None = Field(
+        None,
+        gt=0,
+        description="label = won within this many days of the snapshot; "
+        "None: won at all",
+    )
+    batch_rows: int = Field(
+        250_000,
+        ge=1,
+        description="feature rows computed per DuckDB batch (bounds memory)",
+    )
+    memory_limit: str = Field("4GB", description="DuckDB memory limit, e.g. 4GB")
+    threads: int | None = Field(
+        None, ge=1, description="DuckDB threads; None: all cores"
+    )
+
+    @field_validator("windows_days")
+    @classmethod
+    def _windows_positive_unique(cls, value: list[int]) -> list[int]:
+        if any(w < 1 for w in value):
+            raise ValueError(f"windows must be >= 1 day, got {value}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"windows must be distinct, got {value}")
+        return sorted(value)
