@@ -26,8 +26,13 @@ demo: install
 	$(BIN)/predscore validate --data $(DATA) --as-of 2026-10-01 --segments --out $(DATA)/validated
 	$(BIN)/predscore features --data $(DATA)/validated --validated --as-of 2026-10-01 --out $(DATA)/features.parquet
 	$(BIN)/predscore features --data $(DATA)/validated --validated --snapshots --out $(DATA)/snapshots.parquet
+	$(BIN)/predscore train --data $(DATA)/validated --validated
+	$(BIN)/predscore promote
+	$(BIN)/predscore evaluate --data $(DATA)/validated --validated --out $(DATA)/evaluation
 	@echo "demo outputs in $(DATA)/: five raw tables, validated/ (clean tables + rejections.parquet),"
-	@echo "  features.parquet (open leads as of 2026-10-01), snapshots.parquet (training snapshots)"
+	@echo "  features.parquet (open leads as of 2026-10-01), snapshots.parquet (training snapshots),"
+	@echo "  evaluation/ (metrics.json: model vs rules, plots/); MLflow store in mlflow/ (mlflow ui"
+	@echo "  --backend-store-uri sqlite:///mlflow/mlflow.db), champion model exported to models/champion/"
 
 ## test: install, lint, then run the test suite (CI runs exactly this)
 test: lint
@@ -51,6 +56,11 @@ format: install
 ## bench: heavy measurements (time, memory) — not part of `make test`
 bench: install
 	$(BIN)/python benchmarks/run.py $(BENCH)
+
+## results: rule baseline (and model rows) on the demo and public data sets → results/ (ONLY=name runs one)
+results: install
+	$(BIN)/python benchmarks/results.py --out results/ $(if $(ONLY),--only $(ONLY))
+.PHONY: results
 
 ## validate: validate $(DATA)
 validate: install

@@ -11,7 +11,9 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DataValidationError",
+    "InsufficientHistoryError",
     "LeakageError",
+    "ModelError",
     "PredscoreError",
     "SchemaError",
 ]
@@ -57,3 +59,11 @@ class SchemaError(DataValidationError):
 
 class LeakageError(PredscoreError):
     """A computation would use information from after its as-of time."""
+
+
+class ModelError(PredscoreError):
+    """A model cannot be fitted, loaded or applied (not fitted, bad bundle, bad URI)."""
+
+
+class InsufficientHistoryError(ModelError):
+    """Too few closed leads or wins to train: predscore keeps scoring with the rules."""

@@ -3,6 +3,7 @@ thresholds are inclusive, bad configs name the key and the rule."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,10 @@ from predscore.config import (
     load_rules,
 )
 from predscore.errors import ConfigError
-from predscore.rules import RULE_COLUMNS, RuleScorer, score_rules
+from predscore.rules import RULE_COLUMNS, RuleScorer, evaluate_rules, score_rules
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+DATASET_RULES = sorted((REPO_CONFIGS / "rules").glob("*.yaml"))
 
 
 def _frame() -> pd.DataFrame:
@@ -326,7 +328,7 @@ def test_no_timeline_feature_makes_everyone_cold() -> None:
     assert out["tier"].eq("cold").all()
 
 
-@pytest.mark.parametrize("path", sorted((REPO_CONFIGS / "rules").glob("*.yaml")))
+@pytest.mark.parametrize("path", DATASET_RULES, ids=lambda p: p.stem)
 def test_shipped_dataset_rules_load(path: Path) -> None:
     assert load_rules(path).points
 
@@ -357,3 +359,114 @@ def test_template_format_mismatch_names_rule() -> None:
     )
     with pytest.raises(ConfigError, match=r"rules\.points 'sector_pts': text"):
         score_rules(_frame(), config)
+
+
+def test_reasons_hold_plain_python_values() -> None:
+    reasons = _by_lead().loc["L1", "rule_reasons"]
+    assert all(type(r["points"]) is float for r in reasons)
+    assert all(type(r["text"]) is str and type(r["feature"]) is str for r in reasons)
+
+
+def test_shipped_default_has_the_issue_criteria() -> None:
+    names = [c.name for c in load_config(REPO_CONFIGS).rules.eliminatory]
+    assert set(names) >= {
+        "out_of_target_sector",
+        "no_need",
+        "cannot_decide",
+        "cannot_fund",
+        "student_or_job_seeker",
+    }
+
+
+def test_shipped_default_eliminates_students() -> None:
+    rules = load_config(REPO_CONFIGS).rules
+    features = {f for c in rules.eliminatory for f in c.when.features()}
+    features |= {f for r in rules.points if r.when for f in r.when.features()}
+    features |= {f for r in rules.points for f in (r.units or {})}
+    frame = pd.DataFrame(np.nan, index=range(2), columns=sorted(features))
+    frame["role"] = pd.Categorical(["user", "user"])
+    frame["department"] = pd.Categorical([None, "sales"])
+    frame["qual_timeline_months"] = np.nan
+    out = score_rules(frame, rules)
+    assert out["eliminated_by"].tolist()[0] == "student_or_job_seeker"
+    assert pd.isna(out["eliminated_by"].tolist()[1])
+
+
+@pytest.mark.parametrize("path", DATASET_RULES, ids=lambda p: p.stem)
+def test_shipped_dataset_rules_run_on_missing_features(path: Path) -> None:
+    # every comparison is false on a missing value: only `is_null` rules may fire
+    rules = load_rules(path)
+    features = {f for c in rules.eliminatory for f in c.when.features()}
+    features |= {f for r in rules.points if r.when for f in r.when.features()}
+    features |= {f for r in rules.points for f in (r.units or {})}
+    frame = pd.DataFrame(np.nan, index=range(3), columns=sorted(features))
+    out = score_rules(frame, rules)
+    null_points = sum(
+        r.points for r in rules.points if r.when is not None and r.when.op == "is_null"
+    )
+    assert out["rule_points"].eq(null_points).all()
+    assert out["rule_route"].eq("nurture").all()
+
+
+def _labelled() -> pd.DataFrame:
+    return _frame().assign(label=[1, 0, 0, 0, 1, 0])
+
+
+def test_evaluate_rules_tables() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # empty segments give NaN, not warnings
+        evaluation = evaluate_rules(_labelled(), _config())
+    routes = evaluation.routes.set_index("route")
+    assert routes.index.tolist() == ["meeting", "nurture", "disqualify"]
+    assert routes["rows"].tolist() == [1, 3, 2]
+    assert routes.loc["meeting", "close_rate"] == 1.0
+    assert routes["share"].sum() == pytest.approx(1.0)
+    criteria = evaluation.criteria.set_index("criterion")
+    assert criteria.index.tolist() == ["out_of_sector", "no_need"]
+    assert criteria["rows"].tolist() == [1, 1]
+    metrics = evaluation.metrics
+    assert metrics["precision"] == 1.0 and metrics["recall"] == 0.5
+    # no qualification / engagement columns here: the trap segments are empty
+    assert evaluation.segments["rows"].tolist() == [0, 0]
+    assert np.isnan(metrics["trap_roc_auc"])
+
+
+def test_evaluate_rules_trap_segments() -> None:
+    frame = pd.DataFrame(
+        {
+            "label": [0, 0, 1, 1, 0, 0, 0, 0],
+            "n_email_open_90d": [9, 8, 0, 0, 1, 1, 1, 1],
+            "n_email_click_90d": 0,
+            "n_webinar_attend_90d": 0,
+            "n_content_download_90d": 0,
+            "role": pd.Categorical(
+                ["user"] * 2 + ["decision_maker"] * 2 + ["user"] * 4
+            ),
+            "qual_authority": [np.nan, np.nan, 1.0, 1.0, *[np.nan] * 4],
+            "qual_need": [np.nan, np.nan, 1.0, 1.0, *[np.nan] * 4],
+            "qual_timeline_months": [np.nan, np.nan, 2.0, 1.0, *[np.nan] * 4],
+        }
+    )
+    config = RulesConfig.model_validate(
+        {
+            "points": [
+                {
+                    "name": "opens",
+                    "units": {"n_email_open_90d": 1},
+                    "points": 5,
+                    "max_points": 50,
+                    "text": "opened {value} emails: {points} pts",
+                }
+            ],
+            "thresholds": {"mql": 40, "sql": 40, "meeting": 40},
+        }
+    )
+    evaluation = evaluate_rules(frame, config)
+    segments = evaluation.segments.set_index("segment")
+    engaged, quiet = segments.index
+    assert segments["rows"].tolist() == [2, 2]
+    assert segments.loc[engaged, "meeting_share"] == 1.0
+    assert segments.loc[quiet, "meeting_share"] == 0.0
+    assert segments.loc[quiet, "close_rate"] == 1.0
+    # the engaged losers outrank the quiet winners: the trap, in one number
+    assert evaluation.metrics["trap_roc_auc"] == 0.0

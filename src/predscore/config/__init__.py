@@ -18,7 +18,17 @@ from predscore.config.loader import (
     find_config_dir,
     load_config,
     load_rules,
+    load_section,
     read_yaml,
+)
+from predscore.config.model import (
+    CalibrationConfig,
+    FeatureGridConfig,
+    HistoryConfig,
+    ModelConfig,
+    SearchConfig,
+    SplitConfig,
+    TrackingConfig,
 )
 from predscore.config.rules import (
     RULE_OPS,
@@ -31,6 +41,13 @@ from predscore.config.rules import (
 )
 
 __all__ = [
+    "CalibrationConfig",
+    "FeatureGridConfig",
+    "HistoryConfig",
+    "ModelConfig",
+    "SearchConfig",
+    "SplitConfig",
+    "TrackingConfig",
     "Condition",
     "DEFAULT_CONFIG_DIR",
     "DemoConfig",
@@ -49,5 +66,6 @@ __all__ = [
     "find_config_dir",
     "load_config",
     "load_rules",
+    "load_section",
     "read_yaml",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 from pydantic import (
+    BaseModel,
     Field,
     ValidationError,
 )
@@ -17,6 +18,7 @@ from predscore.config._base import _Section
 from predscore.config.demo import DemoConfig
 from predscore.config.features import FeaturesConfig
 from predscore.config.icp import IcpConfig
+from predscore.config.model import ModelConfig
 from predscore.config.rules import RulesConfig
 from predscore.errors import ConfigError
 
@@ -26,6 +28,7 @@ _SECTION_FILES = (
     "demo",
     "features",
     "rules",
+    "model",
 )  # sections that live in a file of their own
 
 
@@ -48,6 +51,7 @@ class PredscoreConfig(_Section):
     demo: DemoConfig = DemoConfig()
     features: FeaturesConfig = FeaturesConfig()
     rules: RulesConfig = RulesConfig()
+    model: ModelConfig = ModelConfig()
 
 
 def find_config_dir(explicit: Path | None = None) -> Path | None:
@@ -174,14 +178,36 @@ def load_rules(path: Path) -> RulesConfig:
     ConfigError
         When the file is missing, not valid YAML, or a key is unknown or invalid.
     """
+    return load_section(path, "rules")
+
+
+def load_section(path: Path, section: str) -> Any:
+    """Load one section of the tree from a stand-alone file (``train --config``).
+
+    Parameters
+    ----------
+    path : Path
+        YAML file holding the keys of the section.
+    section : str
+        Name of the section in :class:`PredscoreConfig` (``rules``, ``model``...).
+
+    Raises
+    ------
+    ConfigError
+        When the section is unknown, the file is missing or not valid YAML, or a key
+        is unknown or invalid; the message names the file and the dotted key.
+    """
+    field = PredscoreConfig.model_fields.get(section)
+    if field is None or not isinstance(field.default, BaseModel):
+        raise ConfigError(f"{path}: unknown configuration section '{section}'")
     raw = read_yaml(path)
     try:
-        return RulesConfig.model_validate(raw)
+        return type(field.default).model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = ("rules", *first["loc"])
+        loc = (section, *first["loc"])
         key = ".".join(str(part) for part in loc)
-        rule = _rule_name({"rules": raw}, loc)
+        rule = _rule_name({section: raw}, loc)
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{path}: key '{key}'{rule}: {first['msg']}{more}") from exc
 

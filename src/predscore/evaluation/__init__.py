@@ -6,7 +6,8 @@ Public API
 ``roc_auc``, ``average_precision``, ``lift_at``, ``decision_metrics``,
 ``segment_rates``: the pieces.
 ``trap_segments(features) -> dict[str, mask]``
-    "engaged, no authority, no project" vs "quiet decision-maker with a deadline".
+    "engaged, no authority, no project" vs "quiet decision-maker with a deadline";
+    both empty on data without engagement or qualification answers.
 """
 
 from predscore.evaluation.metrics import (

@@ -12,7 +12,8 @@ Public API
 ``RuleScorer(config=...)``
     The same behind a scikit-learn-like ``fit`` / ``score`` / ``transform``.
 ``evaluate_rules(features, config) -> RuleEvaluation``
-    Metrics (shared with the model), routes and trap segments on labelled rows.
+    Metrics (shared with the model), routes, eliminating criteria and trap segments
+    on labelled rows.
 """
 
 from predscore.rules.baseline import RULE_COLUMNS, RuleScorer, score_rules

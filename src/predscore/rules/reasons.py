@@ -46,14 +46,16 @@ def fired_reasons(
             f"{where}: text {template!r} cannot format a {type(shown[0]).__name__} "
             f"value: {exc}"
         ) from exc
+    n = len(rows)
+    # object columns: plain Python values, no string-array round trip per record
     return pd.DataFrame(
         {
-            "row": rows,
-            "order": order,
-            "feature": feature,
+            "row": np.asarray(rows, dtype=np.int64),
+            "order": np.full(n, order, dtype=np.int64),
+            "feature": pd.Series([feature] * n, dtype=object),
             "value": pd.Series(shown, dtype=object),
-            "points": points.astype(float),
-            "text": texts,
+            "points": np.asarray(points, dtype=float),
+            "text": pd.Series(texts, dtype=object),
         }
     )
 
@@ -63,13 +65,15 @@ def collect_reasons(parts: list[pd.DataFrame], n_rows: int) -> list[list[dict]]:
     out: list[list[dict]] = [[] for _ in range(n_rows)]
     if not parts:
         return out
+    long = pd.concat(parts, ignore_index=True)
     # rows sorted, then rule order: each lead's reasons read in the order of the YAML
-    long = pd.concat(parts, ignore_index=True).sort_values(
-        ["row", "order"], kind="stable"
+    sort = np.lexsort((long["order"].to_numpy(), long["row"].to_numpy()))
+    columns = [long[key].to_numpy(dtype=object)[sort] for key in REASON_KEYS]
+    columns[REASON_KEYS.index("points")] = (
+        long["points"].to_numpy(dtype=float)[sort].tolist()
     )
-    records = long[list(REASON_KEYS)].to_dict("records")
-    for row, record in zip(long["row"].to_numpy(), records, strict=True):
-        out[row].append(record)
+    for row, *values in zip(long["row"].to_numpy()[sort], *columns, strict=True):
+        out[row].append(dict(zip(REASON_KEYS, values, strict=True)))
     return out
 
 

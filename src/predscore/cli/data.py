@@ -1,130 +1,25 @@
-"""Command line of predscore (typer).
-
-Commands are thin: parse options, load the configuration, call one library function and
-report with rich. Errors raised on purpose (:class:`~predscore.errors.PredscoreError`)
-end the command with a one-line reason on stderr and exit code 1. This module and
-``serve/`` are the only places that read the clock and configure logging.
-"""
+"""Data commands: demo-data, ingest, validate, features."""
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import time
-from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from rich.table import Table
 
-from predscore.config import PredscoreConfig, find_config_dir, load_config
-from predscore.errors import PredscoreError
-
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="predscore",
-    help="Predictive B2B lead scoring: learn from won/lost leads which open leads close.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from predscore.cli._app import (
+    AsOfOption,
+    _as_of,
+    _config,
+    _errors,
+    _frame_table,
+    _progress,
+    app,
+    console,
+    err_console,
 )
-console = Console()
-err_console = Console(stderr=True)
-_state: dict[str, Path | None] = {"config_dir": None}
-
-ConfigDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config-dir",
-        help="Folder of YAML configs (default: $PREDSCORE_CONFIG_DIR, then ./configs).",
-        show_default=False,
-    ),
-]
-AsOfOption = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of",
-        help="Cutoff time, ISO 8601 (e.g. 2026-09-30 or 2026-09-30T12:00:00Z); "
-        "naive times are UTC. Default: now.",
-        show_default=False,
-    ),
-]
-
-
-@app.callback()
-def _root(
-    config_dir: ConfigDirOption = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Log progress.")
-    ] = False,
-) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    _state["config_dir"] = config_dir
-
-
-@contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    """Turn a PredscoreError into a one-line message on stderr and exit code 1."""
-    try:
-        yield
-    except PredscoreError as exc:
-        err_console.print(
-            f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True
-        )
-        raise typer.Exit(code=1) from None
-
-
-def _config(overrides: dict | None = None) -> PredscoreConfig:
-    return load_config(find_config_dir(_state["config_dir"]), overrides)
-
-
-def _as_of(value: str | None) -> pd.Timestamp:
-    if value is None:
-        return pd.Timestamp(datetime.now(timezone.utc)).floor("s")
-    try:
-        stamp = pd.Timestamp(value)
-    except ValueError as exc:
-        raise PredscoreError(f"--as-of: cannot parse {value!r} as a timestamp") from exc
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
-def _frame_table(frame: pd.DataFrame, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(
-            *(
-                f"{v:,.3f}"
-                if isinstance(v, float)
-                else f"{v:,}"
-                if isinstance(v, int)
-                else str(v)
-                for v in row
-            )
-        )
-    return table
-
-
-def _progress() -> Progress:
-    return Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
 
 
 @app.command("demo-data")
@@ -318,12 +213,3 @@ def validate(
             )
         if strict and len(result.rejections):
             raise typer.Exit(code=1)
-
-
-def main() -> None:
-    """Entry point of the ``predscore`` console script."""
-    app()
-
-
-if __name__ == "__main__":
-    main()

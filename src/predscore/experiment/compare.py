@@ -1,0 +1,167 @@
+"""Model and rules side by side on the same labelled rows.
+
+Stage: experiment (above both the model and the rules, which never import each
+other). Input: labelled feature rows, the model's probabilities, the rules' points and
+route, and the rules' points mapped to a probability on the calibration period (so that
+Brier and calibration error mean the same for both). Output: the ``metrics.json``
+document of ``predscore evaluate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from predscore.evaluation import evaluate_scores, trap_segments
+from predscore.evaluation.calibration import brier, expected_calibration_error
+
+__all__ = ["evaluation_figures", "scorer_metrics", "segment_metrics", "side_by_side"]
+
+
+def scorer_metrics(
+    labels: np.ndarray,
+    probability: np.ndarray,
+    ranking: np.ndarray | None = None,
+    decision: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Headline metrics of one scorer.
+
+    ``ranking`` (default: ``probability``) orders the rows for ROC AUC, PR AUC, lift
+    and capture: the rules rank by their points, not by the mapped probability, whose
+    steps would create ties.
+    """
+    ranked = probability if ranking is None else ranking
+    base = evaluate_scores(labels, ranked, decision=decision)
+    out = {
+        "rows": base["rows"],
+        "base_rate": base["base_rate"],
+        "roc_auc": base["roc_auc"],
+        "pr_auc": base["pr_auc"],
+        "brier": brier(labels, probability),
+        "ece": expected_calibration_error(labels, probability, bins=10),
+        "mean_probability": float(np.mean(probability)) if len(probability) else np.nan,
+        "lift_top10": base["lift_10"],
+        "capture_top10": base["capture_10"],
+        "lift_top20": base["lift_20"],
+        "capture_top20": base["capture_20"],
+    }
+    for key in ("precision", "recall", "selected_share"):
+        if key in base:
+            out[f"meeting_{key}"] = base[key]
+    return out
+
+
+def _percentile(values: np.ndarray) -> np.ndarray:
+    """Mean rank of each value among all, in [0, 1] (ties share their mean rank)."""
+    return pd.Series(values).rank(method="average", pct=True).to_numpy()
+
+
+def segment_metrics(
+    features: pd.DataFrame, labels: np.ndarray, scorers: Mapping[str, dict]
+) -> dict[str, dict]:
+    """Close rate and each scorer's view of the two trap segments.
+
+    ``scorers`` maps a scorer name to ``{"probability": ..., "ranking": ...,
+    "decision": ...}`` (``decision``: routed to a meeting, optional).
+    """
+    out: dict[str, dict] = {}
+    for name, mask in trap_segments(features).items():
+        m = np.asarray(mask, dtype=bool)
+        entry: dict[str, object] = {
+            "rows": int(m.sum()),
+            "leads": int(features.loc[m, "lead_id"].nunique()),
+            "close_rate": float(labels[m].mean()) if m.any() else float("nan"),
+        }
+        for scorer, parts in scorers.items():
+            pct = _percentile(np.asarray(parts["ranking"], dtype=float))
+            view = {
+                "mean_probability": float(np.mean(parts["probability"][m]))
+                if m.any()
+                else float("nan"),
+                "mean_rank_percentile": float(pct[m].mean()) if m.any() else np.nan,
+            }
+            if parts.get("decision") is not None:
+                view["meeting_share"] = (
+                    float(np.mean(parts["decision"][m])) if m.any() else float("nan")
+                )
+            entry[scorer] = view
+        out[name] = entry
+    return out
+
+
+def side_by_side(
+    features: pd.DataFrame,
+    probability: np.ndarray,
+    rules: pd.DataFrame | None,
+    rule_probability: np.ndarray | None,
+) -> dict[str, object]:
+    """The ``{"model", "rules", "segments"}`` document on the same rows.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Labelled feature rows (``lead_id``, ``label``, the features).
+    probability : array
+        The model's calibrated probability per row.
+    rules : DataFrame or None
+        :func:`predscore.rules.score_rules` output for the same rows; None when the
+        rules do not apply to this data set.
+    rule_probability : array or None
+        The rules' points mapped to a probability (fitted before the test period).
+    """
+    y = features["label"].to_numpy().astype(int)
+    doc: dict[str, object] = {
+        "rows": len(features),
+        "leads": int(features["lead_id"].nunique()),
+        "model": scorer_metrics(y, probability),
+    }
+    scorers: dict[str, dict] = {
+        "model": {"probability": probability, "ranking": probability}
+    }
+    if rules is not None and rule_probability is not None:
+        meeting = rules["rule_route"].eq("meeting").to_numpy()
+        points = rules["rule_points"].to_numpy(dtype=float)
+        doc["rules"] = scorer_metrics(y, rule_probability, points, meeting)
+        scorers["rules"] = {
+            "probability": rule_probability,
+            "ranking": points,
+            "decision": meeting,
+        }
+    try:
+        doc["segments"] = segment_metrics(features, y, scorers)
+    except KeyError as missing:  # the trap needs the demo's qualification features
+        doc["segments"] = {
+            "unavailable": f"feature {missing} absent from this data set"
+        }
+    return doc
+
+
+def evaluation_figures(scored: pd.DataFrame, importance: pd.Series | None) -> dict:
+    """The plots of an evaluation, by file name (calibration, ROC/PR, gains, importance).
+
+    ``scored`` holds ``label``, ``probability`` and, when the rules apply,
+    ``rule_probability`` and ``rule_points``.
+    """
+    from predscore.evaluation.plots import (
+        calibration_plot,
+        gains_plot,
+        importance_plot,
+        roc_pr_plot,
+    )
+
+    y = scored["label"].to_numpy()
+    probability = {"model": scored["probability"].to_numpy()}
+    ranking = dict(probability)
+    if "rule_probability" in scored:
+        probability["rules"] = scored["rule_probability"].to_numpy()
+        ranking["rules"] = scored["rule_points"].to_numpy(dtype=float)
+    figures = {
+        "calibration.png": calibration_plot(y, probability),
+        "roc_pr.png": roc_pr_plot(y, ranking),
+        "gains.png": gains_plot(y, ranking),
+    }
+    if importance is not None:
+        figures["importance.png"] = importance_plot(importance)
+    return figures

@@ -1,0 +1,42 @@
+"""Closing-probability model: LightGBM trees, calibration, bundles, MLflow.
+
+Stage: model, beside the rules (the two never import each other). Input: training
+snapshots and feature rows of :mod:`predscore.features`; output: calibrated closing
+probabilities, per-feature contributions, and model bundles on disk or in MLflow.
+
+Public API
+----------
+``LeadModel``
+    Trees grown on a training period, stopped early on a validation period,
+    calibrated on a calibration period; ``predict_proba``, ``predict_raw``,
+    ``contributions`` (TreeSHAP on log-odds).
+``Calibrator``, ``fit_calibrator``
+    Isotonic or sigmoid map, chosen by cross-validated Brier score.
+``split_leads``, ``rolling_folds``, ``lead_table``
+    Splits by lead and time.
+``ModelBundle``, ``save_bundle``, ``load_bundle``
+    The fitted model with the feature configuration it needs, on disk.
+:mod:`predscore.model.tracking` (MLflow runs, registry, promote, URIs) and
+:mod:`predscore.model.pyfunc` import mlflow; import them only where it is used.
+"""
+
+from predscore.model.bundle import ModelBundle, load_bundle, save_bundle
+from predscore.model.calibrate import Calibrator, fit_calibrator
+from predscore.model.estimator import LeadModel, feature_columns, row_weights
+from predscore.model.split import PARTS, Fold, lead_table, rolling_folds, split_leads
+
+__all__ = [
+    "PARTS",
+    "Calibrator",
+    "Fold",
+    "LeadModel",
+    "ModelBundle",
+    "feature_columns",
+    "fit_calibrator",
+    "lead_table",
+    "load_bundle",
+    "rolling_folds",
+    "row_weights",
+    "save_bundle",
+    "split_leads",
+]

@@ -1,0 +1,134 @@
+"""train → evaluate → promote → pyfunc, through the command line, on a fresh store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from predscore.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST_MODEL = {
+    "feature_grid": {"half_life_days": [30.0], "windows_days": [[7, 30, 90]]},
+    "num_boost_round": 300,
+    "early_stopping_rounds": 30,
+}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("work")
+
+
+@pytest.fixture()
+def env(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(workdir)  # the embedded store and models/ live under the cwd
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("PREDSCORE_CONFIG_DIR", str(ROOT / "configs"))
+    return workdir
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_train_evaluate_promote_and_serve_as_pyfunc(env: Path) -> None:
+    (env / "model.yaml").write_text(yaml.safe_dump(FAST_MODEL))
+    _run("demo-data", "--out", "demo", "--leads", "1500", "--seed", "5")
+    _run("validate", "--data", "demo", "--as-of", "2026-10-01", "--out", "valid")
+    out = _run("train", "--data", "valid", "--validated", "--config", "model.yaml")
+    assert "version 1 (alias challenger)" in " ".join(out.split())
+    assert (env / "mlflow" / "mlflow.db").is_file()
+
+    out = _run("evaluate", "--data", "valid", "--validated", "--out", "eval")
+    metrics = json.loads((env / "eval" / "metrics.json").read_text())
+    for scorer in ("model", "rules"):
+        for key in ("roc_auc", "pr_auc", "brier", "ece", "lift_top10", "capture_top20"):
+            assert 0 <= metrics[scorer][key] < 100
+    assert set(metrics["segments"]) == {
+        "engaged, no authority, no project",
+        "quiet decision-maker, need, deadline <= 3 months",
+    }
+    assert sorted(p.name for p in (env / "eval" / "plots").iterdir()) == [
+        "calibration.png",
+        "gains.png",
+        "importance.png",
+        "roc_pr.png",
+    ]
+
+    out = _run("promote")
+    assert "version 1 is now champion" in " ".join(out.split())
+    export = env / "models" / "champion"
+    assert (export / "bundle.json").is_file() and (export / "booster.txt").is_file()
+
+    import mlflow.pyfunc
+
+    from predscore.features import build_features
+    from predscore.model import load_bundle
+
+    bundle = load_bundle(export)
+    rows = build_features(
+        env / "valid", "2026-10-01T00:00:00Z", bundle.features, bundle.icp
+    ).head(20)
+    served = mlflow.pyfunc.load_model("models:/predscore@champion")
+    as_strings = rows.astype(
+        {
+            c: object
+            for c in rows.columns
+            if isinstance(rows[c].dtype, pd.CategoricalDtype)
+        }
+    )
+    np.testing.assert_allclose(
+        np.asarray(served.predict(as_strings.drop(columns=["as_of"]))),
+        bundle.predict_proba(rows).to_numpy(),
+        atol=1e-12,
+    )
+
+    # a second training is the new challenger; the champion stays
+    _run("train", "--data", "valid", "--validated", "--config", "model.yaml")
+    client = mlflow.MlflowClient()
+    assert (
+        str(client.get_model_version_by_alias("predscore", "champion").version) == "1"
+    )
+    assert (
+        str(client.get_model_version_by_alias("predscore", "challenger").version) == "2"
+    )
+
+
+def test_backtest_prints_folds(env: Path) -> None:
+    if not (env / "valid").exists():
+        pytest.skip("needs the data of the previous test")
+    out = _run(
+        "backtest",
+        "--data",
+        "valid",
+        "--validated",
+        "--folds",
+        "2",
+        "--config",
+        "model.yaml",
+        "--out",
+        "bt",
+    )
+    doc = json.loads((env / "bt" / "backtest.json").read_text())
+    assert {row["scorer"] for row in doc["folds"]} <= {"model", "rules"}
+    assert "Over the folds" in out or doc["skipped"]
+
+
+def test_train_without_history_says_so_and_succeeds(env: Path) -> None:
+    (env / "strict.yaml").write_text(
+        yaml.safe_dump({**FAST_MODEL, "history": {"min_closed_leads": 10**6}})
+    )
+    if not (env / "valid").exists():
+        _run("demo-data", "--out", "demo", "--leads", "1500", "--seed", "5")
+        _run("validate", "--data", "demo", "--as-of", "2026-10-01", "--out", "valid")
+    out = _run("train", "--data", "valid", "--validated", "--config", "strict.yaml")
+    assert "not enough history" in out and "rules" in out

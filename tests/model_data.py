@@ -1,0 +1,31 @@
+"""Shared small demo data for the model tests: generated once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from predscore.config import DemoConfig, IcpConfig, PredscoreConfig
+from predscore.demo import generate_demo_data
+from predscore.schema.validate import load_dataset
+
+DEMO_LEADS = 1500
+
+
+def small_demo(folder: Path, leads: int = DEMO_LEADS, seed: int = 7) -> dict:
+    """Validated tables of a small demo CRM (dirty rows included, then rejected)."""
+    config = DemoConfig(leads=leads, seed=seed)
+    generate_demo_data(folder, config, IcpConfig())
+    return load_dataset(folder, config.end, PredscoreConfig().validation).tables
+
+
+def fast_config(**model: object) -> PredscoreConfig:
+    """Defaults with a one-candidate grid and fewer rounds: seconds, not minutes."""
+    base = {
+        "feature_grid": {"half_life_days": [30.0], "windows_days": [[7, 30, 90]]},
+        "num_boost_round": 300,
+        "early_stopping_rounds": 30,
+        "history": {"min_closed_leads": 100, "min_wins": 20},
+    }
+    return PredscoreConfig.model_validate(
+        {"seed": 3, "model": {**base, **model}, "features": {"snapshot_every_days": 14}}
+    )

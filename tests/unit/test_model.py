@@ -1,0 +1,249 @@
+"""The model stage: splits, calibration, LightGBM estimator, bundles, training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model_data import fast_config, small_demo
+from predscore.config import CalibrationConfig, SplitConfig
+from predscore.errors import DataValidationError, InsufficientHistoryError, ModelError
+from predscore.experiment import train_model
+from predscore.experiment.train import split_parts
+from predscore.features import build_snapshots
+from predscore.model import (
+    Calibrator,
+    LeadModel,
+    fit_calibrator,
+    lead_table,
+    load_bundle,
+    rolling_folds,
+    save_bundle,
+    split_leads,
+)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return small_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def snapshots(demo: dict) -> pd.DataFrame:
+    config = fast_config()
+    return build_snapshots(demo, config.features, config.icp)
+
+
+@pytest.fixture(scope="module")
+def parts(snapshots: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    config = fast_config()
+    assignment, _ = split_leads(snapshots, config.model.split, config.seed)
+    return split_parts(snapshots, assignment)
+
+
+@pytest.fixture(scope="module")
+def fitted(parts: dict[str, pd.DataFrame]) -> LeadModel:
+    return _model().fit(parts["train"], parts["valid"], parts["calibration"])
+
+
+def _model(seed: int = 3) -> LeadModel:
+    config = fast_config().model
+    return LeadModel(
+        params=dict(config.lightgbm),
+        num_boost_round=config.num_boost_round,
+        early_stopping_rounds=config.early_stopping_rounds,
+        calibration=config.calibration,
+        seed=seed,
+    )
+
+
+# -- splits ----------------------------------------------------------------------
+def test_time_split_keeps_leads_whole_and_ordered(snapshots: pd.DataFrame) -> None:
+    assignment, strategy = split_leads(snapshots, SplitConfig(strategy="time"), 0)
+    assert strategy == "time"
+    leads = lead_table(snapshots).set_index("lead_id")
+    assert set(assignment.index) == set(leads.index)  # every lead in exactly one part
+    created = leads["created_at"]
+    order = ["train", "valid", "calibration", "test"]
+    for older, newer in zip(order, order[1:], strict=False):
+        assert created[assignment[assignment == older].index].max() <= (
+            created[assignment[assignment == newer].index].min()
+        )
+    shares = assignment.value_counts(normalize=True)
+    assert shares["train"] == pytest.approx(0.6, abs=0.01)
+    assert shares["test"] == pytest.approx(0.15, abs=0.01)
+
+
+def test_random_split_is_seeded_and_stratified(snapshots: pd.DataFrame) -> None:
+    config = SplitConfig(strategy="random")
+    first, strategy = split_leads(snapshots, config, 11)
+    again, _ = split_leads(snapshots, config, 11)
+    other, _ = split_leads(snapshots, config, 12)
+    assert strategy == "random"
+    pd.testing.assert_series_equal(first, again)
+    assert not first.equals(other)
+    won = lead_table(snapshots).set_index("lead_id")["won"]
+    rates = won.groupby(first).mean()
+    assert rates.max() - rates.min() < 0.02  # each part keeps the overall win rate
+
+
+def test_auto_split_goes_random_when_dates_are_few(snapshots: pd.DataFrame) -> None:
+    one_day = snapshots.assign(as_of=snapshots["as_of"].min())
+    _, strategy = split_leads(one_day, SplitConfig(), 0)
+    assert strategy == "random"
+
+
+def test_rolling_folds_only_train_on_known_outcomes(snapshots: pd.DataFrame) -> None:
+    leads = lead_table(snapshots).set_index("lead_id")
+    folds = rolling_folds(snapshots, 3)
+    assert [f.number for f in folds] == [1, 2, 3]
+    for fold in folds:
+        assert (leads.loc[fold.train_leads, "closed_at"] <= fold.origin).all()
+        assert (leads.loc[fold.test_leads, "created_at"] >= fold.origin).all()
+        assert not set(fold.train_leads) & set(fold.test_leads)
+    with pytest.raises(DataValidationError, match="folds"):
+        rolling_folds(snapshots, 0)
+
+
+# -- calibration -----------------------------------------------------------------
+def test_calibrators_are_monotone_and_round_trip() -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.normal(size=4000)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(2 * raw - 1)))).astype(int)
+    groups = np.arange(4000)
+    for method in ("sigmoid", "isotonic"):
+        config = CalibrationConfig(methods=[method], isotonic_min_rows=10)
+        cal = fit_calibrator(raw, y, np.ones(4000), groups, config)
+        assert cal.method == method
+        grid = np.linspace(-4, 4, 50)
+        p = cal.transform(grid)
+        assert np.all(np.diff(p) >= -1e-12) and p.min() >= 0 and p.max() <= 1
+        again = Calibrator.from_dict(cal.to_dict())
+        np.testing.assert_array_equal(again.transform(grid), p)
+    both = fit_calibrator(raw, y, np.ones(4000), groups, CalibrationConfig())
+    assert set(both.cv_brier) == {"isotonic", "sigmoid"}
+    assert both.method == min(both.cv_brier, key=both.cv_brier.get)
+    # the data follow a logistic curve exactly: Platt recovers it
+    sig = fit_calibrator(
+        raw, y, np.ones(4000), groups, CalibrationConfig(methods=["sigmoid"])
+    )
+    assert sig.params["a"] == pytest.approx(2, rel=0.15)
+
+
+def test_isotonic_is_skipped_on_small_samples() -> None:
+    raw = np.linspace(-2, 2, 100)
+    y = (raw > 0).astype(int)
+    cal = fit_calibrator(raw, y, np.ones(100), np.arange(100), CalibrationConfig())
+    assert cal.method == "sigmoid"
+
+
+# -- estimator -------------------------------------------------------------------
+def test_same_seed_same_model(
+    parts: dict[str, pd.DataFrame], fitted: LeadModel
+) -> None:
+    again = _model().fit(parts["train"], parts["valid"], parts["calibration"])
+    assert again.booster_.model_to_string() == fitted.booster_.model_to_string()
+    np.testing.assert_array_equal(
+        again.predict_proba(parts["test"]), fitted.predict_proba(parts["test"])
+    )
+
+
+def test_probabilities_are_calibrated_and_rank(
+    parts: dict[str, pd.DataFrame], fitted: LeadModel
+) -> None:
+    from predscore.evaluation import roc_auc
+
+    test = parts["test"]
+    p = fitted.predict_proba(test)
+    assert p.shape == (len(test),) and p.min() >= 0 and p.max() <= 1
+    assert roc_auc(test["label"], p) > 0.75
+    # class weights shift the raw scores; calibration brings the mean back to the rate
+    assert p.mean() == pytest.approx(test["label"].mean(), abs=0.08)
+
+
+def test_contributions_add_up_to_the_raw_score(
+    parts: dict[str, pd.DataFrame], fitted: LeadModel
+) -> None:
+    rows = parts["test"].head(200)
+    contrib = fitted.contributions(rows)
+    assert list(contrib.columns) == [*fitted.features_, "base"]
+    np.testing.assert_allclose(contrib.sum(axis=1), fitted.predict_raw(rows), atol=1e-9)
+
+
+def test_unseen_category_and_column_order(
+    parts: dict[str, pd.DataFrame], fitted: LeadModel
+) -> None:
+    rows = parts["test"].head(50)
+    expected = fitted.predict_proba(rows)
+    shuffled = rows[list(reversed(rows.columns))]
+    np.testing.assert_array_equal(fitted.predict_proba(shuffled), expected)
+    category = next(iter(fitted.categories_))
+    odd = rows.assign(**{category: "never-seen-before"})
+    assert np.isfinite(fitted.predict_proba(odd)).all()
+
+
+def test_missing_feature_and_unfitted_model_fail_clearly(
+    parts: dict[str, pd.DataFrame], fitted: LeadModel
+) -> None:
+    column = fitted.features_[0]
+    with pytest.raises(DataValidationError, match=column):
+        fitted.predict_proba(parts["test"].drop(columns=[column]))
+    with pytest.raises(ModelError, match="not fitted"):
+        _model().predict_proba(parts["test"])
+
+
+def test_bundle_round_trip(
+    tmp_path, parts: dict[str, pd.DataFrame], fitted: LeadModel
+) -> None:
+    from predscore.model import ModelBundle
+
+    config = fast_config()
+    bundle = ModelBundle(fitted, config.features, config.icp, config.model.split, 3)
+    folder = save_bundle(bundle, tmp_path / "bundle")
+    loaded = load_bundle(folder)
+    np.testing.assert_array_equal(
+        loaded.model.predict_proba(parts["test"]), fitted.predict_proba(parts["test"])
+    )
+    assert loaded.features == config.features
+    with pytest.raises(ModelError, match="not a predscore model bundle"):
+        load_bundle(tmp_path)
+
+
+# -- training workflow -----------------------------------------------------------
+def test_train_model_beats_rules_and_reports(demo: dict) -> None:
+    config = fast_config()
+    result = train_model(demo, config, config.rules)
+    metrics = result.metrics
+    for scorer in ("model", "rules"):
+        assert {
+            "roc_auc",
+            "pr_auc",
+            "brier",
+            "ece",
+            "lift_top10",
+            "capture_top20",
+        } <= set(metrics[scorer])
+    assert metrics["model"]["roc_auc"] > metrics["rules"]["roc_auc"]
+    assert sum(p["leads"] for p in result.parts.values()) == len(
+        lead_table(build_snapshots(demo, result.bundle.features, config.icp))
+    )
+    assert len(result.test) == metrics["rows"]
+
+
+def test_train_refuses_without_enough_history(demo: dict) -> None:
+    config = fast_config(history={"min_closed_leads": 10**6, "min_wins": 40})
+    with pytest.raises(InsufficientHistoryError, match="rules alone"):
+        train_model(demo, config, config.rules)
+
+
+def test_grid_picks_the_lowest_validation_loss(demo: dict) -> None:
+    config = fast_config(
+        feature_grid={"half_life_days": [3.0, 60.0], "windows_days": [[7, 30, 90]]}
+    )
+    result = train_model(demo, config, None)
+    assert len(result.grid) == 2
+    best = result.grid.loc[result.grid["valid_logloss"].idxmin(), "half_life_days"]
+    assert result.metrics["selected"]["half_life_days"] == best
+    assert result.bundle.features.half_life_days == best
+    assert "rules" not in result.metrics
