@@ -1,4 +1,4 @@
-"""predscore results: every scorer on every data set, on held-out leads.
+"""predscore results: the model, the rules and two references on held-out leads.
 
 Run ``make results`` or ``.venv/bin/python benchmarks/results.py [--only NAME] --out
 results/``. For the demo CRM (generated from ``configs/demo.yaml``) and each public data
@@ -12,33 +12,52 @@ canonical tables, builds the training snapshots and splits them **by lead**:
   X Education, IBM), test = a random 20 % of the leads, stratified on the outcome, drawn
   with the configuration's seed; train = the other leads.
 
-Every scorer of :data:`SCORERS` then scores the test snapshots, and the same shared
-metrics (:mod:`predscore.evaluation`) are computed on them: ROC AUC, PR AUC, lift and
-capture, and Brier where the scores are probabilities. Results go to
-``OUT/results.json`` and a markdown table is printed.
+Rows of the table (:data:`SCORERS`), all scored on the same test snapshots:
 
-Adding a model row: write a factory ``(Context) -> Scorer | None`` whose
-``Scorer.score(train, test)`` fits on the train snapshots and returns one score per test
-snapshot (``probabilities=True`` when they are closing probabilities), and append it to
-:data:`SCORERS`. Returning None skips the scorer on that data set.
+* ``predscore``: the product's own training (``predscore train``) on the train part
+  only: the train leads are split again by time (or at random, as the product
+  decides) into the model's train / valid / calibration periods, the engagement grid
+  is chosen on valid, the trees are stopped early on valid, the calibration is fitted
+  on calibration. Model settings: ``configs/model.yaml``, overlaid with
+  ``configs/model/<name>.yaml`` when that file exists;
+* ``rules``: the data set's rule points rank the leads (nothing is fitted); for Brier
+  and ECE the points are mapped to a probability on the same calibration period as the
+  model's, as ``predscore evaluate`` does;
+* ``lgbm_default``: ``LGBMClassifier()`` with its defaults on the whole train part
+  (categorical columns as pandas categories);
+* ``logreg``: logistic regression (numeric columns median-imputed and standardised,
+  categorical columns one-hot) on the whole train part.
+
+The three fitted rows see the same feature columns (the snapshot features; the
+mapping's leak columns are never imported). Every metric is computed on **all test
+snapshots** (one row per lead every ``snapshot_every_days`` until its close; one row
+per lead on the wide one-table sets), with the shared metrics of
+:mod:`predscore.evaluation`: ROC AUC, PR AUC, lift and capture, Brier and ECE where
+there are probabilities. Results go to ``OUT/results.json`` with the quality bars of
+issue 7 checked, and a markdown table is printed.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
 import os
-import sys
-import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-import pandas as pd
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "2")  # two shared cores
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -48,6 +67,7 @@ DATASETS = Path(
 #: validation and ingest cut-off: after every record of the demo and the public sets
 AS_OF = pd.Timestamp("2026-10-01T00:00:00Z")
 TEST_SHARE = 0.2
+THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -97,38 +117,69 @@ DATA_SETS = (
 )
 
 
+@dataclass
+class Prepared:
+    """Snapshots of one data set, split by lead; the train part split again."""
+
+    tables: dict[str, pd.DataFrame]
+    snapshots: pd.DataFrame
+    train: pd.DataFrame
+    test: pd.DataFrame
+    split: str
+    # part (train / valid / calibration) of each train lead, as the product splits
+    inner: pd.Series
+    inner_strategy: str
+    notes: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Context:
-    """What a scorer factory may use: the data set and the configuration."""
+    """What a scorer factory may use: the data set, its configuration and data."""
 
     data_set: DataSet
-    config: Any  # predscore.config.PredscoreConfig
+    config: Any  # predscore.config.PredscoreConfig (model overlay applied)
     rules: Any  # predscore.config.RulesConfig of this data set
+    prepared: Prepared
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A scorer's output on the test rows."""
+
+    ranking: np.ndarray  # higher = more likely to close
+    probability: np.ndarray | None = None  # closing probability: Brier and ECE apply
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Scorer:
-    """One row of the table: ``score(train, test)`` gives one score per test row."""
+    """One row of the table: ``score(train, test)`` scores every test row."""
 
     name: str
-    score: Callable[[pd.DataFrame, pd.DataFrame], np.ndarray]
-    probabilities: bool = False  # scores are closing probabilities: Brier applies
-    # optional extra measurements for results.json (e.g. the rules' routes)
-    details: Callable[[pd.DataFrame, pd.DataFrame], dict[str, Any]] | None = None
+    score: Callable[[pd.DataFrame, pd.DataFrame], Scored]
 
 
+# -- the rule baseline -----------------------------------------------------------
 def rule_baseline(context: Context) -> Scorer:
     """The transparent rule baseline: its points rank the leads (nothing is fitted)."""
+    from predscore.model import fit_calibrator, row_weights
     from predscore.rules import evaluate_rules, score_rules
 
-    rules = context.rules
+    rules, model = context.rules, context.config.model
 
-    def score(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
-        return score_rules(test, rules)["rule_points"].to_numpy(dtype=float)
-
-    def details(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, Any]:
+    def score(train: pd.DataFrame, test: pd.DataFrame) -> Scored:
+        points = score_rules(test, rules)["rule_points"].to_numpy(dtype=float)
+        cal = _inner_part(train, context.prepared.inner, "calibration")
+        mapping = fit_calibrator(
+            score_rules(cal, rules)["rule_points"].to_numpy(dtype=float),
+            cal["label"].to_numpy(),
+            row_weights(cal, model.calibration.row_weight),
+            cal["lead_id"].to_numpy(),
+            model.calibration,
+        )
         evaluation = evaluate_rules(test, rules)
-        return {
+        details = {
+            "probability_map": mapping.method,
             "meeting": {
                 k: evaluation.metrics[k]
                 for k in ("selected_share", "precision", "recall")
@@ -136,27 +187,194 @@ def rule_baseline(context: Context) -> Scorer:
             "trap_roc_auc": evaluation.metrics["trap_roc_auc"],
             "routes": evaluation.routes.to_dict("records"),
             "criteria": evaluation.criteria.to_dict("records"),
-            "segments": evaluation.segments.to_dict("records"),
         }
+        return Scored(points, mapping.transform(points), details)
 
-    return Scorer("rules", score, probabilities=False, details=details)
-
-
-#: scorer factories, one row each per data set; append model rows here
-SCORERS: list[Callable[[Context], Scorer | None]] = [rule_baseline]
+    return Scorer("rules", score)
 
 
-@dataclass
-class Prepared:
-    """Snapshots of one data set, split by lead."""
-
-    snapshots: pd.DataFrame
-    train: pd.DataFrame
-    test: pd.DataFrame
-    split: str
-    notes: list[str] = field(default_factory=list)
+# -- predscore's model -------------------------------------------------------------
+def _inner_part(frame: pd.DataFrame, inner: pd.Series, name: str) -> pd.DataFrame:
+    keep = frame["lead_id"].map(inner).eq(name).to_numpy()
+    return frame.loc[keep].reset_index(drop=True)
 
 
+def _candidates(context: Context) -> list[tuple[Any, pd.DataFrame]]:
+    """Each engagement candidate of the grid with the snapshots built with it."""
+    from predscore.experiment import feature_candidates
+    from predscore.features import build_snapshots
+
+    config, prepared = context.config, context.prepared
+    candidates = feature_candidates(config.features, config.model)
+    windows = {tuple(c.windows_days) for c in candidates}
+    if prepared.tables["activities"].empty and windows == {
+        tuple(sorted(config.features.windows_days))
+    }:
+        # no engagement log: every candidate's snapshots equal the ones built already,
+        # the grid would tie and keep its first candidate (the product's tie rule)
+        return [(candidates[0], prepared.snapshots)]
+    return [
+        (candidate, build_snapshots(prepared.tables, candidate, config.icp))
+        for candidate in candidates
+    ]
+
+
+def _rows_like(snapshots: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``snapshots`` with the keys of ``frame``, in ``frame``'s order."""
+    keys = frame.loc[:, ["lead_id", "as_of"]]
+    rows = keys.merge(snapshots, on=["lead_id", "as_of"], how="left", validate="1:1")
+    if len(rows) != len(frame) or rows["label"].isna().any():
+        raise RuntimeError("candidate snapshots do not hold the rows of the split")
+    return rows
+
+
+def predscore_model(context: Context) -> Scorer:
+    """The product's training procedure (``predscore train``) on the train part."""
+    from predscore.experiment import check_history
+    from predscore.model import LeadModel
+
+    config, prepared = context.config, context.prepared
+
+    def score(train: pd.DataFrame, test: pd.DataFrame) -> Scored:
+        check_history(train, config.model.history)  # as `predscore train` does
+        grid, best = [], None
+        for candidate, snapshots in _candidates(context):
+            rows = _rows_like(snapshots, train)
+            parts = {
+                name: _inner_part(rows, prepared.inner, name)
+                for name in ("train", "valid", "calibration")
+            }
+            model = LeadModel.from_config(config.model, config.seed).fit_trees(
+                parts["train"], parts["valid"]
+            )
+            grid.append(
+                {
+                    "half_life_days": candidate.half_life_days,
+                    "windows_days": list(candidate.windows_days),
+                    "valid_logloss": model.valid_logloss_,
+                }
+            )
+            if best is None or model.valid_logloss_ < best[0]:
+                best = (model.valid_logloss_, candidate, snapshots, parts)
+        assert best is not None
+        _, chosen, snapshots, parts = best
+        model = LeadModel.from_config(config.model, config.seed).fit(
+            parts["train"], parts["valid"], parts["calibration"]
+        )
+        probability = model.predict_proba(_rows_like(snapshots, test))
+        details = {
+            "inner_split": prepared.inner_strategy,
+            "inner_leads": {
+                name: int(frame["lead_id"].nunique()) for name, frame in parts.items()
+            },
+            "grid": grid,
+            "half_life_days": chosen.half_life_days,
+            "best_iteration": model.best_iteration_,
+            "calibration": model.calibrator_.method,
+            "calibration_cv_brier": model.calibrator_.cv_brier,
+            "top_features": model.feature_importance().head(10).round(1).to_dict(),
+        }
+        return Scored(probability, probability, details)
+
+    return Scorer("predscore", score)
+
+
+# -- the two references ------------------------------------------------------------
+def _reference_frames(
+    train: pd.DataFrame, test: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The model's feature columns; categoricals as pandas categories of train levels."""
+    from predscore.model import feature_columns
+
+    columns = feature_columns(train)
+    categorical = [
+        c
+        for c in columns
+        if not pd.api.types.is_numeric_dtype(train[c])
+        or isinstance(train[c].dtype, pd.CategoricalDtype)
+    ]
+    frames = []
+    for frame in (train, test):
+        out = {}
+        for c in columns:
+            if c in categorical:
+                out[c] = frame[c].astype("string").astype(object)
+            else:
+                out[c] = pd.to_numeric(frame[c], errors="raise").astype(float)
+        frames.append(pd.DataFrame(out, index=frame.index))
+    x_train, x_test = frames
+    for c in categorical:
+        levels = sorted(x_train[c].dropna().unique())
+        x_train[c] = pd.Categorical(x_train[c], categories=levels)
+        seen = x_test[c].where(x_test[c].isin(levels))  # unseen level → missing
+        x_test[c] = pd.Categorical(seen, categories=levels)
+    return x_train, x_test, categorical
+
+
+def lgbm_default(context: Context) -> Scorer:
+    """Reference: ``LGBMClassifier()`` with its default parameters."""
+    import lightgbm as lgb
+
+    def score(train: pd.DataFrame, test: pd.DataFrame) -> Scored:
+        x_train, x_test, _ = _reference_frames(train, test)
+        model = lgb.LGBMClassifier(n_jobs=THREADS, verbose=-1)
+        model.fit(x_train, train["label"].to_numpy())
+        p = model.predict_proba(x_test)[:, 1]
+        return Scored(p, p)
+
+    return Scorer("lgbm_default", score)
+
+
+def logreg(context: Context) -> Scorer:
+    """Reference: logistic regression, median-imputed standardised numerics, one-hot."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    def score(train: pd.DataFrame, test: pd.DataFrame) -> Scored:
+        x_train, x_test, categorical = _reference_frames(train, test)
+        numeric = [c for c in x_train.columns if c not in categorical]
+
+        # levels as plain strings, missing as a level of its own
+        def encode(x: pd.DataFrame) -> pd.DataFrame:
+            cats = {
+                c: x[c].astype(object).where(x[c].notna(), "<missing>")
+                for c in categorical
+            }
+            return x.assign(**cats)
+
+        prepare = ColumnTransformer(
+            [
+                (
+                    "numeric",
+                    make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                    numeric,
+                ),
+                ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
+            ]
+        )
+        model = make_pipeline(prepare, LogisticRegression(max_iter=2000))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # all-missing columns, slow convergence
+            model.fit(encode(x_train), train["label"].to_numpy())
+            p = model.predict_proba(encode(x_test))[:, 1]
+        return Scored(p, p)
+
+    return Scorer("logreg", score)
+
+
+#: scorer factories, one row each per data set (None: skipped on that data set)
+SCORERS: list[Callable[[Context], Scorer | None]] = [
+    predscore_model,
+    rule_baseline,
+    lgbm_default,
+    logreg,
+]
+
+
+# -- data ---------------------------------------------------------------------------
 def _load_tables(data_set: DataSet, config: Any, work: Path) -> dict[str, pd.DataFrame]:
     """Generate (demo) or ingest (public data set) the validated canonical tables."""
     if data_set.folder is None:
@@ -170,26 +388,6 @@ def _load_tables(data_set: DataSet, config: Any, work: Path) -> dict[str, pd.Dat
     path = CONFIGS / "mappings" / f"{data_set.mapping}.yaml"
     source = DATASETS / data_set.folder
     return ingest(load_mapping(path), source, AS_OF, config.validation, path).tables
-
-
-def _drop_clashing_extras(
-    tables: dict[str, pd.DataFrame], config: Any, notes: list[str]
-) -> dict[str, pd.DataFrame]:
-    """Drop extra lead columns named like a computed feature (the features stage
-    refuses them); the note asks for the mapping to be fixed."""
-    from predscore.features import feature_specs
-    from predscore.schema import TABLES
-
-    computed = {spec.name for spec in feature_specs(config.features, config.icp)}
-    canonical = set(TABLES["leads"].by_name)
-    clash = sorted((set(tables["leads"].columns) - canonical) & computed)
-    if not clash:
-        return tables
-    notes.append(
-        f"extra lead column(s) {clash} clash with computed features: dropped for this "
-        "run (rename them in the ingest mapping)"
-    )
-    return {**tables, "leads": tables["leads"].drop(columns=clash)}
 
 
 def _split(snapshots: pd.DataFrame, seed: int) -> tuple[np.ndarray, str]:
@@ -214,11 +412,11 @@ def _split(snapshots: pd.DataFrame, seed: int) -> tuple[np.ndarray, str]:
 def prepare(data_set: DataSet, config: Any) -> Prepared:
     """Tables → snapshots → train / test split for one data set."""
     from predscore.features import build_snapshots
+    from predscore.model import split_leads
 
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix=f"predscore-{data_set.name}-") as work:
         tables = _load_tables(data_set, config, Path(work))
-    tables = _drop_clashing_extras(tables, config, notes)
     snapshots = build_snapshots(tables, config.features, config.icp)
     test_mask, split = _split(snapshots, config.seed)
     test = snapshots.loc[test_mask].reset_index(drop=True)
@@ -227,7 +425,11 @@ def prepare(data_set: DataSet, config: Any) -> Prepared:
         # the train labels must have been known when the test period began
         start = test.groupby("lead_id", observed=True)["as_of"].min().min()
         train = train.loc[train["closed_at"] <= start]
-    return Prepared(snapshots, train.reset_index(drop=True), test, split, notes)
+    train = train.reset_index(drop=True)
+    inner, inner_strategy = split_leads(
+        train, config.model.split, config.seed, with_test=False
+    )
+    return Prepared(tables, snapshots, train, test, split, inner, inner_strategy, notes)
 
 
 def _rules_for(data_set: DataSet, config: Any) -> Any:
@@ -238,10 +440,22 @@ def _rules_for(data_set: DataSet, config: Any) -> Any:
     return load_rules(CONFIGS / "rules" / f"{data_set.rules}.yaml")
 
 
+def _config_for(data_set: DataSet, config: Any) -> tuple[Any, str | None]:
+    """``configs/model.yaml`` overlaid with ``configs/model/<name>.yaml`` if any."""
+    from predscore.config import load_config, read_yaml
+
+    path = CONFIGS / "model" / f"{data_set.name}.yaml"
+    if not path.is_file():
+        return config, None
+    overlaid = load_config(CONFIGS, overrides={"model": read_yaml(path)})
+    return overlaid, os.path.relpath(path, ROOT)
+
+
+# -- measuring ------------------------------------------------------------------------
 def _clean(value: Any) -> Any:
     """JSON-safe: NaN → None, numpy scalars → Python."""
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
     if isinstance(value, np.generic):
@@ -251,15 +465,67 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def run_data_set(data_set: DataSet, config: Any) -> list[dict[str, Any]]:
-    """Every scorer on one data set: one result row each."""
-    from predscore.evaluation import evaluate_scores
-    from predscore.evaluation.calibration import brier
+def _segments(test: pd.DataFrame, y: np.ndarray, ranking: np.ndarray) -> list[dict]:
+    """Trap segments (demo): close rate and the scorer's mean rank percentile."""
+    from predscore.evaluation import trap_segments
 
+    percentile = pd.Series(ranking).rank(method="average", pct=True).to_numpy()
+    out = []
+    for name, mask in trap_segments(test).items():
+        m = np.asarray(mask, dtype=bool)
+        if not m.any():
+            continue
+        out.append(
+            {
+                "segment": name,
+                "rows": int(m.sum()),
+                "leads": int(test.loc[m, "lead_id"].nunique()),
+                "close_rate": float(y[m].mean()),
+                "mean_rank_percentile": float(percentile[m].mean()),
+            }
+        )
+    return out
+
+
+def _refused(
+    data_set: DataSet,
+    scorer: str,
+    prepared: Prepared,
+    model_config: str | None,
+    error: Exception,
+) -> dict[str, Any]:
+    """The row of a scorer that could not score this data set, with the reason."""
+    return {
+        "data_set": data_set.name,
+        "title": data_set.title,
+        "scorer": scorer,
+        "split": prepared.split,
+        "evaluated_on": "all test snapshots",
+        "model_config": model_config,
+        "leads": int(prepared.snapshots["lead_id"].nunique()),
+        "train_leads": int(prepared.train["lead_id"].nunique()),
+        "test_leads": int(prepared.test["lead_id"].nunique()),
+        "test_rows": len(prepared.test),
+        "base_rate": float(prepared.test["label"].mean()),
+        **dict.fromkeys(("roc_auc", "pr_auc", "brier", "ece", "mean_probability")),
+        "segments": [],
+        "notes": prepared.notes,
+        "refused": f"{type(error).__name__}: {error}",
+        "details": {},
+    }
+
+
+def run_data_set(data_set: DataSet, base_config: Any) -> list[dict[str, Any]]:
+    """Every scorer on one data set: one result row each."""
+    from predscore.errors import PredscoreError
+    from predscore.evaluation import evaluate_scores
+    from predscore.evaluation.calibration import brier, expected_calibration_error
+
+    config, model_config = _config_for(data_set, base_config)
     started = time.perf_counter()
     prepared = prepare(data_set, config)
     prep_seconds = time.perf_counter() - started
-    context = Context(data_set, config, _rules_for(data_set, config))
+    context = Context(data_set, config, _rules_for(data_set, config), prepared)
     y = prepared.test["label"].to_numpy()
     rows = []
     for factory in SCORERS:
@@ -267,23 +533,32 @@ def run_data_set(data_set: DataSet, config: Any) -> list[dict[str, Any]]:
         if scorer is None:
             continue
         began = time.perf_counter()
-        scores = scorer.score(prepared.train, prepared.test)
-        metrics = evaluate_scores(y, scores)
+        try:
+            scored = scorer.score(prepared.train, prepared.test)
+        except PredscoreError as exc:  # e.g. too little history: the product refuses
+            rows.append(_refused(data_set, scorer.name, prepared, model_config, exc))
+            continue
+        metrics = evaluate_scores(y, scored.ranking)
+        p = scored.probability
         row = {
             "data_set": data_set.name,
             "title": data_set.title,
             "scorer": scorer.name,
             "split": prepared.split,
+            "evaluated_on": "all test snapshots",
+            "model_config": model_config,
             "leads": int(prepared.snapshots["lead_id"].nunique()),
             "train_leads": int(prepared.train["lead_id"].nunique()),
             "test_leads": int(prepared.test["lead_id"].nunique()),
             "test_rows": len(prepared.test),
             **{k: v for k, v in metrics.items() if k != "rows"},
-            "brier": brier(y, scores) if scorer.probabilities else None,
+            "brier": brier(y, p) if p is not None else None,
+            "ece": expected_calibration_error(y, p) if p is not None else None,
+            "mean_probability": float(np.mean(p)) if p is not None else None,
+            "segments": _segments(prepared.test, y, scored.ranking),
             "notes": prepared.notes,
+            "details": scored.details,
         }
-        if scorer.details is not None:
-            row["details"] = scorer.details(prepared.train, prepared.test)
         row["seconds"] = {
             "prepare": round(prep_seconds, 2),
             "score": round(time.perf_counter() - began, 2),
@@ -292,6 +567,93 @@ def run_data_set(data_set: DataSet, config: Any) -> list[dict[str, Any]]:
     return rows
 
 
+# -- quality bars ---------------------------------------------------------------------
+def _by_scorer(rows: list[dict[str, Any]], data_set: str) -> dict[str, dict[str, Any]]:
+    return {r["scorer"]: r for r in rows if r["data_set"] == data_set}
+
+
+def _segment_rank(row: dict[str, Any], prefix: str) -> float | None:
+    for seg in row["segments"]:
+        if seg["segment"].startswith(prefix):
+            return seg["mean_rank_percentile"]
+    return None
+
+
+def _bar(name: str, measured: str, met: bool | None) -> dict[str, Any]:
+    return {"bar": name, "measured": measured, "met": met}
+
+
+def quality_bars(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The quality bars of issue 7 checked on the rows (data sets present only)."""
+    bars: dict[str, list[dict[str, Any]]] = {}
+    for data_set in dict.fromkeys(r["data_set"] for r in rows):
+        s = _by_scorer(rows, data_set)
+        model = s.get("predscore")
+        if model is None:
+            continue
+        if model.get("refused"):
+            bars[data_set] = [_bar("predscore trains", model["refused"], False)]
+            continue
+        checks = []
+        if data_set == "demo":
+            rules = s["rules"]
+            gap = model["roc_auc"] - rules["roc_auc"]
+            checks.append(
+                _bar("ROC AUC ≥ rules + 0.05", f"{gap:+.3f}", bool(gap >= 0.05))
+            )
+            checks.append(
+                _bar("ECE ≤ 0.03", f"{model['ece']:.3f}", bool(model["ece"] <= 0.03))
+            )
+            ranks = {
+                who: (_segment_rank(r, "quiet"), _segment_rank(r, "engaged"))
+                for who, r in (("model", model), ("rules", rules))
+            }
+            if None in ranks["model"] or None in ranks["rules"]:
+                checks.append(_bar("trap segments", "segments absent", None))
+            else:
+                (mq, me), (rq, re_) = ranks["model"], ranks["rules"]
+                checks.append(
+                    _bar(
+                        "model ranks quiet decision-makers above engaged-without-"
+                        "authority, the rules do not",
+                        f"model {mq:.2f} vs {me:.2f}; rules {rq:.2f} vs {re_:.2f}",
+                        bool(mq > me and rq <= re_),
+                    )
+                )
+        elif data_set == "uci_bank":
+            auc = model["roc_auc"]
+            checks.append(_bar("ROC AUC ≥ 0.79", f"{auc:.3f}", bool(auc >= 0.79)))
+            ref = s["lgbm_default"]["brier"]
+            checks.append(
+                _bar(
+                    "Brier < lgbm_default's",
+                    f"{model['brier']:.4f} vs {ref:.4f}",
+                    bool(model["brier"] < ref),
+                )
+            )
+        else:
+            refs = [s[k] for k in ("lgbm_default", "logreg") if k in s]
+            best_auc = max(r["roc_auc"] for r in refs)
+            best_brier = min(r["brier"] for r in refs)
+            checks.append(
+                _bar(
+                    "ROC AUC ≥ best reference",
+                    f"{model['roc_auc']:.3f} vs {best_auc:.3f}",
+                    bool(model["roc_auc"] >= best_auc),
+                )
+            )
+            checks.append(
+                _bar(
+                    "Brier < best reference",
+                    f"{model['brier']:.4f} vs {best_brier:.4f}",
+                    bool(model["brier"] < best_brier),
+                )
+            )
+        bars[data_set] = checks
+    return bars
+
+
+# -- output ---------------------------------------------------------------------------
 def _say(text: str = "") -> None:
     print(text, flush=True)  # noqa: T201 - a benchmark script reports on stdout
 
@@ -312,22 +674,42 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The results as a markdown table (one line per data set and scorer)."""
     lines = [
-        "| data set | scorer | split | closed leads (test / all) | test rows | base rate "
-        "| ROC AUC | PR AUC | Brier |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| data set | split | test leads / rows | base rate | scorer "
+        "| ROC AUC | PR AUC | Brier | ECE |",
+        "|---|---|---:|---:|---|---:|---:|---:|---:|",
     ]
+    previous = None
     for r in rows:
+        first = r["data_set"] != previous
+        previous = r["data_set"]
+        head = (
+            f"| {r['title']} | {r['split']} | {r['test_leads']:,} / {r['test_rows']:,} "
+            f"| {_fmt(r['base_rate'])} "
+            if first
+            else "| | | | "
+        )
+        scorer = f"{r['scorer']} (refused)" if r.get("refused") else r["scorer"]
         lines.append(
-            f"| {r['title']} | {r['scorer']} | {r['split']} "
-            f"| {r['test_leads']:,} / {r['leads']:,} | {r['test_rows']:,} "
-            f"| {_fmt(r['base_rate'])} | {_fmt(r['roc_auc'])} | {_fmt(r['pr_auc'])} "
-            f"| {_fmt(r['brier'])} |"
+            f"{head}| {scorer} | {_fmt(r['roc_auc'])} | {_fmt(r['pr_auc'])} "
+            f"| {_fmt(r['brier'], 4)} | {_fmt(r['ece'])} |"
         )
     return "\n".join(lines)
 
 
+def bars_markdown(bars: dict[str, list[dict[str, Any]]]) -> str:
+    """The quality bars as a markdown table."""
+    lines = ["| data set | bar | measured | met |", "|---|---|---|---|"]
+    mark = {True: "yes", False: "**no**", None: "–"}
+    for data_set, checks in bars.items():
+        for c in checks:
+            lines.append(
+                f"| {data_set} | {c['bar']} | {c['measured']} | {mark[c['met']]} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the selected data sets; write results.json; print the table."""
+    """Run the selected data sets; write results.json; print the tables."""
     from predscore.config import load_config
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -347,10 +729,16 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"skipped {data_set.name}: {reason}")
             skipped.append({"data_set": data_set.name, "reason": reason})
             continue
-        _say(f"{data_set.name}: building snapshots and scoring…")
+        _say(f"{data_set.name}: building snapshots, fitting and scoring…")
         new = run_data_set(data_set, config)
         for note in new[0]["notes"] if new else []:
             _say(f"  note: {note}")
+        for r in new:
+            _say(
+                f"  {r['scorer']:<13} ROC AUC {_fmt(r['roc_auc'])}  "
+                f"Brier {_fmt(r['brier'], 4)}  "
+                + (r.get("refused") or f"({r['seconds']['score']:.0f} s)")
+            )
         rows.extend(new)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "results.json"
@@ -363,17 +751,22 @@ def main(argv: list[str] | None = None) -> int:
         ] + skipped
         order = [d.name for d in DATA_SETS]
         rows.sort(key=lambda r: order.index(r["data_set"]))
+    bars = quality_bars(rows)
     document = {
         "as_of": AS_OF.isoformat(),
         "test_share": TEST_SHARE,
+        "evaluated_on": "all test snapshots",
         "seed": config.seed,
         "datasets_dir": os.path.relpath(DATASETS, ROOT),
         "rows": rows,
+        "bars": bars,
         "skipped": skipped,
     }
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     _say()
     _say(markdown(rows))
+    _say()
+    _say(bars_markdown(bars))
     _say(f"\nresults → {path}")
     return 0
 

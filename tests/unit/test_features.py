@@ -188,6 +188,26 @@ def test_extra_lead_columns_pass_through_typed(features: pd.DataFrame) -> None:
     assert list(features["segment"].cat.categories) == ["ent", "smb", "x"]
 
 
+def test_extra_timestamp_becomes_days_before_each_as_of(tables: Tables) -> None:
+    # attributes are known once per lead; their age is measured at every row's as_of
+    leads = tables["leads"]
+    met = [AS_OF - 2 * DAY if lead == "L1" else None for lead in leads["lead_id"]]
+    met[-1] = AS_OF - 100 * DAY  # a closed lead: its snapshots see it age
+    extra = {**tables, "leads": leads.assign(met_at=pd.to_datetime(met, utc=True))}
+    features = build_features(extra, AS_OF).set_index("lead_id")
+    assert features.loc["L1", "met_at_days"] == 2.0
+    assert features["met_at_days"].drop("L1").isna().all()
+    snaps = build_snapshots(extra)
+    stamps = snaps["lead_id"].map(dict(zip(leads["lead_id"], met, strict=True)))
+    expected = (snaps["as_of"] - pd.to_datetime(stamps, utc=True)) / pd.Timedelta(
+        days=1
+    )
+    pd.testing.assert_series_equal(
+        snaps["met_at_days"], expected, check_names=False, check_exact=True
+    )
+    assert snaps["met_at_days"].notna().any()
+
+
 def test_extra_column_clashing_with_a_feature(tables: Tables) -> None:
     clash = {**tables, "leads": tables["leads"].assign(n_touches_all=1)}
     with pytest.raises(

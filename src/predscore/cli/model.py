@@ -80,6 +80,18 @@ def _tables(data: Path, validated: bool, as_of: str | None, config: PredscoreCon
     return result.tables
 
 
+def _inputs(
+    data: Path,
+    config_file: Path | None,
+    rules_file: Path | None,
+    validated: bool,
+    as_of: str | None,
+) -> tuple[PredscoreConfig, RulesConfig, Any]:
+    """Configuration, rule baseline and validated tables of a model command."""
+    config = _model_config(config_file)
+    return config, _rules(config, rules_file), _tables(data, validated, as_of, config)
+
+
 def _data_hash(data: Path) -> dict[str, Any]:
     from predscore.io.parquet import file_sha256
 
@@ -139,15 +151,17 @@ def train(
     from predscore.model.tracking import log_training
 
     with _errors():
-        config = _model_config(config_file)
-        rules = _rules(config, rules_file)
-        tables = _tables(data, validated, as_of, config)
+        config, rules, tables = _inputs(data, config_file, rules_file, validated, as_of)
         with err_console.status("training") as status:
             try:
                 result = train_model(tables, config, rules, progress=status.update)
             except InsufficientHistoryError as exc:
                 console.print(f"[yellow]{exc}[/]")
                 return
+            from predscore.cli.explain import global_artifacts
+
+            status.update("explaining the test period (global view)")
+            shap_figures, shap_documents = global_artifacts(tables, result, config)
             status.update("logging the run to MLflow")
             started = time.perf_counter()
             metrics = {
@@ -172,8 +186,10 @@ def train(
                     "features.json": {"features": result.bundle.model.features_},
                     "data.json": _data_hash(data),
                     "grid.json": result.grid.to_dict(orient="records"),
+                    **shap_documents,
                 },
-                figures=evaluation_figures(result.test, result.importance),
+                figures=evaluation_figures(result.test, result.importance)
+                | shap_figures,
                 example=result.example,
                 tags={"data": str(data)},
             )
@@ -250,9 +266,7 @@ def backtest_command(
     from predscore.experiment import backtest
 
     with _errors():
-        config = _model_config(config_file)
-        rules = _rules(config, rules_file)
-        tables = _tables(data, validated, as_of, config)
+        config, rules, tables = _inputs(data, config_file, rules_file, validated, as_of)
         with err_console.status("backtesting") as status:
             result = backtest(tables, config, folds, rules, progress=status.update)
         for line in result.skipped:

@@ -9,6 +9,14 @@ an error naming the file and the key, and every key has its default in the model
 
 from predscore.config._base import Range
 from predscore.config.demo import DemoConfig
+from predscore.config.explain import (
+    FAMILIES,
+    ExplainConfig,
+    FeatureGroup,
+    GridConfig,
+    ReasonCase,
+    RoutingConfig,
+)
 from predscore.config.features import FeaturesConfig
 from predscore.config.icp import ICP_DIMENSIONS, IcpConfig
 from predscore.config.loader import (
@@ -52,6 +60,12 @@ __all__ = [
     "DEFAULT_CONFIG_DIR",
     "DemoConfig",
     "EliminatoryCriterion",
+    "FAMILIES",
+    "ExplainConfig",
+    "FeatureGroup",
+    "GridConfig",
+    "ReasonCase",
+    "RoutingConfig",
     "FeaturesConfig",
     "ICP_DIMENSIONS",
     "IcpConfig",

@@ -16,6 +16,7 @@ from pydantic import (
 
 from predscore.config._base import _Section
 from predscore.config.demo import DemoConfig
+from predscore.config.explain import ExplainConfig
 from predscore.config.features import FeaturesConfig
 from predscore.config.icp import IcpConfig
 from predscore.config.model import ModelConfig
@@ -29,6 +30,7 @@ _SECTION_FILES = (
     "features",
     "rules",
     "model",
+    "explain",
 )  # sections that live in a file of their own
 
 
@@ -52,6 +54,7 @@ class PredscoreConfig(_Section):
     features: FeaturesConfig = FeaturesConfig()
     rules: RulesConfig = RulesConfig()
     model: ModelConfig = ModelConfig()
+    explain: ExplainConfig = ExplainConfig()
 
 
 def find_config_dir(explicit: Path | None = None) -> Path | None:

@@ -73,6 +73,12 @@ class CalibrationConfig(_Section):
     )
     folds: int = Field(5, ge=2)
     isotonic_min_rows: int = Field(1000, ge=10)
+    row_weight: Literal["per_snapshot", "per_lead"] = Field(
+        "per_snapshot",
+        description="per_snapshot: every snapshot weighs 1, as every open lead does "
+        "in a scoring run (a lead with a long cycle is open, and scored, more often); "
+        "per_lead: every lead weighs 1 in total",
+    )
 
 
 class FeatureGridConfig(_Section):
@@ -142,7 +148,7 @@ class ModelConfig(_Section):
     num_boost_round: int = Field(2000, ge=1)
     early_stopping_rounds: int = Field(100, ge=1)
     class_weight: Literal["balanced", "none"] = Field(
-        "balanced",
+        "none",
         description="balanced: wins weighted up to the weight of losses while the "
         "trees are grown; calibration maps the scores back to real close rates",
     )
@@ -150,6 +156,18 @@ class ModelConfig(_Section):
         "per_lead",
         description="per_lead: each lead weighs 1 in total whatever its number of "
         "snapshots, so long sales cycles do not dominate",
+    )
+    recency_half_life_days: float | None = Field(
+        180.0,
+        gt=0,
+        description="older training rows weigh less: half as much every this many "
+        "days before the newest one (for markets that drift); null: no decay",
+    )
+    refit: bool = Field(
+        True,
+        description="after early stopping on the validation period, grow the trees "
+        "again on the training and validation periods together (same number of "
+        "trees); the calibration period stays held out",
     )
     exclude_features: list[str] = Field(
         [], description="feature columns never given to the model"

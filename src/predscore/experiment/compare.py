@@ -17,7 +17,13 @@ import pandas as pd
 from predscore.evaluation import evaluate_scores, trap_segments
 from predscore.evaluation.calibration import brier, expected_calibration_error
 
-__all__ = ["evaluation_figures", "scorer_metrics", "segment_metrics", "side_by_side"]
+__all__ = [
+    "evaluation_figures",
+    "scored_rows",
+    "scorer_metrics",
+    "segment_metrics",
+    "side_by_side",
+]
 
 
 def scorer_metrics(
@@ -136,6 +142,23 @@ def side_by_side(
             "unavailable": f"feature {missing} absent from this data set"
         }
     return doc
+
+
+def scored_rows(
+    test: pd.DataFrame,
+    probability: np.ndarray,
+    rules: pd.DataFrame | None,
+    rule_probability: np.ndarray | None,
+) -> pd.DataFrame:
+    """Key, label and every scorer's output per test row (the plots' input)."""
+    scored = test.loc[:, ["lead_id", "as_of", "label"]].assign(probability=probability)
+    if rules is None:
+        return scored
+    return scored.assign(
+        rule_points=rules["rule_points"].to_numpy(),
+        rule_route=rules["rule_route"].to_numpy(),
+        rule_probability=rule_probability,
+    )
 
 
 def evaluation_figures(scored: pd.DataFrame, importance: pd.Series | None) -> dict:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from predscore.config import PredscoreConfig, RulesConfig
 from predscore.errors import ModelError
-from predscore.experiment.compare import side_by_side
+from predscore.experiment.compare import scored_rows, side_by_side
 from predscore.experiment.train import (
     check_history,
     fit_lead_model,
@@ -57,13 +57,7 @@ def evaluate_model(
     metrics["split"] = strategy
     if note:
         metrics["rules_note"] = note
-    scored = test.loc[:, ["lead_id", "as_of", "label"]].assign(probability=probability)
-    if rule_out is not None:
-        scored = scored.assign(
-            rule_points=rule_out["rule_points"].to_numpy(),
-            rule_route=rule_out["rule_route"].to_numpy(),
-            rule_probability=rule_prob,
-        )
+    scored = scored_rows(test, probability, rule_out, rule_prob)
     return metrics, scored
 
 

@@ -29,7 +29,7 @@ from predscore.config import (
     RulesConfig,
 )
 from predscore.errors import ConfigError, InsufficientHistoryError
-from predscore.experiment.compare import side_by_side
+from predscore.experiment.compare import scored_rows, side_by_side
 from predscore.features import build_snapshots
 from predscore.model import LeadModel, ModelBundle, fit_calibrator, row_weights
 from predscore.model.split import lead_table, split_leads
@@ -97,17 +97,7 @@ def feature_candidates(
 def _lead_model(
     config: ModelConfig, seed: int, params: dict | None = None
 ) -> LeadModel:
-    return LeadModel(
-        params=params or dict(config.lightgbm),
-        num_boost_round=config.num_boost_round,
-        early_stopping_rounds=config.early_stopping_rounds,
-        class_weight=config.class_weight,
-        lead_weight=config.lead_weight,
-        calibration=config.calibration,
-        exclude=config.exclude_features,
-        threads=config.threads,
-        seed=seed,
-    )
+    return LeadModel.from_config(config, seed, params)
 
 
 def split_parts(
@@ -174,7 +164,7 @@ def score_rule_baseline(
     mapping = fit_calibrator(
         calib["rule_points"].to_numpy(dtype=float),
         cal["label"].to_numpy(),
-        row_weights(cal, config.lead_weight),
+        row_weights(cal, config.calibration.row_weight),
         cal["lead_id"].to_numpy(),
         config.calibration,
     )
@@ -300,13 +290,7 @@ def train_model(
         }
         for name, frame in parts.items()
     }
-    scored = test.loc[:, ["lead_id", "as_of", "label"]].assign(probability=probability)
-    if rule_out is not None:
-        scored = scored.assign(
-            rule_points=rule_out["rule_points"].to_numpy(),
-            rule_route=rule_out["rule_route"].to_numpy(),
-            rule_probability=rule_prob,
-        )
+    scored = scored_rows(test, probability, rule_out, rule_prob)
     bundle = ModelBundle(
         model=model,
         features=chosen,

@@ -1,9 +1,9 @@
 """Engagement features: what a lead did, and how recently, as of a cutoff.
 
-Stage: features. Inputs: the staged activities ``act`` (see :mod:`sources`) and the
-spine batch ``spine_b``. Output: one row per spine row. Only activities known at the
-row's ``as_of`` are used (:func:`pit.known_at`); windows are half-open and end at
-``as_of`` (:func:`pit.age_within`).
+Stage: features. Inputs: a batch of staged activities (:class:`events.Events`) and the
+rows of its leads (:class:`grid.Grid`). Output: one array per feature, one value per
+row. Only activities known at the row's ``as_of`` are used (:func:`pit.first_row_at`);
+windows are half-open and end at ``as_of`` (:func:`pit.window_end`).
 
 Families (``{w}`` runs over ``FeaturesConfig.windows_days``):
 
@@ -28,31 +28,31 @@ Families (``{w}`` runs over ``FeaturesConfig.windows_days``):
 A visit is identified from earlier views only (the gap to the previous view), so the
 visits known at ``as_of`` never depend on later views.
 
-Computation: DuckDB joins each spine row with the activities it knows, sessionises web
-views and aggregates, in SQL (:mod:`events`), returning *long* results (one row per
-spine row and channel or (channel, action)); this module lays them out as columns with a
-vectorised numpy scatter, not a loop, and derives ratios from the aggregates. Why not
-pivot in SQL: ~130 filtered aggregates cost DuckDB about 1 s per 300,000 groups, ten
-times the whole aggregation.
+Computation (numpy, on the events of a batch, see :mod:`events` and :mod:`grid`): the
+rows of a lead that know an event, or hold it in a window, are one range of rows, so
+each event is counted once, as a range, whatever the number of rows that see it. Sums
+stay exact: counts are integer, time on site is summed in integers when the quantities
+allow it (they do for whole seconds), recency takes the latest event, and the decay is
+a running product along the rows. Active days need the time of day of each row: with
+whole-day snapshot steps it is the same for all rows of a lead; otherwise the rows of
+events less than a day apart are enumerated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from predscore.config import FeaturesConfig
-from predscore.features import events, pit
-from predscore.features.events import CHANNEL_CODE, PAIR_CODE
+from predscore.features import pit, touches
+from predscore.features.events import Events
+from predscore.features.grid import Grid
 from predscore.features.registry import Dtype, FeatureSpec
 from predscore.schema.tables import ACTIONS, CHANNELS
 
-__all__ = ["engagement_arrays", "engagement_columns"]
-
-Arrays = dict[str, np.ndarray]
+__all__ = ["engagement_arrays", "engagement_columns", "engagement_spans"]
 
 
 def _spec(
@@ -191,179 +191,42 @@ def engagement_columns(config: FeaturesConfig) -> list[FeatureSpec]:
     return [*_count_specs(config), *_other_specs(config)]
 
 
-# --- layout: long aggregates to columns ----------------------------------------------
+# --- computation ---------------------------------------------------------------------
 
 
-def _np(table: pa.Table, name: str, dtype: type = np.float64) -> np.ndarray:
-    return table[name].to_numpy(zero_copy_only=False).astype(dtype, copy=False)
-
-
-def _scatter(
-    n: int, width: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray
-) -> np.ndarray:
-    """Dense ``(width, n)`` sums of ``values`` at ``(cols, rows)``: one row per column.
-
-    Column-major, so that each output column is contiguous.
-    """
-    flat = np.bincount(cols * n + rows, weights=values, minlength=n * width)
-    return flat.astype(np.float64, copy=False).reshape(width, n)  # empty: int64
-
-
-def _extreme(
-    n: int,
-    width: int,
-    rows: np.ndarray,
-    cols: np.ndarray,
-    values: np.ndarray,
-    op: np.ufunc,
-    fill: float,
-) -> np.ndarray:
-    out = np.full(n * width, fill)
-    op.at(out, cols * n + rows, values)
-    return out.reshape(width, n)
-
-
-def _nan_if(values: np.ndarray, fill: float) -> np.ndarray:
-    return np.where(values == fill, np.nan, values)
-
-
-def _days(age_us: np.ndarray) -> np.ndarray:
-    return age_us / float(pit.US_PER_DAY)
-
-
-def _pair_counts(
-    out: Arrays, pairs: pa.Table, row: np.ndarray, n: int, config: FeaturesConfig
-) -> None:
-    known = pairs["pair"].is_valid().to_numpy(zero_copy_only=False)
-    code = _np(pairs, "pair", np.float64)
-    code = np.where(known, code, 0).astype(np.int64)
-    for i, w in enumerate(config.windows_days):
-        grid = _scatter(
-            n, len(PAIR_CODE), row[known], code[known], _np(pairs, f"c_{i}")[known]
-        )
-        for (c, a), k in PAIR_CODE.items():
-            out[f"n_{c}_{a}_{w}d"] = grid[k]
-
-
-def _channel_features(
-    out: Arrays, pairs: pa.Table, row: np.ndarray, n: int, config: FeaturesConfig
-) -> None:
-    engaged = pairs["engaged"].to_numpy(zero_copy_only=False).astype(bool)
-    r, ch = row[engaged], _np(pairs, "ch", np.int64)[engaged]
-    width = len(CHANNEL_CODE)
-
-    def summed(name: str) -> np.ndarray:
-        return _scatter(n, width, r, ch, _np(pairs, name)[engaged])
-
-    for i, w in enumerate(config.windows_days):
-        grid = summed(f"c_{i}")
-        for c, k in CHANNEL_CODE.items():
-            out[f"n_{c}_{w}d"] = grid[k]
-        out[f"n_touches_{w}d"] = grid.sum(axis=0)
-        out[f"n_distinct_channels_{w}d"] = (grid > 0).sum(axis=0)
-    out["n_touches_all"] = summed("c_all").sum(axis=0)
-    last = _extreme(n, width, r, ch, _np(pairs, "age_min")[engaged], np.minimum, np.inf)
-    first = _extreme(
-        n, width, r, ch, _np(pairs, "age_max")[engaged], np.maximum, -np.inf
-    )
-    for c, k in CHANNEL_CODE.items():
-        out[f"days_since_last_{c}"] = _days(_nan_if(last[k], np.inf))
-    out["days_since_last_touch"] = _days(_nan_if(last.min(axis=0), np.inf))
-    out["days_since_first_touch"] = _days(_nan_if(first.max(axis=0), -np.inf))
-    decay = summed("decay")
-    out["engagement_decayed"] = decay.sum(axis=0)
-    for c, k in CHANNEL_CODE.items():
-        out[f"decayed_{c}"] = decay[k]
-    recent, prev = summed("c_last").sum(axis=0), summed("c_prev").sum(axis=0)
+def engagement_spans(config: FeaturesConfig) -> tuple[float, ...]:
+    """Window lengths (days) the features use: the windows, the two trend windows."""
     t = config.trend_window_days
-    out[f"n_touches_prev_{t}d"] = prev
-    both = recent + prev
-    out[f"trend_{t}d"] = np.divide(recent - prev, both, out=np.zeros(n), where=both > 0)
-
-
-def _per_row(table: pa.Table, name: str, row: np.ndarray, n: int) -> np.ndarray:
-    out = np.zeros(n)
-    out[row] = np.nan_to_num(_np(table, name), nan=0.0)
-    return out
-
-
-def _details(
-    out: Arrays,
-    con: duckdb.DuckDBPyConnection,
-    first_sid: int,
-    n: int,
-    config: FeaturesConfig,
-) -> None:
-    det = con.sql(events.details_sql(config)).to_arrow_table()
-    row = _np(det, "sid", np.int64) - first_sid
-    ch = _np(det, "ch", np.int64)
-    for i, w in enumerate(config.windows_days):
-        grid = _scatter(n, len(CHANNEL_CODE), row, ch, _np(det, f"c_{i}"))
-        for c, k in CHANNEL_CODE.items():
-            out[f"n_distinct_{c}_detail_{w}d"] = grid[k]
-
-
-def _web_and_days(
-    out: Arrays,
-    con: duckdb.DuckDBPyConnection,
-    first_sid: int,
-    n: int,
-    config: FeaturesConfig,
-) -> None:
-    web = con.sql(events.web_sql(config)).to_arrow_table()
-    row = _np(web, "sid", np.int64) - first_sid
-    for i, w in enumerate(config.windows_days):
-        out[f"time_on_site_seconds_{w}d"] = _per_row(web, f"tos_{i}", row, n)
-        visits, pages = (
-            _per_row(web, f"vis_{i}", row, n),
-            _per_row(web, f"pg_{i}", row, n),
-        )
-        out[f"web_visits_{w}d"] = visits
-        out[f"pages_per_visit_{w}d"] = np.divide(
-            pages, visits, out=np.full(n, np.nan), where=visits > 0
-        )
-    days = con.sql(events.active_days_sql(config)).to_arrow_table()
-    row = _np(days, "sid", np.int64) - first_sid
-    for i, w in enumerate(config.windows_days):
-        out[f"active_days_{w}d"] = _per_row(days, f"c_{i}", row, n)
+    return tuple(dict.fromkeys([*config.windows_days, t, 2 * t]))
 
 
 def engagement_arrays(
-    con: duckdb.DuckDBPyConnection,
-    config: FeaturesConfig,
-    lead_filter: str,
-    first_sid: int,
-    age_since_creation_us: np.ndarray,
+    grid: Grid, events: Events, created: np.ndarray, config: FeaturesConfig
 ) -> dict[str, pa.Array]:
-    """Engagement features of the spine batch ``spine_b``, one array per spec.
+    """Engagement features of the rows of ``grid``, one array per spec.
 
     Parameters
     ----------
-    con : DuckDBPyConnection
-        Holds ``act`` and ``spine_b`` (whose ``sid`` run from ``first_sid``, contiguous).
+    grid : Grid
+        The rows of the batch.
+    events : Events
+        The staged activities of the batch's leads.
+    created : ndarray
+        Creation time of each row's lead, epoch microseconds.
     config : FeaturesConfig
-        Windows, half-life, visit gap, trend window.
-    lead_filter : str
-        SQL condition on ``lead_id`` keeping at least the batch's leads (it prunes the
-        scan of ``act``; the join with ``spine_b`` decides).
-    first_sid : int
-        ``sid`` of the first row of the batch.
-    age_since_creation_us : ndarray
-        ``as_of - created_at`` of each row, in microseconds (from :mod:`pit`).
+        Windows, half-life, visit gap, trend window, passive actions (in ``events``).
     """
-    n = len(age_since_creation_us)
-    con.execute("CREATE OR REPLACE TEMP TABLE ev AS " + events.events_sql(lead_filter))
-    try:
-        pairs = con.sql(events.pairs_sql(config)).to_arrow_table()
-        row = _np(pairs, "sid", np.int64) - first_sid
-        out: Arrays = {}
-        _pair_counts(out, pairs, row, n, config)
-        _channel_features(out, pairs, row, n, config)
-        _details(out, con, first_sid, n, config)
-        _web_and_days(out, con, first_sid, n, config)
-    finally:
-        con.execute("DROP TABLE IF EXISTS ev")
-    since_creation = _days(age_since_creation_us.astype(np.float64))
+    out: touches.Arrays = {}
+    engaged = events.where(events.engaged)
+    recent = engaged.windowed()
+    touches.pair_counts(out, grid, events, config)
+    touches.channel_counts(out, grid, engaged, recent, config)
+    touches.recency(out, grid, engaged)
+    touches.decay(out, grid, engaged, config)
+    touches.details(out, grid, recent, config)
+    touches.active_days(out, grid, recent, config)
+    touches.web(out, grid, events, config)
+    since_creation = pit.age_days(grid.as_of, created)
     out["days_since_creation"] = since_creation
     out["touches_per_week"] = (
         7.0 * out["n_touches_all"] / np.maximum(since_creation, 1.0)
@@ -372,8 +235,8 @@ def engagement_arrays(
     assert len(out) == len(specs), sorted(set(out) ^ {s.name for s in specs})
     return {
         spec.name: pa.array(
-            # counts are sums of whole numbers: exact in float64, cast as they are
-            out[spec.name].astype(np.int32)
+            # counts are sums of whole numbers: exact, cast as they are
+            out[spec.name].astype(np.int32, copy=False)
             if spec.dtype == "int32"
             else out[spec.name].astype(np.float64, copy=False)
         )

@@ -23,13 +23,20 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from predscore.config import ICP_DIMENSIONS, FeaturesConfig, IcpConfig, Range
 from predscore.errors import DataValidationError
 from predscore.features import pit
 from predscore.features.registry import Dtype, FeatureSpec
 from predscore.features.sql import quote_ident, quote_str
 
-__all__ = ["fit_columns", "fit_sql"]
+__all__ = ["FIT_PREFIX", "fit_ages", "fit_columns", "fit_sql"]
+
+#: Prefix of the fit feature columns in the result of :func:`fit_sql`.
+FIT_PREFIX = "fit:"
 
 _CATEGORICAL = (
     ("source", "l.source", "leads", "lead source (inbound, outbound, event...)"),
@@ -160,9 +167,10 @@ def _match_columns(
 def _score_columns(icp: IcpConfig) -> list[tuple[FeatureSpec, str]]:
     weights = [(d, icp.weights.get(d, 0.0)) for d in ICP_DIMENSIONS]
     total = sum(w for _, w in weights)
-    score = " + ".join(f"{_num(w)} * coalesce(icp_{d}_match, 0.0)" for d, w in weights)
+    match = {d: quote_ident(f"{FIT_PREFIX}icp_{d}_match") for d, _ in weights}
+    score = " + ".join(f"{_num(w)} * coalesce({match[d]}, 0.0)" for d, w in weights)
     known = " + ".join(
-        f"{_num(w)} * CAST(icp_{d}_match IS NOT NULL AS DOUBLE)" for d, w in weights
+        f"{_num(w)} * CAST({match[d]} IS NOT NULL AS DOUBLE)" for d, w in weights
     )
     return [
         (
@@ -230,17 +238,18 @@ def _raw_columns(icp: IcpConfig) -> list[tuple[FeatureSpec, str]]:
 def _extra_column(name: str, duck_type: str) -> tuple[FeatureSpec, str]:
     column = f"l.{quote_ident(name)}"
     base = duck_type.split("(")[0].upper()
+    time_column = None
     if base in _NUMERIC_TYPES:
         dtype: Dtype = "float64"
         expr = f"CAST({column} AS DOUBLE)"
     elif base.startswith("TIMESTAMP") or base == "DATE":
-        dtype, name = "float64", f"{name}_days"
-        age = pit.age_us(f"epoch_us(CAST({column} AS TIMESTAMPTZ))", "s.as_of_us")
-        expr = pit.days(age)
+        # epoch microseconds here; days before each row's as_of, see fit_ages
+        dtype, name, time_column = "float64", f"{name}_days", name
+        expr = f"epoch_us(CAST({column} AS TIMESTAMPTZ))"
     else:
         dtype, expr = "category", f"CAST({column} AS VARCHAR)"
     spec = FeatureSpec(
-        name, "fit", dtype, "leads", "extra lead attribute", kind="extra"
+        name, "fit", dtype, "leads", "extra lead attribute", time_column, kind="extra"
     )
     return spec, expr
 
@@ -277,21 +286,33 @@ def fit_columns(
     return cols
 
 
-def fit_sql(cols: list[tuple[FeatureSpec, str]]) -> str:
-    """Query of the fit features of ``spine_b``: ``sid`` then one column per spec."""
-    scores = {spec.name for spec, _ in cols if spec.kind == "score"}
+def fit_sql(cols: list[tuple[FeatureSpec, str]], source: str) -> str:
+    """Query of the fit features of the leads of ``source``, once per lead.
+
+    ``source`` is a relation with a ``lead_id`` column; the result has its columns,
+    then one column per spec named ``FIT_PREFIX + spec.name`` (so that no feature name
+    can clash with a column of ``source``). Timestamp attributes come out as epoch
+    microseconds: :func:`fit_ages` turns them into ages at each row's ``as_of``.
+    """
+    scores = [(spec, expr) for spec, expr in cols if spec.kind == "score"]
     inner = ", ".join(
-        f"{expr} AS {quote_ident(spec.name)}"
+        f"{expr} AS {quote_ident(FIT_PREFIX + spec.name)}"
         for spec, expr in cols
-        if spec.name not in scores
+        if spec.kind != "score"
     )
     outer = ", ".join(
-        (expr if spec.name in scores else quote_ident(spec.name))
-        + f" AS {quote_ident(spec.name)}"
-        for spec, expr in cols
+        f"{expr} AS {quote_ident(FIT_PREFIX + spec.name)}" for spec, expr in scores
     )
     return (
-        f"SELECT sid, {outer} FROM ("
-        f"SELECT s.sid, {inner} FROM spine_b s JOIN leads_v l ON l.lead_id = s.lead_id "
+        f"SELECT *, {outer} FROM ("
+        f"SELECT s.*, {inner} FROM ({source}) s "
+        "JOIN leads_v l ON l.lead_id = s.lead_id "
         "LEFT JOIN accounts_v a ON a.account_id = l.account_id)"
     )
+
+
+def fit_ages(stamps_us: pa.Array | pa.ChunkedArray, as_of_us: np.ndarray) -> np.ndarray:
+    """Days from a timestamp attribute (epoch µs, null: NaN) to each ``as_of``."""
+    known = pc.is_valid(stamps_us).to_numpy(zero_copy_only=False)
+    stamps = pc.fill_null(stamps_us, 0).to_numpy(zero_copy_only=False)
+    return np.where(known, pit.age_days(as_of_us, stamps.astype(np.int64)), np.nan)

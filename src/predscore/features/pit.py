@@ -1,11 +1,12 @@
 """Point-in-time primitives: every comparison of an event time with an as-of time.
 
-Stage: features. The feature SQL never compares timestamps itself; it asks this module
-for the fragment. Times are integers, microseconds since the Unix epoch (UTC), so that
-there is no time-zone or calendar arithmetic anywhere in the engine, and so that a
-pandas reference implementation can reproduce every figure exactly.
+Stage: features. The feature code never compares timestamps itself; it asks this module,
+for a SQL fragment or for a vectorised numpy computation. Times are integers,
+microseconds since the Unix epoch (UTC), so that there is no time-zone or calendar
+arithmetic anywhere in the engine, and so that a pandas reference implementation can
+reproduce every figure exactly.
 
-The contract, shared by the SQL engine and the label windows of :mod:`spine`:
+The contract, shared by the SQL engine, the numpy engine and the label windows:
 
 * an event is **known** at ``as_of`` when its time is at or before ``as_of`` (an event at
   exactly ``as_of`` counts; one microsecond later does not);
@@ -15,35 +16,42 @@ The contract, shared by the SQL engine and the label windows of :mod:`spine`:
   outcome closed at or before ``as_of``;
 * a label window starts strictly after ``as_of``: ``as_of < closed <= as_of + horizon``.
 
-Every function takes SQL expressions (column names or literals) that evaluate to epoch
-microseconds as ``BIGINT`` and returns a SQL fragment.
+SQL functions take SQL expressions (column names or literals) that evaluate to epoch
+microseconds as ``BIGINT`` and return a fragment. The numpy functions work on the *row
+grid* of a lead: its feature rows have the as-of times ``first + j * step`` for
+``j < count`` (one row, ``count == 1``, when scoring at one cutoff; one row every
+``snapshot_every_days`` for training snapshots). Since the as-of times of a lead
+increase with ``j``, the rows that know an event, or that hold it in a window, form one
+range ``[start, stop)`` of ``j``: :func:`first_row_at` finds its ends. That is what lets
+the engine aggregate each event once, instead of once per row that sees it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from predscore.errors import LeakageError
 
 __all__ = [
     "US_PER_DAY",
-    "age_us",
-    "age_within",
-    "age_between",
-    "day_index",
-    "day_within",
-    "days",
+    "age_days",
+    "check_ages",
     "decay_weight",
     "duration_us",
     "epoch_us",
+    "first_row_at",
+    "in_label_window",
     "is_open",
     "known_at",
-    "label_window",
-    "check_ages",
-    "snapshot_times",
+    "last_snapshot",
+    "snapshot_count",
+    "starts_day",
     "to_utc",
+    "window_end",
+    "window_end_after",
 ]
 
 US_PER_DAY = 86_400_000_000
@@ -74,9 +82,7 @@ def duration_us(days_: float) -> int:
     return round(days_ * US_PER_DAY)
 
 
-def _double(value: float) -> str:
-    # A quoted literal is parsed as DOUBLE exactly; a bare one would be a DECIMAL.
-    return f"CAST('{float(value)!r}' AS DOUBLE)"
+# --- SQL fragments -------------------------------------------------------------------
 
 
 def known_at(event: str, as_of: str) -> str:
@@ -84,57 +90,91 @@ def known_at(event: str, as_of: str) -> str:
     return f"({event} <= {as_of})"
 
 
-def age_us(event: str, as_of: str) -> str:
-    """Age of a known event at ``as_of`` in microseconds (>= 0)."""
-    return f"({as_of} - {event})"
-
-
-def age_within(age: str, days_: float) -> str:
-    """A known event of age ``age`` lies in the ``days_``-day window ending at as_of."""
-    return f"({age} < {duration_us(days_)})"
-
-
-def age_between(age: str, lo_days: float, hi_days: float) -> str:
-    """The event lies in ``(as_of - hi_days, as_of - lo_days]``."""
-    return f"({age} >= {duration_us(lo_days)} AND {age} < {duration_us(hi_days)})"
-
-
-def days(age: str) -> str:
-    """An age in microseconds as fractional days (``DOUBLE``)."""
-    return f"(CAST({age} AS DOUBLE) / {_double(US_PER_DAY)})"
-
-
-def day_index(age: str) -> str:
-    """Whole 24-hour periods in an age: 0 for the last day before ``as_of``."""
-    return f"({age} // {US_PER_DAY})"
-
-
-def day_within(day: str, days_: int) -> str:
-    """A day index (see :func:`day_index`) lies in the ``days_``-day window."""
-    return f"({day} < {int(days_)})"
-
-
-def decay_weight(age: str, half_life_days: float) -> str:
-    """Weight ``0.5 ** (age / half_life)`` of an event of age ``age``."""
-    half_life = _double(duration_us(half_life_days))
-    return f"pow(CAST(0.5 AS DOUBLE), CAST({age} AS DOUBLE) / {half_life})"
-
-
 def is_open(created: str, closed: str, as_of: str) -> str:
     """The lead exists at ``as_of`` and is not closed yet (``closed`` may be NULL)."""
     return f"({created} <= {as_of} AND ({closed} IS NULL OR {closed} > {as_of}))"
 
 
-def snapshot_times(created: str, closed: str, every_days: float) -> str:
-    """List of as-of times from creation, every ``every_days``, strictly before close."""
-    return f"range({created}, {closed}, CAST({duration_us(every_days)} AS BIGINT))"
+def snapshot_count(created: str, closed: str, every_us: int) -> str:
+    """Number of as-of times ``created + j * every`` strictly before ``closed``."""
+    every = int(every_us)
+    return f"greatest(0, ({closed} - {created} + {every - 1}) // {every})"
 
 
-def label_window(closed: str, as_of: str, horizon_days: float | None) -> str:
-    """The close falls in the label window after ``as_of`` (all of the future if None)."""
+def last_snapshot(created: str, count: str, every_us: int) -> str:
+    """The last as-of time of a grid of ``count`` rows (events after it are unseen)."""
+    return f"({created} + ({count} - 1) * CAST({int(every_us)} AS BIGINT))"
+
+
+# --- numpy, on a lead's row grid -----------------------------------------------------
+
+
+def first_row_at(
+    times: np.ndarray, first: np.ndarray, step: int, count: np.ndarray
+) -> np.ndarray:
+    """Index ``j`` of the first row whose as-of time is at or after ``times``.
+
+    Rows ``j < first_row_at(t)`` have ``as_of < t``; the others ``as_of >= t``. The
+    result is clamped to ``[0, count]`` (``count``: no row reaches ``times``).
+    """
+    ceil = -((first - times) // step)
+    np.maximum(ceil, 0, out=ceil)
+    return np.minimum(ceil, count, out=ceil)
+
+
+def window_end(
+    times: np.ndarray, days_: float, first: np.ndarray, step: int, count: np.ndarray
+) -> np.ndarray:
+    """First row where an event at ``times`` is out of the ``days_``-day window.
+
+    An event known from row ``first_row_at(t)`` lies in the window of rows
+    ``[first_row_at(t), window_end(t))``: there ``0 <= as_of - t < days_``.
+    """
+    return first_row_at(times + duration_us(days_), first, step, count)
+
+
+def window_end_after(
+    lag: np.ndarray, days_: float, step: int, count: np.ndarray
+) -> np.ndarray:
+    """:func:`window_end` from ``lag = first - t`` (as :func:`first_row_at` when
+    ``days_`` is 0): computed once, it serves every window."""
+    rows = lag - duration_us(days_)
+    if step != 1:
+        rows //= step
+    np.negative(rows, out=rows)  # ceil((t + days_ - first) / step)
+    np.maximum(rows, 0, out=rows)
+    return np.minimum(rows, count, out=rows)
+
+
+def age_days(as_of: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """Age of known events at ``as_of`` as fractional days (float64)."""
+    return (as_of - event).astype(np.float64) / float(US_PER_DAY)
+
+
+def decay_weight(age_us: np.ndarray | float, half_life_days: float) -> np.ndarray:
+    """Weight ``0.5 ** (age / half_life)`` of an event of age ``age_us``."""
+    half_life = float(duration_us(half_life_days))
+    return np.power(0.5, np.asarray(age_us, dtype=np.float64) / half_life)
+
+
+def starts_day(age_us: np.ndarray, gap_us: np.ndarray) -> np.ndarray:
+    """The event is the earliest of its 24-hour period counted back from ``as_of``.
+
+    Periods are ``[k days, k + 1 days)`` of age. ``gap_us`` is the time since the
+    previous event of the same lead (at least a day when there is none): that event is
+    in an older period exactly when ``age % day + gap >= day``.
+    """
+    return (age_us % US_PER_DAY) + gap_us >= US_PER_DAY
+
+
+def in_label_window(
+    closed: np.ndarray, as_of: np.ndarray, horizon_days: float | None
+) -> np.ndarray:
+    """The close falls in the label window after ``as_of`` (all the future if None)."""
+    after = closed > as_of
     if horizon_days is None:
-        return f"({closed} > {as_of})"
-    return f"({closed} > {as_of} AND {closed} - {as_of} <= {duration_us(horizon_days)})"
+        return after
+    return after & (closed - as_of <= duration_us(horizon_days))
 
 
 def check_ages(min_age_days: float | None, what: str) -> None:

@@ -8,7 +8,7 @@ and exposes them under fixed names with times as epoch microseconds:
 * ``accounts_v`` — firmographics;
 * ``act`` and ``qual`` — activities (see :func:`events.stage_activities_sql`) and
   qualifications of the spine's leads, staged once (:func:`stage_events`) as temporary
-  tables sorted by ``lead_id`` so that each batch of leads reads only its own range;
+  tables sorted by lead number, so that each batch of leads reads only its own range;
 * ``out_v`` — ``lead_id, closed_us, outcome``.
 
 DuckDB runs with a memory limit and spills to a private temporary folder that is removed
@@ -28,8 +28,8 @@ import pandas as pd
 
 from predscore.config import FeaturesConfig
 from predscore.errors import ConfigError, SchemaError
-from predscore.features import pit
-from predscore.features.events import stage_activities_sql
+from predscore.features.events import stage_activities
+from predscore.features.qualification import stage_qualifications_sql
 from predscore.features.sql import quote_ident, quote_str
 from predscore.schema.store import table_path, to_arrow
 from predscore.schema.tables import ACTIONS, TABLE_ORDER, TABLES
@@ -120,27 +120,17 @@ def _create_views(
     )
 
 
-def stage_events(
-    con: duckdb.DuckDBPyConnection, config: FeaturesConfig, as_of_us: int | None
-) -> None:
-    """Stage ``act`` and ``qual`` for the leads of the table ``spine``.
+def stage_events(con: duckdb.DuckDBPyConnection) -> None:
+    """Stage ``act`` and ``qual`` for the leads of the table ``grid``.
 
-    Staged once, sorted by lead, so that a batch of leads reads one contiguous range.
-    Only the spine's leads are kept and, for a single cutoff, only the rows known at it
-    (the sessionisation of web views only looks back, so it is unchanged).
+    Only rows that some feature row can know are kept: those at or before the lead's
+    last as-of time (the sessionisation of web views only looks back, so it is
+    unchanged). Nothing is sorted here: a batch of leads selects its rows by lead
+    number (when the source is stored by lead, as exports usually are, the table's
+    zone maps skip most of it) and sorts only those.
     """
-    keep = "lead_id IN (SELECT lead_id FROM spine)"
-    if as_of_us is not None:
-        keep += f" AND {pit.known_at('t_us', f'CAST({int(as_of_us)} AS BIGINT)')}"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE act AS {stage_activities_sql(config, keep)}"
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE qual AS SELECT * FROM ("
-        "SELECT CAST(lead_id AS VARCHAR) AS lead_id, epoch_us(recorded_at) AS t_us, "
-        "CAST(field AS VARCHAR) AS field, CAST(value AS VARCHAR) AS value "
-        f"FROM raw_qualifications) WHERE {keep} ORDER BY lead_id, t_us"
-    )
+    stage_activities(con)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE qual AS {stage_qualifications_sql()}")
 
 
 def _configure(

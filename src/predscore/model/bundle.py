@@ -77,6 +77,8 @@ def save_bundle(bundle: ModelBundle, path: Path) -> Path:
                 "params": model.params,
                 "class_weight": model.class_weight,
                 "lead_weight": model.lead_weight,
+                "recency_half_life_days": model.recency_half_life_days,
+                "refit": model.refit,
                 "threads": model.threads,
                 "seed": model.seed,
             },
@@ -128,6 +130,8 @@ def load_bundle(path: Path) -> ModelBundle:
         params=est["params"],
         class_weight=est["class_weight"],
         lead_weight=est["lead_weight"],
+        recency_half_life_days=est.get("recency_half_life_days"),
+        refit=est.get("refit", False),
         threads=est["threads"],
         seed=est["seed"],
     )

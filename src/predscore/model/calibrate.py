@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from predscore.config import CalibrationConfig
+from predscore.errors import ModelError
 
 __all__ = ["Calibrator", "fit_calibrator"]
 
@@ -100,6 +101,12 @@ def fit_calibrator(
     raw = np.asarray(raw, dtype=float)
     y = np.asarray(labels, dtype=int)
     w = np.asarray(weights, dtype=float)
+    if len(np.unique(y)) < 2:
+        raise ModelError(
+            f"calibration needs both won and lost leads; the {len(y)} calibration "
+            f"rows are all {'won' if len(y) and y[0] == 1 else 'lost'} (the calibration "
+            "period needs closed leads of both kinds: wait for more history)"
+        )
     methods = [
         m
         for m in config.methods

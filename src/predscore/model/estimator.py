@@ -17,7 +17,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from predscore.config import CalibrationConfig
+from predscore.config import CalibrationConfig, ModelConfig
 from predscore.errors import DataValidationError, ModelError
 from predscore.features import KEY_COLUMNS, SNAPSHOT_COLUMNS
 from predscore.model.calibrate import Calibrator, fit_calibrator
@@ -34,9 +34,19 @@ def feature_columns(frame: pd.DataFrame, exclude: list[str] | tuple = ()) -> lis
 
 
 def row_weights(
-    frame: pd.DataFrame, lead_weight: str, class_weight: str = "none"
+    frame: pd.DataFrame,
+    lead_weight: str,
+    class_weight: str = "none",
+    recency_half_life_days: float | None = None,
 ) -> np.ndarray:
-    """Row weights: each lead weighs 1 (``per_lead``), then wins scaled to losses."""
+    """Row weights: each lead weighs 1 (``per_lead``), older rows decay, then wins
+    scaled to losses.
+
+    With ``recency_half_life_days``, a row ``d`` days older than the newest row of
+    ``frame`` (by ``as_of``) weighs ``0.5 ** (d / half_life)`` as much, rescaled so
+    that the recency factors average 1 (the total weight, hence the strength of
+    LightGBM's regularisation, does not depend on the half-life).
+    """
     if lead_weight == "per_lead":
         sizes = frame.groupby("lead_id", sort=False, observed=True)[
             "lead_id"
@@ -44,6 +54,11 @@ def row_weights(
         w = 1.0 / sizes.to_numpy(dtype=float)
     else:
         w = np.ones(len(frame))
+    if recency_half_life_days is not None and len(frame):
+        as_of = frame["as_of"]
+        age_days = (as_of.max() - as_of).dt.total_seconds().to_numpy() / 86400.0
+        decay = np.power(0.5, age_days / recency_half_life_days)
+        w = w * decay / decay.mean()
     if class_weight == "balanced":
         y = frame["label"].to_numpy()
         pos, neg = w[y == 1].sum(), w[y == 0].sum()
@@ -65,6 +80,13 @@ class LeadModel:
         Weight wins up to losses while growing trees (calibration undoes the shift).
     lead_weight : {"per_lead", "per_snapshot"}
         Weigh every lead 1 in total, or every snapshot 1.
+    recency_half_life_days : float, optional
+        Older training rows weigh less: half as much every this many days (see
+        :func:`row_weights`); None weighs every period alike.
+    refit : bool
+        After early stopping, grow the trees again on the training and validation
+        periods together, with the number of trees found (the newest closed leads then
+        shape the trees, not only the stopping); calibration stays on its own period.
     calibration : CalibrationConfig
         Candidate calibration maps.
     exclude : list of str
@@ -81,8 +103,10 @@ class LeadModel:
         params: dict[str, Any],
         num_boost_round: int = 2000,
         early_stopping_rounds: int = 100,
-        class_weight: str = "balanced",
+        class_weight: str = "none",
         lead_weight: str = "per_lead",
+        recency_half_life_days: float | None = None,
+        refit: bool = False,
         calibration: CalibrationConfig | None = None,
         exclude: list[str] | tuple = (),
         threads: int = 2,
@@ -93,10 +117,34 @@ class LeadModel:
         self.early_stopping_rounds = early_stopping_rounds
         self.class_weight = class_weight
         self.lead_weight = lead_weight
+        self.recency_half_life_days = recency_half_life_days
+        self.refit = refit
         self.calibration = calibration
         self.exclude = exclude
         self.threads = threads
         self.seed = seed
+
+    @classmethod
+    def from_config(
+        cls, config: ModelConfig, seed: int, params: dict[str, Any] | None = None
+    ) -> LeadModel:
+        """An unfitted model set up from the ``model`` section of the configuration.
+
+        ``params`` replaces ``config.lightgbm`` (e.g. the result of a search).
+        """
+        return cls(
+            params=dict(config.lightgbm) if params is None else dict(params),
+            num_boost_round=config.num_boost_round,
+            early_stopping_rounds=config.early_stopping_rounds,
+            class_weight=config.class_weight,
+            lead_weight=config.lead_weight,
+            recency_half_life_days=config.recency_half_life_days,
+            refit=config.refit,
+            calibration=config.calibration,
+            exclude=list(config.exclude_features),
+            threads=config.threads,
+            seed=seed,
+        )
 
     # -- fitting -----------------------------------------------------------------
     def _lgb_params(self) -> dict[str, Any]:
@@ -115,7 +163,12 @@ class LeadModel:
         return lgb.Dataset(
             self._matrix(frame),
             label=frame["label"].to_numpy(),
-            weight=row_weights(frame, self.lead_weight, self.class_weight),
+            weight=row_weights(
+                frame,
+                self.lead_weight,
+                self.class_weight,
+                self.recency_half_life_days,
+            ),
             reference=reference,
             free_raw_data=True,
         )
@@ -154,26 +207,40 @@ class LeadModel:
         )
         return self
 
+    def _refit_trees(self, frame: pd.DataFrame) -> None:
+        """Grow ``best_iteration_`` trees again on ``frame`` (train and valid)."""
+        self.booster_ = lgb.train(
+            self._lgb_params(),
+            self._dataset(frame),
+            num_boost_round=self.best_iteration_,
+        )
+
     def fit(
         self, train: pd.DataFrame, valid: pd.DataFrame, calibration: pd.DataFrame
     ) -> LeadModel:
-        """Grow the trees, then fit the calibration map on ``calibration``.
+        """Grow the trees (again on train and valid with ``refit``), then fit the
+        calibration map on ``calibration``.
 
         Each frame holds snapshots (``lead_id``, ``label`` and the features) of one
         period; periods are disjoint sets of leads, oldest first.
         """
         self.fit_trees(train, valid)
+        if self.refit:
+            self._refit_trees(pd.concat([train, valid], ignore_index=True))
         if len(calibration) == 0 or calibration["label"].nunique() < 2:
             raise ModelError(
                 "the calibration period needs both won and lost leads; found "
                 f"{len(calibration)} rows"
             )
+        config = self.calibration or CalibrationConfig()
         self.calibrator_ = fit_calibrator(
             self.predict_raw(calibration),
             calibration["label"].to_numpy(),
-            row_weights(calibration, self.lead_weight, "none"),
+            row_weights(
+                calibration, config.row_weight, "none", self.recency_half_life_days
+            ),
             calibration["lead_id"].to_numpy(),
-            self.calibration or CalibrationConfig(),
+            config,
         )
         return self
 

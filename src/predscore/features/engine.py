@@ -1,0 +1,194 @@
+"""The batched feature engine: stage in DuckDB, aggregate batches of leads in numpy.
+
+Stage: features. Inputs: the canonical tables opened by :mod:`sources`. Output: feature
+tables (Arrow), one per batch of leads, in ``(lead_id, as_of)`` order.
+
+1. ``grid``: one row per lead of the spine (:mod:`spine`), numbered ``li`` in
+   ``lead_id`` order, with its fit features computed once per lead (:mod:`fit`);
+2. ``act`` and ``qual``: the activities and qualifications of those leads that a row
+   can know, coded (:mod:`sources`);
+3. batches of consecutive leads holding at most ``batch_rows`` rows (and
+   ``EVENTS_PER_ROW`` times as many activities): each reads its own range of ``li``
+   and computes its rows' features with numpy, aggregating each event once over the
+   rows that see it (:mod:`grid`, :mod:`engagement`, :mod:`qualification`).
+
+Memory is bounded by the batch, not by the data set (DuckDB spills its tables beyond
+``memory_limit``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from predscore.config import FeaturesConfig, IcpConfig
+from predscore.errors import DataValidationError
+from predscore.features import pit
+from predscore.features.engagement import engagement_arrays, engagement_spans
+from predscore.features.events import Events, passive_codes
+from predscore.features.fit import FIT_PREFIX, fit_ages, fit_columns, fit_sql
+from predscore.features.grid import Grid
+from predscore.features.qualification import qualification_arrays
+from predscore.features.registry import FeatureSpec
+from predscore.features.sources import Tables, stage_events
+from predscore.features.specs import feature_specs
+from predscore.features.spine import (
+    labels,
+    open_spine_sql,
+    snapshot_spine_sql,
+    snapshot_step_us,
+)
+
+__all__ = ["EVENTS_PER_ROW", "iter_batches"]
+
+logger = logging.getLogger(__name__)
+#: A batch holds at most ``EVENTS_PER_ROW * batch_rows`` activities as well as
+#: ``batch_rows`` rows: what a batch costs depends on both (about as much memory for
+#: one row of ~230 features as for eight activities).
+EVENTS_PER_ROW = 8
+
+
+def _stage(
+    tables: Tables, as_of_us: int | None, config: FeaturesConfig, icp: IcpConfig
+) -> tuple[int, list[range]]:
+    """Create ``grid`` (the spine's leads, numbered ``li`` in ``lead_id`` order, with
+    their fit features) and the staged events; return the number of rows and the
+    batches of leads."""
+    spine = snapshot_spine_sql(config) if as_of_us is None else open_spine_sql(as_of_us)
+    fit = fit_sql(fit_columns(icp, config, tables.lead_extras), spine)
+    con = tables.con
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE grid AS SELECT "
+        f"row_number() OVER (ORDER BY lead_id) - 1 AS li, * FROM ({fit}) ORDER BY li"
+    )
+    n_leads, n_distinct = con.execute(
+        "SELECT count(*), count(DISTINCT lead_id) FROM grid"
+    ).fetchall()[0]
+    # the spine keeps cardinality: one grid per lead, never two
+    if n_leads != n_distinct:
+        raise DataValidationError(
+            f"features: {n_leads} spine leads for {n_distinct} distinct lead_id; "
+            "lead_id must be unique in leads and outcomes, and account_id in accounts"
+        )
+    stage_events(con)
+    sizes = con.sql(
+        "SELECT g.n_rows, coalesce(e.n, 0) AS n_events FROM grid g "
+        "LEFT JOIN (SELECT li, count(*) AS n FROM act GROUP BY li) e ON e.li = g.li "
+        "ORDER BY g.li"
+    ).fetchnumpy()
+    rows = np.asarray(sizes["n_rows"], dtype=np.int64)
+    events = np.asarray(sizes["n_events"], dtype=np.int64)
+    return int(rows.sum()), _lead_batches(rows, events, config.batch_rows)
+
+
+def _lead_batches(rows: np.ndarray, events: np.ndarray, batch_rows: int) -> list[range]:
+    """Consecutive ranges of leads with at most ``batch_rows`` rows and
+    ``EVENTS_PER_ROW * batch_rows`` events (or a single lead)."""
+    # one cost per lead, in rows: a batch costs at most batch_rows
+    cost = np.maximum(rows, events / EVENTS_PER_ROW)
+    ends = np.cumsum(cost)
+    batches, lo, done = [], 0, 0.0
+    while lo < len(rows):
+        hi = max(int(np.searchsorted(ends, done + batch_rows, side="right")), lo + 1)
+        batches.append(range(lo, hi))
+        lo, done = hi, float(ends[hi - 1])
+    return batches or [range(0, 0)]
+
+
+def _numpy(table: pa.Table, name: str) -> np.ndarray:
+    return table[name].to_numpy(zero_copy_only=False)
+
+
+def _keys(
+    head: pa.Table, grid: Grid, rows: pa.Array, config: FeaturesConfig, snapshots: bool
+) -> dict[str, pa.Array | pa.ChunkedArray]:
+    """``lead_id``, ``as_of`` and, for snapshots, ``closed_at`` and ``label``."""
+    utc = pa.timestamp("us", tz="UTC")
+    keys = {
+        "lead_id": head["lead_id"].take(rows),
+        "as_of": pa.array(grid.as_of, utc),
+    }
+    if snapshots:
+        closed = _numpy(head, "closed_us").astype(np.int64)[grid.lead]
+        won = _numpy(head, "won").astype(bool)[grid.lead]
+        keys["closed_at"] = pa.array(closed, utc)
+        keys["label"] = pa.array(labels(won, closed, grid.as_of, config))
+    return keys
+
+
+def _finish(
+    head: pa.Table,
+    grid: Grid,
+    computed: Mapping[str, pa.Array],
+    specs: tuple[FeatureSpec, ...],
+    config: FeaturesConfig,
+    snapshots: bool,
+) -> pa.Table:
+    """Key columns, fit columns spread over the rows, contract order, leakage guard."""
+    rows = pa.array(grid.lead)
+    columns = _keys(head, grid, rows, config, snapshots)
+    for spec in specs:
+        if spec.family != "fit":
+            columns[spec.name] = computed[spec.name]
+            if spec.kind in ("recency", "age"):
+                lowest = pc.min(columns[spec.name]).as_py()
+                pit.check_ages(lowest, f"feature '{spec.name}'")
+            continue
+        column = head[FIT_PREFIX + spec.name]
+        if spec.dtype == "category":  # encoded once per lead, not once per row
+            column = pc.dictionary_encode(column)
+        column = column.take(rows)
+        if spec.time_column is not None:
+            column = pa.array(fit_ages(column, grid.as_of))
+        columns[spec.name] = column
+    return pa.table(columns)
+
+
+def _batch(
+    tables: Tables,
+    leads: range,
+    step: int,
+    config: FeaturesConfig,
+    specs: tuple[FeatureSpec, ...],
+    snapshots: bool,
+) -> pa.Table:
+    """Features of the rows of the leads numbered ``leads``."""
+    con = tables.con
+    where = f"li >= {leads.start} AND li < {leads.stop}"
+    head = con.sql(f"SELECT * FROM grid WHERE {where} ORDER BY li").to_arrow_table()
+    grid = Grid.of(
+        _numpy(head, "first_us").astype(np.int64), _numpy(head, "n_rows"), step
+    )
+    events = Events.of(
+        con.sql(f"SELECT * FROM act WHERE {where} ORDER BY li, t_us").to_arrow_table(),
+        grid,
+        leads.start,
+        engagement_spans(config),
+        passive_codes(config),
+    )
+    records = con.sql(
+        f"SELECT * FROM qual WHERE {where} ORDER BY li, t_us, value"
+    ).to_arrow_table()
+    created = _numpy(head, "created_us").astype(np.int64)[grid.lead]
+    computed = {
+        **engagement_arrays(grid, events, created, config),
+        **qualification_arrays(grid, records, leads.start),
+    }
+    return _finish(head, grid, computed, specs, config, snapshots)
+
+
+def iter_batches(
+    tables: Tables, as_of_us: int | None, config: FeaturesConfig, icp: IcpConfig
+) -> Iterator[pa.Table]:
+    """Feature batches as of ``as_of_us``, or of the training snapshots when None."""
+    snapshots = as_of_us is None
+    n_rows, batches = _stage(tables, as_of_us, config, icp)
+    step = snapshot_step_us(config) if snapshots else 1
+    specs = feature_specs(config, icp, tables.lead_extras)
+    logger.info("features: %d rows in %d batch(es)", n_rows, len(batches))
+    for leads in batches:
+        yield _batch(tables, leads, step, config, specs, snapshots)
