@@ -128,12 +128,14 @@ def running_decay(grid: Grid, added: np.ndarray, factor: float) -> np.ndarray:
     Exponential decay over a grid: ``factor`` is the decay of one step. One vectorised
     pass per row position, never a subtraction, so no precision is lost.
     """
-    out = added.astype(np.float64, copy=True)
+    if not (grid.pos > 0).any():  # one row per lead: nothing to carry over
+        return added.astype(np.float64)
+    by_row = np.ascontiguousarray(added.T, dtype=np.float64)  # a row's values together
     order = np.argsort(grid.pos, kind="stable")
     bounds = np.searchsorted(
         grid.pos[order], np.arange(int(grid.pos.max(initial=0)) + 2)
     )
     for p in range(1, len(bounds) - 1):
         rows = order[bounds[p] : bounds[p + 1]]
-        out[:, rows] += out[:, rows - 1] * factor
-    return out
+        by_row[rows] += by_row[rows - 1] * factor
+    return np.ascontiguousarray(by_row.T)
