@@ -42,6 +42,14 @@ RulesOption = Annotated[
         show_default=False,
     ),
 ]
+ModelConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Model configuration file (default: the model section, configs/model.yaml).",
+        show_default=False,
+    ),
+]
 ModelOption = Annotated[
     str | None,
     typer.Option(
@@ -133,15 +141,7 @@ def _write_json(path: Path, document: Any) -> None:
 @app.command("train")
 def train(
     data: DataOption,
-    config_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            help="Model configuration file (default: the model section, "
-            "configs/model.yaml).",
-            show_default=False,
-        ),
-    ] = None,
+    config_file: ModelConfigOption = None,
     rules_file: RulesOption = None,
     validated: ValidatedOption = False,
     as_of: AsOfOption = None,
@@ -254,10 +254,7 @@ def backtest_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write backtest.json here.")
     ] = None,
-    config_file: Annotated[
-        Path | None,
-        typer.Option("--config", help="Model configuration file.", show_default=False),
-    ] = None,
+    config_file: ModelConfigOption = None,
     rules_file: RulesOption = None,
     validated: ValidatedOption = False,
     as_of: AsOfOption = None,
