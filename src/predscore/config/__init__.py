@@ -47,6 +47,7 @@ from predscore.config.rules import (
     RuleThresholds,
     TemperatureConfig,
 )
+from predscore.config.scoring import ScoringConfig
 
 __all__ = [
     "CalibrationConfig",
@@ -75,6 +76,7 @@ __all__ = [
     "Range",
     "RuleThresholds",
     "RulesConfig",
+    "ScoringConfig",
     "TemperatureConfig",
     "ValidationConfig",
     "find_config_dir",
