@@ -110,25 +110,35 @@ with open(f"{out}.json", "w") as f:
 """
 
 
-def _clean_demo(work: Path, leads: int) -> Path:
+#: Demo settings of the scoring benchmark: a busy pipeline (every lead created in the
+#: four months before the cutoff, 30 % never worked to a close), so that most leads
+#: are open: 1,160,000 leads give about 1,000,000 open leads as of FEATURES_AS_OF.
+OPEN_PIPELINE = {"start": "2026-06-01T00:00:00Z", "stale_share": "0.30"}
+
+
+def _clean_demo(work: Path, leads: int, pipeline: bool = False) -> Path:
     """Demo tables without dirty rows: already valid, so fed with ``--validated``.
 
-    Generated under ``$PREDSCORE_BENCH_DATA`` when set, and then kept for later runs
-    (the 1M-lead tables take minutes to generate); in the scratch folder otherwise.
+    ``pipeline``: the busy-pipeline variant of :data:`OPEN_PIPELINE`. Generated under
+    ``$PREDSCORE_BENCH_DATA`` when set, and then kept for later runs (the 1M-lead
+    tables take minutes to generate); in the scratch folder otherwise.
     """
     cache = os.environ.get("PREDSCORE_BENCH_DATA")
     if cache:
         work = Path(cache)
         work.mkdir(parents=True, exist_ok=True)
-    configs = work / "configs_clean"
+    variant = "open" if pipeline else "clean"
+    configs = work / f"configs_{variant}"
     if not configs.exists():
         configs.mkdir()
         for source in (ROOT / "configs").glob("*.yaml"):
             text = source.read_text()
             if source.name == "demo.yaml":
                 text = re.sub(r"(?m)^dirty_rows:.*$", "dirty_rows: 0", text)
+                for key, value in OPEN_PIPELINE.items() if pipeline else ():
+                    text = re.sub(rf"(?m)^{key}:.*$", f"{key}: {value}", text)
             (configs / source.name).write_text(text)
-    out = work / f"demo_clean_{leads}"
+    out = work / f"demo_{variant}_{leads}"
     if not out.exists():
         subprocess.run(
             [
@@ -389,10 +399,148 @@ def bench_explain(work: Path) -> dict[str, object]:
     }
 
 
+SCORE_LEADS = 1_160_000  # about 1,000,000 open leads (OPEN_PIPELINE)
+SPARK_LEADS = 116_000  # about 100,000 open leads
+
+
+def _bench_model(work: Path) -> Path:
+    """The demo's champion (``make demo``), else a model trained on the clean demo."""
+    champion = ROOT / "models" / "champion"
+    if (champion / "bundle.json").is_file():
+        return champion
+    from predscore.config import load_config
+    from predscore.experiment import train_model
+    from predscore.model import save_bundle
+
+    config = load_config(ROOT / "configs")
+    folder = work / "explain_model"
+    if not folder.exists():
+        result = train_model(_clean_demo(work, config.demo.leads), config, config.rules)
+        save_bundle(result.bundle, folder)
+    return folder
+
+
+def _score_run(data: Path, model: Path, out: Path, *extra: str) -> dict:
+    result = measure(
+        [
+            PREDSCORE,
+            "score",
+            "--data",
+            str(data),
+            "--validated",
+            "--as-of",
+            FEATURES_AS_OF,
+            "--model",
+            str(model),
+            "--out",
+            str(out),
+            "--overwrite",
+            *extra,
+        ]
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    leads = manifest["counts"]["open"]
+    run = {
+        **result,
+        "open_leads": leads,
+        "scored": manifest["counts"]["scored"],
+        "leads_per_s": leads / result["seconds"],
+        "timings": manifest["timings"],
+    }
+    _progress(f"score {out.name}", run)
+    return run
+
+
+def bench_score(work: Path) -> dict[str, object]:
+    """The batch job on ~1,000,000 open leads, with and without reasons (local engine);
+    its model step against raw LightGBM on the same rows; Spark against local on
+    ~100,000 open leads. Every figure of one run, on one machine."""
+    import numpy as np
+
+    from predscore.config import load_config
+    from predscore.features import build_features
+    from predscore.model import load_bundle
+    from predscore.scoring import Scorer
+
+    model_dir = _bench_model(work)
+    big = _clean_demo(work, SCORE_LEADS, pipeline=True)
+    runs = {
+        "local_no_reasons": _score_run(
+            big, model_dir, work / "s_plain", "--no-reasons"
+        ),
+        "local_reasons": _score_run(big, model_dir, work / "s_reasons", "--reasons"),
+    }
+    # the model step on the same 100,000 rows, in one process
+    small = _clean_demo(work, SPARK_LEADS, pipeline=True)
+    bundle = load_bundle(model_dir)
+    model = bundle.model
+    rows = build_features(small, FEATURES_AS_OF, bundle.features, bundle.icp)
+    rows = rows.head(100_000).reset_index(drop=True)
+    n = len(rows)
+    step: dict[str, dict[str, float]] = {}
+    matrix = model._matrix(rows)
+    started = time.perf_counter()
+    model.booster_.predict(matrix, num_iteration=model.best_iteration_)
+    step["raw_predict"] = _rate(n, started)
+    started = time.perf_counter()
+    model.predict_proba(rows)  # features assembled + trees + calibration
+    step["predscore_predict_proba"] = _rate(n, started)
+    started = time.perf_counter()
+    model.booster_.predict(
+        matrix, pred_contrib=True, num_iteration=model.best_iteration_
+    )
+    step["raw_pred_contrib"] = _rate(n, started)
+    config = load_config(ROOT / "configs")
+    scorer = Scorer.load(config, str(model_dir))
+    started = time.perf_counter()
+    scored = scorer.score(rows, reasons=True)
+    step["predscore_score_with_reasons"] = _rate(n, started)
+    started = time.perf_counter()
+    scorer.score(rows, reasons=False)
+    step["predscore_score_no_reasons"] = _rate(n, started)
+    assert scored.num_rows == n and np.isfinite(scored["probability"].to_numpy()).all()
+    # Spark (local[2]) against local on the same ~100,000 open leads
+    os.environ.setdefault("SPARK_MASTER", "local[2]")
+    spark_runs = {
+        "local": _score_run(small, model_dir, work / "s_local100k"),
+        "spark": _score_run(
+            small, model_dir, work / "s_spark100k", "--engine", "spark"
+        ),
+    }
+    plain, explained = runs["local_no_reasons"], runs["local_reasons"]
+    return {
+        "name": "score",
+        "reference": "raw LightGBM predict / pred_contrib on the same model and rows; "
+        "local engine for Spark",
+        "model": str(model_dir),
+        "runs": runs,
+        "model_step_100k_rows": step,
+        "spark_100k": spark_runs,
+        "ratios": {
+            "predict_proba_vs_raw_predict_throughput": step["raw_predict"]["seconds"]
+            / step["predscore_predict_proba"]["seconds"],
+            "score_with_reasons_vs_raw_pred_contrib_throughput": step[
+                "raw_pred_contrib"
+            ]["seconds"]
+            / step["predscore_score_with_reasons"]["seconds"],
+            "job_with_reasons_vs_without_time": explained["seconds"] / plain["seconds"],
+            "spark_vs_local_time": spark_runs["spark"]["seconds"]
+            / spark_runs["local"]["seconds"],
+        },
+        "targets": {
+            "local_no_reasons_seconds": 300,
+            "local_no_reasons_peak_rss_mib": 4096,
+            "predict_proba_vs_raw_predict_throughput": 0.5,
+            "score_with_reasons_vs_raw_pred_contrib_throughput": 0.8,
+        },
+    }
+
+
 BENCHMARKS: dict[str, Callable[[Path], dict[str, object]]] = {
     "demo_data": bench_demo_data,
     "features": bench_features,
     "explain": bench_explain,
+    "score": bench_score,
 }
 
 

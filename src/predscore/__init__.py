@@ -5,8 +5,16 @@ engagement and qualification features, a transparent rule baseline, a calibrated
 model and per-lead explanations in plain language.
 """
 
-from predscore.config import PredscoreConfig, load_config
-from predscore.errors import (
+import warnings
+
+# pandera imports pyspark's pandas API whenever pyspark is installed (the Spark engine
+# needs it), and that API warns about pandas 3 on import; predscore does not use it.
+warnings.filterwarnings(
+    "ignore", message="PySpark does not yet fully support", category=FutureWarning
+)
+
+from predscore.config import PredscoreConfig, load_config  # noqa: E402
+from predscore.errors import (  # noqa: E402
     ConfigError,
     DataValidationError,
     LeakageError,
