@@ -47,6 +47,7 @@ from predscore.config.rules import (
     RuleThresholds,
     TemperatureConfig,
 )
+from predscore.config.serve import ServeConfig
 
 __all__ = [
     "CalibrationConfig",
@@ -54,6 +55,7 @@ __all__ = [
     "HistoryConfig",
     "ModelConfig",
     "SearchConfig",
+    "ServeConfig",
     "SplitConfig",
     "TrackingConfig",
     "Condition",

@@ -21,6 +21,7 @@ from predscore.config.features import FeaturesConfig
 from predscore.config.icp import IcpConfig
 from predscore.config.model import ModelConfig
 from predscore.config.rules import RulesConfig
+from predscore.config.serve import ServeConfig
 from predscore.errors import ConfigError
 
 DEFAULT_CONFIG_DIR = Path("configs")
@@ -31,6 +32,7 @@ _SECTION_FILES = (
     "rules",
     "model",
     "explain",
+    "serve",
 )  # sections that live in a file of their own
 
 
@@ -55,6 +57,7 @@ class PredscoreConfig(_Section):
     rules: RulesConfig = RulesConfig()
     model: ModelConfig = ModelConfig()
     explain: ExplainConfig = ExplainConfig()
+    serve: ServeConfig = ServeConfig()
 
 
 def find_config_dir(explicit: Path | None = None) -> Path | None:
