@@ -17,8 +17,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+## system: Debian packages the project needs when missing (Java 17 for Spark)
+system:
+	@command -v java >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Java 17 (Spark engine)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else echo "java not found and no apt-get: --engine spark and its tests are unavailable"; fi; }
+
 ## install: create .venv and install predscore with its development tools
-install: $(STAMP)
+install: system $(STAMP)
 
 ## demo: install, then run the pipeline so far on built-in demo data (data/demo)
 demo: install
@@ -29,9 +37,12 @@ demo: install
 	$(BIN)/predscore train --data $(DATA)/validated --validated
 	$(BIN)/predscore promote
 	$(BIN)/predscore evaluate --data $(DATA)/validated --validated --out $(DATA)/evaluation
+	$(BIN)/predscore score --data $(DATA)/validated --validated --as-of 2026-10-01 --out $(DATA)/scores --overwrite
 	@echo "demo outputs in $(DATA)/: five raw tables, validated/ (clean tables + rejections.parquet),"
 	@echo "  features.parquet (open leads as of 2026-10-01), snapshots.parquet (training snapshots),"
-	@echo "  evaluation/ (metrics.json: model vs rules, plots/); MLflow store in mlflow/ (mlflow ui"
+	@echo "  evaluation/ (metrics.json: model vs rules, plots/), scores/ (scores.parquet: every open"
+	@echo "  lead ranked with probability, tier, route and reasons; rejections.parquet; manifest.json);"
+	@echo "  MLflow store in mlflow/ (mlflow ui"
 	@echo "  --backend-store-uri sqlite:///mlflow/mlflow.db), champion model exported to models/champion/"
 
 ## test: install, lint, then run the test suite (CI runs exactly this)
@@ -74,4 +85,4 @@ clean:
 help:
 	@grep -E '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' | awk -F': ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-.PHONY: install demo test test-all lint format bench validate clean help
+.PHONY: system install demo test test-all lint format bench validate clean help

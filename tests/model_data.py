@@ -29,3 +29,26 @@ def fast_config(**model: object) -> PredscoreConfig:
     return PredscoreConfig.model_validate(
         {"seed": 3, "model": {**base, **model}, "features": {"snapshot_every_days": 14}}
     )
+
+
+def small_bundle(valid: Path, out: Path, config: PredscoreConfig | None = None) -> Path:
+    """Train a small model on a validated folder (no MLflow) and save its bundle."""
+    from predscore.experiment.train import split_parts
+    from predscore.features import build_snapshots
+    from predscore.model import LeadModel, ModelBundle, save_bundle, split_leads
+
+    config = config or fast_config(num_boost_round=120, early_stopping_rounds=15)
+    snapshots = build_snapshots(valid, config.features, config.icp)
+    assignment, _ = split_leads(snapshots, config.model.split, config.seed)
+    parts = split_parts(snapshots, assignment)
+    model = LeadModel.from_config(config.model, config.seed).fit(
+        parts["train"], parts["valid"], parts["calibration"]
+    )
+    bundle = ModelBundle(
+        model=model,
+        features=config.features,
+        icp=config.icp,
+        split=config.model.split,
+        seed=config.seed,
+    )
+    return save_bundle(bundle, out)

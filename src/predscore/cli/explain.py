@@ -32,46 +32,17 @@ from predscore.cli.model import (
     _rules,
 )
 from predscore.config import ExplainConfig, PredscoreConfig
-from predscore.errors import DataValidationError, PredscoreError
+from predscore.errors import PredscoreError
 
 _LOG = logging.getLogger(__name__)
 
 
 def _lead_tables(source: Any, lead_ids: Iterable[str]) -> dict[str, pd.DataFrame]:
-    """The five tables restricted to some leads (and their accounts).
+    """The five tables restricted to some leads (and their accounts): features of a
+    lead depend on its own rows and its account only."""
+    from predscore.scoring import TableSource
 
-    ``source`` is a validated data folder (read with a row filter, never whole) or a
-    mapping of validated frames. Features of a lead depend on its own rows and its
-    account only, so they are the same as on the full tables.
-    """
-    import pyarrow.parquet as pq
-
-    from predscore.schema import TABLE_ORDER, conform, table_path
-
-    ids = sorted({str(i) for i in lead_ids})
-    frames: dict[str, pd.DataFrame] = {}
-    for table in (t for t in TABLE_ORDER if t != "accounts"):
-        if isinstance(source, Mapping):
-            frame = source[table]
-            frames[table] = frame[frame["lead_id"].isin(ids)]
-        else:
-            path = table_path(Path(source), table)
-            if not path.is_file():
-                raise DataValidationError(f"{path}: file not found")
-            read = pq.read_table(path, filters=[("lead_id", "in", ids)]).to_pandas()
-            frames[table] = conform(read, table)
-    accounts = sorted(set(frames["leads"]["account_id"].dropna().astype(str)))
-    if isinstance(source, Mapping):
-        frame = source["accounts"]
-        frames["accounts"] = frame[frame["account_id"].isin(accounts)]
-    else:
-        path = table_path(Path(source), "accounts")
-        if not path.is_file():
-            raise DataValidationError(f"{path}: file not found")
-        filters = [("account_id", "in", accounts)] if accounts else None
-        read = pq.read_table(path, filters=filters).to_pandas()
-        frames["accounts"] = conform(read if accounts else read.head(0), "accounts")
-    return {t: frames[t].reset_index(drop=True) for t in TABLE_ORDER}
+    return TableSource(source).lead_tables(lead_ids)
 
 
 def _source(

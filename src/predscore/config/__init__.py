@@ -47,6 +47,7 @@ from predscore.config.rules import (
     RuleThresholds,
     TemperatureConfig,
 )
+from predscore.config.scoring import ScoringConfig
 from predscore.config.serve import ServeConfig
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "Range",
     "RuleThresholds",
     "RulesConfig",
+    "ScoringConfig",
     "TemperatureConfig",
     "ValidationConfig",
     "find_config_dir",

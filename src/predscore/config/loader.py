@@ -21,6 +21,7 @@ from predscore.config.features import FeaturesConfig
 from predscore.config.icp import IcpConfig
 from predscore.config.model import ModelConfig
 from predscore.config.rules import RulesConfig
+from predscore.config.scoring import ScoringConfig
 from predscore.config.serve import ServeConfig
 from predscore.errors import ConfigError
 
@@ -32,6 +33,7 @@ _SECTION_FILES = (
     "rules",
     "model",
     "explain",
+    "scoring",
     "serve",
 )  # sections that live in a file of their own
 
@@ -57,6 +59,7 @@ class PredscoreConfig(_Section):
     rules: RulesConfig = RulesConfig()
     model: ModelConfig = ModelConfig()
     explain: ExplainConfig = ExplainConfig()
+    scoring: ScoringConfig = ScoringConfig()
     serve: ServeConfig = ServeConfig()
 
 

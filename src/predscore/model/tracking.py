@@ -269,6 +269,32 @@ def resolve_model(uri: str | None, config: TrackingConfig) -> tuple[ModelBundle,
     )
 
 
+def registered_version(origin: str, config: TrackingConfig) -> str | None:
+    """The registry version behind a model origin given by :func:`resolve_model`.
+
+    ``models:/NAME@ALIAS`` and ``models:/NAME/N`` ask the registry; an exported folder
+    reads the ``champion.json`` that :func:`promote` writes beside the bundle; anything
+    else (a bundle folder, ``runs:/``) has no version: None.
+    """
+    if origin.startswith("models:/"):
+        name, _, rest = origin[len("models:/") :].partition("@")
+        if rest:
+            try:
+                client = _mlflow(config).MlflowClient()
+                return str(client.get_model_version_by_alias(name, rest).version)
+            except Exception:  # an alias moved or vanished since: unknown
+                return None
+        tail = origin.rsplit("/", 1)[-1]
+        return tail if tail.isdigit() else None
+    note = Path(origin) / "champion.json"
+    if note.is_file():
+        try:
+            return str(json.loads(note.read_text())["version"])
+        except (ValueError, KeyError):
+            return None
+    return None
+
+
 def promote(config: TrackingConfig, version: str | None = None) -> tuple[str, Path]:
     """Make ``version`` (default: the challenger) the champion and export it.
 

@@ -1,7 +1,8 @@
 """The rejections table: one row per input row that could not be used, with its reason.
 
 Columns (DESIGN.md "Outputs"): ``lead_id`` (if known), ``table``, ``row`` (0-based
-position in the table as read), ``column``, ``reason``.
+position in the table as read; null when the reason is not one row's, e.g. a lead whose
+features could not be computed), ``column``, ``reason``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def write_rejections(rejections: pd.DataFrame, path: Path) -> Path:
     frame = rejections[REJECTIONS_SCHEMA.names].astype(
         {"lead_id": object, "table": object, "column": object, "reason": object}
     )
-    frame = frame.where(frame.notna(), None).astype({"row": "int64"})
+    frame = frame.where(frame.notna(), None).astype({"row": "Int64"})
     write_parquet(
         pa.Table.from_pandas(frame, schema=REJECTIONS_SCHEMA, preserve_index=False),
         path,

@@ -87,7 +87,13 @@ def score_router(
         try:
             built = request_tables(body)
             with lock:
-                batch = score_tables(built.tables, as_of, scorer)
+                batch = score_tables(
+                    built.tables,
+                    as_of,
+                    scorer,
+                    owner_column=config.scoring.owner_column,
+                    validation=config.validation,
+                )
         except RequestError as exc:
             raise _unprocessable(exc.loc, str(exc), "inconsistent") from None
         except PredscoreError as exc:

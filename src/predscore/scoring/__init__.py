@@ -1,0 +1,59 @@
+"""Batch scoring of every open lead: nothing lost, chunked, resumable, local or Spark.
+
+Stage: the last before the outputs (above explain, model, rules and features). Input:
+validated tables, a cutoff, a model (or the rules alone); output: a folder with
+``scores.parquet`` (DESIGN.md "Outputs"), ``rejections.parquet`` and ``manifest.json``
+whose counts prove that every open lead was scored or rejected with its reason.
+
+Public API
+----------
+``Scorer.load(config, model=None, rules_only=False)``
+    The model (or rules) with its features configuration; ``score(rows)`` scores feature
+    rows (Arrow table of :data:`SCORE_SCHEMA`).
+``score_tables(tables, as_of, scorer)``
+    Validate a few raw tables and score their open leads in memory (the API does this
+    per request).
+``prepare_run(...)``, ``run_scoring(run)``
+    The batch job on one machine; :func:`predscore.scoring.spark.run_spark` on Spark.
+"""
+
+from predscore.scoring.batch import ScoredBatch, score_tables
+from predscore.scoring.job import (
+    OUTPUT_SCHEMA,
+    PART_SCHEMA,
+    ScoreRun,
+    ScoringError,
+    count_check,
+    finish_run,
+    prepare_run,
+    run_scoring,
+    score_chunk,
+)
+from predscore.scoring.scorer import (
+    REASON_TYPE,
+    RULE_REASON_TYPE,
+    SCORE_SCHEMA,
+    Scorer,
+)
+from predscore.scoring.source import CONTEXT_COLUMNS, LeadCounts, TableSource
+
+__all__ = [
+    "CONTEXT_COLUMNS",
+    "OUTPUT_SCHEMA",
+    "PART_SCHEMA",
+    "REASON_TYPE",
+    "RULE_REASON_TYPE",
+    "SCORE_SCHEMA",
+    "LeadCounts",
+    "ScoreRun",
+    "ScoredBatch",
+    "Scorer",
+    "ScoringError",
+    "TableSource",
+    "count_check",
+    "finish_run",
+    "prepare_run",
+    "run_scoring",
+    "score_chunk",
+    "score_tables",
+]

@@ -1,0 +1,98 @@
+"""Score a few leads in memory: the API's path (validate, features, score, answer).
+
+Stage: scoring. Input: the five canonical tables as raw frames (e.g. built from a JSON
+request), a cutoff and a :class:`~.scorer.Scorer`; output: a :class:`ScoredBatch` in
+which every lead of the leads table has either a score or a rejection with its reason
+(invalid rows, closed leads, leads created after the cutoff included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from predscore.config import ValidationConfig
+from predscore.schema.validate import validate_tables
+from predscore.scoring.job import OUTPUT_SCHEMA, score_chunk
+from predscore.scoring.scorer import Scorer
+from predscore.scoring.source import TableSource
+
+__all__ = ["ScoredBatch", "score_tables"]
+
+
+@dataclass(frozen=True)
+class ScoredBatch:
+    """Scores (columns of ``scores.parquet``, best first) and rejections."""
+
+    scores: pd.DataFrame
+    rejections: pd.DataFrame
+
+
+def score_tables(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    scorer: Scorer,
+    reasons: bool = True,
+    owner_column: str = "owner",
+    validation: ValidationConfig | None = None,
+) -> ScoredBatch:
+    """Validate raw tables and score every lead open at ``as_of``.
+
+    Parameters
+    ----------
+    tables : mapping of DataFrame
+        ``accounts``, ``leads``, ``activities``, ``qualifications``, ``outcomes`` as
+        received (text columns are parsed and checked by validation).
+    as_of : Timestamp
+        The cutoff (UTC).
+    scorer : Scorer
+        The model or the rules.
+
+    Returns
+    -------
+    ScoredBatch
+        ``scores`` ranked (``rank`` 1 first, ``delta`` null) and ``rejections``: rows
+        refused by validation, and leads that are not open at ``as_of``.
+    """
+    checked = validate_tables(dict(tables), as_of, validation)
+    source = TableSource(checked.tables)
+    ids, _ = source.open_leads(as_of)
+    scored, rejected = score_chunk(source, ids, as_of, scorer, reasons, owner_column)
+    frame = scored.to_pandas()
+    key = "probability" if scorer.bundle is not None else "rule_points"
+    order = np.lexsort((frame["lead_id"].to_numpy(dtype=str), -frame[key].to_numpy()))
+    frame = frame.iloc[order].reset_index(drop=True)
+    frame["rank"] = np.arange(1, len(frame) + 1, dtype=np.int64)
+    frame["delta"] = np.nan
+    frame = frame.loc[:, OUTPUT_SCHEMA.names]
+    leads = checked.tables["leads"]["lead_id"].astype(str)
+    not_open = sorted(set(leads) - set(ids))
+    closing = _not_open(not_open, checked.tables, as_of)
+    rejections = pd.concat(
+        [checked.rejections, rejected, closing], ignore_index=True
+    ).reset_index(drop=True)
+    return ScoredBatch(scores=frame, rejections=rejections)
+
+
+def _not_open(
+    ids: list[str], tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """A rejection for each valid lead that is closed at ``as_of`` (not scored)."""
+    outcomes = tables["outcomes"]
+    closed = outcomes[outcomes["lead_id"].astype(str).isin(ids)]
+    reason = {
+        str(r.lead_id): f"closed ({r.outcome}) at {r.closed_at.isoformat()}: not open"
+        for r in closed.itertuples()
+    }
+    return pd.DataFrame(
+        {
+            "lead_id": pd.Series(ids, dtype=object),
+            "table": "outcomes",
+            "row": pd.Series([None] * len(ids), dtype="Int64"),
+            "column": None,
+            "reason": [reason.get(i, f"not open at {as_of.isoformat()}") for i in ids],
+        }
+    )
