@@ -95,9 +95,19 @@ class ScoresFolder:
 
     @property
     def data_dir(self) -> Path | None:
-        """The validated data folder the batch was scored from, if the manifest says."""
+        """The validated data folder the batch was scored from, if the manifest says.
+
+        A relative path is taken from the current folder (where ``predscore score``
+        usually ran) when it exists there, else from the batch folder's parent.
+        """
         data = self.manifest.get("inputs", {}).get("data")
-        return None if not data else Path(data)
+        if not data:
+            return None
+        path = Path(data)
+        if path.is_absolute() or path.is_dir():
+            return path
+        beside = self.folder.parent / path
+        return beside if beside.is_dir() else path
 
     def lead(self, lead_id: str) -> dict[str, Any] | None:
         """The score row of one lead as plain Python values, or ``None``."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import re
+import string
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -30,7 +32,7 @@ from predscore.pages.waterfall import Waterfall, build_waterfall
 
 __all__ = ["PageRenderer", "batch_view", "plain_row"]
 
-_LABEL_CHARS = 40  # longer waterfall labels are cut (the full text is the tooltip)
+_LABEL_CHARS = 42  # longer waterfall labels are cut (the full text is the tooltip)
 
 
 def _is_missing(value: Any) -> bool:
@@ -76,6 +78,7 @@ class PageRenderer:
             orblank=lambda value: "" if _is_missing(value) else value,
         )
         self.env.globals.update(css=Markup(self.css), missing=_is_missing)
+        self._sentence = _sentence_pattern(explain.points_text)
 
     # -- formatting --------------------------------------------------------------------
 
@@ -93,6 +96,15 @@ class PageRenderer:
             return "–"
         text = self.points(value)
         return text if text.startswith(self.explain.minus) else f"+{text}"
+
+    def sentence(self, text: str) -> str:
+        """A reason's sentence without the points its text ends with.
+
+        Reasons are stored as the rep reads them (``explain.points_text``: "attended
+        2 webinars: +9 pts"); pages show the points in a column and on the bar.
+        """
+        match = self._sentence.fullmatch(text)
+        return match.group("text") if match else text
 
     # -- view models -------------------------------------------------------------------
 
@@ -118,13 +130,22 @@ class PageRenderer:
 
     def lead_view(self, lead: Mapping[str, Any]) -> dict[str, Any]:
         """A score row ready for the templates: display name and waterfalls added."""
-        lead = plain_row(lead)
+        lead = self.row_view(lead)
         name = lead.get("account_name")
         return {
             **lead,
             "name": lead["lead_id"] if _is_missing(name) or not name else name,
             "waterfall": self.waterfalls(lead),
         }
+
+    def row_view(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """A score row with plain lists of reasons whose ``text`` is the bare sentence."""
+        row = plain_row(record)
+        for key in ("reasons", "rule_reasons"):
+            row[key] = [
+                {**r, "text": self.sentence(str(r.get("text", "")))} for r in row[key]
+            ]
+        return row
 
     # -- pages -------------------------------------------------------------------------
 
@@ -135,7 +156,7 @@ class PageRenderer:
         if batch is None:
             return self.env.get_template("empty.html").render(title="Queue")
         page = filter_queue(batch.scores, query, page_size)
-        rows = [plain_row(r) for r in page.rows.to_dict("records")]
+        rows = [self.row_view(r) for r in page.rows.to_dict("records")]
         links = {
             "prev": "?" + urlencode(query.params(page=page.page - 1))
             if page.page > 1
@@ -207,6 +228,19 @@ def batch_view(batch: ScoresFolder) -> dict[str, Any]:
         else False,
         "counts": batch.manifest.get("counts", {}),
     }
+
+
+def _sentence_pattern(template: str) -> re.Pattern[str]:
+    """A pattern whose ``text`` group is the sentence inside ``template``'s output."""
+    parts = []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if field == "text":
+            parts.append("(?P<text>.*)")
+        elif field is not None:
+            parts.append(".+?")
+    pattern = "".join(parts)
+    return re.compile(pattern if "(?P<text>" in pattern else "(?P<text>.*)", re.S)
 
 
 def _pct(value: Any) -> str:

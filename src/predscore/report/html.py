@@ -14,7 +14,7 @@ import pandas as pd
 
 from predscore.config import ExplainConfig
 from predscore.pages import PageRenderer, ScoresFolder, queue_choices
-from predscore.pages.render import batch_view, plain_row
+from predscore.pages.render import batch_view
 
 __all__ = ["render_report"]
 
@@ -50,7 +50,7 @@ def render_report(
         "report.html",
         title=f"predscore report {batch.as_of:%Y-%m-%d}" if batch.as_of else "report",
         batch=batch_view(batch),
-        rows=[plain_row(r) for r in scores.to_dict("records")],
+        rows=[renderer.row_view(r) for r in scores.to_dict("records")],
         cards=[renderer.lead_view(r) for r in cards.to_dict("records")],
         generated_at=generated_at,
         style_source=renderer.style_source,
