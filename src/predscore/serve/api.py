@@ -34,6 +34,7 @@ from predscore.serve.models import (
 __all__ = ["score_router"]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "the body is not valid JSON"},
     401: {"description": "missing or wrong bearer token"},
     413: {"description": "request body larger than serve.max_body_bytes"},
 }

@@ -46,17 +46,27 @@ def _sane_time(value: datetime) -> datetime:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, AfterValidator(_sane_time)]
+#: A time with its zone, between 1970 and 2200 (a CRM date outside is a typo).
+Timestamp = Annotated[
+    AwareDatetime,
+    AfterValidator(_sane_time),
+    Field(description="ISO 8601 with a time zone, between 1970-01-01 and 2200-01-01"),
+]
 Id = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
 ]
 Label = Annotated[str, StringConstraints(max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=2_000)]
 Amount = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
+_ATTRIBUTE_NAME = r"^[a-z][a-z0-9_]{0,62}$"
 AttributeName = Annotated[
-    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$", max_length=63)
+    str, StringConstraints(pattern=_ATTRIBUTE_NAME, max_length=63)
 ]
-AttributeValue = Annotated[str, StringConstraints(max_length=2_000)] | bool | Amount
+AttributeValue = (
+    Annotated[str, StringConstraints(max_length=2_000)]
+    | bool
+    | Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
+)
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 Action = Literal[tuple(sorted({a for acts in ACTIONS.values() for a in acts}))]  # type: ignore[valid-type]
 Role = Literal[ROLES]  # type: ignore[valid-type]
@@ -117,6 +127,12 @@ class _LeadBase(_Body):
         max_length=100,
         description="extra lead attributes the model was trained with (mapped data "
         "sets); names in snake_case",
+        # pydantic states the names as patternProperties, which lets any other name
+        # through in the schema; say that no other name is allowed
+        json_schema_extra={
+            "additionalProperties": False,
+            "propertyNames": {"pattern": _ATTRIBUTE_NAME, "maxLength": 63},
+        },
     )
     account: AccountIn | None = Field(
         None,
