@@ -12,6 +12,7 @@ plugin does not run under the pytest of this project.)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:LightGBM binary classifier:UserWarning",
 )
 ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "test-output"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 FAST_EXAMPLES = 100
 SLOW_EXAMPLES = 1000
@@ -89,33 +91,32 @@ def _fuzz(operation: schemathesis.APIOperation, mode: GenerationMode, n: int) ->
     return {code: sent.count(code) for code in sorted(set(sent))}
 
 
-def _report(label: str, counts: dict, capsys: pytest.CaptureFixture[str]) -> None:
-    with capsys.disabled():
-        total = sum(counts.values())
-        print(f"\nPOST /score fuzzing ({label}): {total} requests, statuses {counts}")
+def _report(label: str, counts: dict) -> None:
+    """Add the run's size and status counts to test-output/fuzz.json (git-ignored)."""
+    OUTPUT.mkdir(exist_ok=True)
+    path = OUTPUT / "fuzz.json"
+    runs = json.loads(path.read_text()) if path.is_file() else {}
+    runs[label] = {"requests": sum(counts.values()), "statuses": counts}
+    path.write_text(json.dumps(runs, indent=2))
 
 
 def test_valid_bodies_are_scored_or_refused_cleanly(
-    operation: schemathesis.APIOperation, capsys: pytest.CaptureFixture[str]
+    operation: schemathesis.APIOperation,
 ) -> None:
     counts = _fuzz(operation, GenerationMode.POSITIVE, FAST_EXAMPLES)
-    _report("valid bodies", counts, capsys)
+    _report("valid bodies", counts)
     assert max(counts) < 500 and counts.get(200, 0) > 0
 
 
-def test_invalid_bodies_are_422_never_500(
-    operation: schemathesis.APIOperation, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_invalid_bodies_are_422_never_500(operation: schemathesis.APIOperation) -> None:
     counts = _fuzz(operation, GenerationMode.NEGATIVE, FAST_EXAMPLES)
-    _report("invalid bodies", counts, capsys)
+    _report("invalid bodies", counts)
     assert max(counts) < 500 and counts.get(422, 0) > 0
 
 
 @pytest.mark.slow
-def test_many_bodies_never_fail(
-    operation: schemathesis.APIOperation, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_many_bodies_never_fail(operation: schemathesis.APIOperation) -> None:
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         counts = _fuzz(operation, mode, SLOW_EXAMPLES)
-        _report(f"{mode.value}, long run", counts, capsys)
+        _report(f"{mode.value} bodies, long run", counts)
         assert max(counts) < 500
