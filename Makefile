@@ -17,13 +17,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-## system: Debian packages the project needs when missing (Java 17 for Spark)
+## system: Debian packages the project needs when missing (Java 17 for Spark, Chromium for the browser tests)
 system:
 	@command -v java >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Java 17 (Spark engine)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
 	  else echo "java not found and no apt-get: --engine spark and its tests are unavailable"; fi; }
+	@test -x /usr/bin/chromium || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (browser tests of the pages)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	      || echo "could not install chromium: the browser tests of the pages will be skipped"; \
+	  else echo "/usr/bin/chromium not found and no apt-get: the browser tests of the pages are skipped"; fi; }
 
 ## install: create .venv and install predscore with its development tools
 install: system $(STAMP)
@@ -64,7 +70,7 @@ format: install
 	$(BIN)/ruff check --fix src tests
 	$(BIN)/ruff format src tests
 
-## bench: heavy measurements (time, memory) — not part of `make test`
+## bench: heavy measurements (time, memory, POST /score latency) — not part of `make test` (BENCH=serve runs one)
 bench: install
 	$(BIN)/python benchmarks/run.py $(BENCH)
 
@@ -77,12 +83,20 @@ results: install
 validate: install
 	$(BIN)/predscore validate --data $(DATA)
 
+## serve: the reps' web app and POST /score over $(DATA)/scores (needs PREDSCORE_API_TOKEN)
+serve: install
+	$(BIN)/predscore serve --scores $(DATA)/scores
+
+## report: one self-contained HTML report of $(DATA)/scores → $(DATA)/report.html
+report: install
+	$(BIN)/predscore report --scores $(DATA)/scores --out $(DATA)/report.html
+
 ## clean: remove generated data, caches and the virtual environment
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info test-output
 
 ## help: list the targets
 help:
 	@grep -E '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' | awk -F': ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-.PHONY: system install demo test test-all lint format bench validate clean help
+.PHONY: system install demo test test-all lint format bench validate serve report clean help

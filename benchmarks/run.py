@@ -399,6 +399,226 @@ def bench_explain(work: Path) -> dict[str, object]:
     }
 
 
+SERVE_REQUESTS = 400  # single-lead POST /score requests measured (after a warm-up)
+SERVE_SECONDS = 120.0  # and at most this long
+SERVE_LEADS = 2000  # demo CRM behind the model and the request bodies
+
+
+def _lead_bodies(data: Path, count: int) -> list[bytes]:
+    """JSON bodies of single open leads as the CRM would send them (with history)."""
+    import pandas as pd
+
+    from predscore.schema.store import read_table
+
+    tables = {
+        t: read_table(data, t)
+        for t in ("leads", "accounts", "activities", "qualifications", "outcomes")
+    }
+    closed = set(tables["outcomes"]["lead_id"])
+    leads = tables["leads"][~tables["leads"]["lead_id"].isin(closed)].head(count)
+    accounts = tables["accounts"].set_index("account_id")
+    acts = tables["activities"].groupby("lead_id", observed=True)
+    quals = tables["qualifications"].groupby("lead_id", observed=True)
+
+    def clean(value: object) -> object:
+        if (
+            value is None
+            or value is pd.NA
+            or (isinstance(value, float) and value != value)
+        ):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.isoformat()
+        return value.item() if hasattr(value, "item") else value
+
+    def rows(group: object, lead_id: str, columns: list[str]) -> list[dict]:
+        try:
+            frame = group.get_group(lead_id)
+        except KeyError:
+            return []
+        return [
+            {c: clean(v) for c, v in zip(columns, r, strict=True)}
+            for r in frame[columns].itertuples(index=False)
+        ]
+
+    bodies = []
+    for lead in leads.to_dict("records"):
+        account = accounts.loc[lead["account_id"]]
+        stack = account["tech_stack"]
+        body = {
+            "as_of": "2026-10-01T00:00:00Z",
+            "leads": [
+                {
+                    **{
+                        k: clean(lead[k])
+                        for k in (
+                            "lead_id",
+                            "account_id",
+                            "created_at",
+                            "source",
+                            "job_title",
+                            "role",
+                            "seniority",
+                            "department",
+                            "country",
+                            "owner",
+                        )
+                    },
+                    "account": {
+                        "account_id": lead["account_id"],
+                        **{
+                            k: clean(account[k])
+                            for k in (
+                                "name",
+                                "sector",
+                                "employees",
+                                "annual_revenue",
+                                "country",
+                                "region",
+                                "created_at",
+                            )
+                        },
+                        "tech_stack": None if stack is None else list(stack),
+                    },
+                    "activities": rows(
+                        acts,
+                        lead["lead_id"],
+                        ["occurred_at", "channel", "action", "detail", "quantity"],
+                    ),
+                    "qualifications": rows(
+                        quals, lead["lead_id"], ["recorded_at", "field", "value"]
+                    ),
+                }
+            ],
+        }
+        bodies.append(json.dumps(body).encode())
+    return bodies
+
+
+def bench_serve(work: Path) -> dict[str, object]:
+    """POST /score for single leads, from a local client to uvicorn on loopback.
+
+    The server is ``predscore serve`` in a child process (its own interpreter, as in
+    production) with a small model trained on a 2,000-lead demo; the client sends
+    ``SERVE_REQUESTS`` single-lead requests one after the other (keep-alive), at most
+    ``SERVE_SECONDS``, after 20 warm-up requests, and reports requests/s and the
+    p50/p99 latency seen by the client. Loopback only: nothing leaves the machine.
+    """
+    import secrets
+    import socket
+
+    import httpx
+    import numpy as np
+
+    from predscore.config import load_config
+    from predscore.experiment import train_model
+    from predscore.model import save_bundle
+
+    config = load_config(
+        ROOT / "configs",
+        {
+            "model": {
+                "feature_grid": {
+                    "half_life_days": [30.0],
+                    "windows_days": [[7, 30, 90]],
+                },
+                "num_boost_round": 300,
+                "early_stopping_rounds": 30,
+            }
+        },
+    )
+    data = _clean_demo(work, SERVE_LEADS)
+    folder = work / "serve_model"
+    if not folder.exists():
+        started = time.perf_counter()
+        save_bundle(train_model(data, config, config.rules).bundle, folder)
+        _progress("serve_train", _rate(1, started))
+    bodies = _lead_bodies(data, 200)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    token = secrets.token_hex(24)
+    env = {
+        **os.environ,
+        "PREDSCORE_API_TOKEN": token,
+        "PREDSCORE_CONFIG_DIR": str(ROOT / "configs"),
+    }
+    server = subprocess.Popen(
+        [
+            PREDSCORE,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--model",
+            str(folder),
+        ],
+        env=env,
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    try:
+        with httpx.Client(
+            base_url=base,
+            timeout=30.0,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+            },
+        ) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("predscore serve did not start")
+                time.sleep(0.2)
+            for body in bodies[:20]:  # warm-up: first requests load caches
+                client.post("/score", content=body)
+            started = time.perf_counter()
+            for i in range(SERVE_REQUESTS):
+                if time.perf_counter() - started > SERVE_SECONDS:
+                    break
+                t = time.perf_counter()
+                response = client.post("/score", content=bodies[i % len(bodies)])
+                latencies.append(time.perf_counter() - t)
+                statuses[response.status_code] = (
+                    statuses.get(response.status_code, 0) + 1
+                )
+            elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    ms = np.array(latencies) * 1000
+    return {
+        "name": "serve",
+        "reference": "single-lead POST /score, one client on loopback, keep-alive",
+        "runs": {
+            "requests": len(latencies),
+            "statuses": {str(k): v for k, v in statuses.items()},
+            "seconds": elapsed,
+            "requests_per_s": len(latencies) / elapsed,
+            "p50_ms": float(np.percentile(ms, 50)),
+            "p90_ms": float(np.percentile(ms, 90)),
+            "p99_ms": float(np.percentile(ms, 99)),
+            "max_ms": float(ms.max()),
+            "activities_per_lead_median": float(
+                np.median(
+                    [len(json.loads(b)["leads"][0]["activities"]) for b in bodies]
+                )
+            ),
+        },
+    }
+
+
 SCORE_LEADS = 1_160_000  # about 1,000,000 open leads (OPEN_PIPELINE)
 SPARK_LEADS = 116_000  # about 100,000 open leads
 
@@ -541,6 +761,7 @@ BENCHMARKS: dict[str, Callable[[Path], dict[str, object]]] = {
     "features": bench_features,
     "explain": bench_explain,
     "score": bench_score,
+    "serve": bench_serve,
 }
 
 

@@ -236,7 +236,12 @@ def test_rules_only_and_csv(env: Path, tmp_path: Path) -> None:
     assert reasons.map(lambda rs: all("text" in r for r in rs)).all()
 
 
-def test_no_model_falls_back_to_rules(env: Path, tmp_path: Path) -> None:
+def test_no_model_falls_back_to_rules(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an empty store of its own: MLflow caches stores by URI, and the default one is
+    # relative (another test's champion would be found)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
     _run(
         "score",
         "--data",

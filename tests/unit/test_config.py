@@ -77,3 +77,13 @@ def test_naive_demo_dates_are_refused(tmp_path: Path) -> None:
 def test_overrides_win(tmp_path: Path) -> None:
     config = load_config(None, {"demo": {"leads": 12}})
     assert config.demo.leads == 12
+
+
+def test_shipped_serve_yaml_mirrors_the_defaults() -> None:
+    assert load_config(REPO_CONFIGS).serve == PredscoreConfig().serve
+
+
+def test_serve_host_is_not_a_url(tmp_path: Path) -> None:
+    folder = _write(tmp_path / "c", "serve.yaml", "host: http://localhost\n")
+    with pytest.raises(ConfigError, match=r"serve\.yaml: key 'serve\.host'.*not a URL"):
+        load_config(folder)

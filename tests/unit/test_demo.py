@@ -9,6 +9,7 @@ import pytest
 
 from predscore.config import DemoConfig, IcpConfig
 from predscore.demo import generate_demo_data
+from predscore.demo.catalogue import REPS
 from predscore.demo.trap import segment_close_rates
 from predscore.io import file_sha256
 from predscore.schema import CHANNELS, TABLE_ORDER, TABLES
@@ -117,6 +118,29 @@ def test_demo_crm_looks_like_a_crm(default_tables: dict[str, pd.DataFrame]) -> N
     assert 0.15 <= won_rate <= 0.25
     open_share = 1 - len(outcomes) / len(leads)
     assert 0.1 < open_share < 0.5
+
+
+def test_every_lead_has_its_accounts_rep(
+    default_tables: dict[str, pd.DataFrame],
+) -> None:
+    leads, accounts = default_tables["leads"], default_tables["accounts"]
+    assert leads["owner"].notna().all()
+    # one owner per account, a rep of the account's region
+    assert (leads.groupby("account_id")["owner"].nunique() == 1).all()
+    region = leads.merge(accounts[["account_id", "region"]], on="account_id")
+    for reg, owners in region.groupby("region", observed=True)["owner"]:
+        assert set(owners) <= set(REPS.get(str(reg), REPS["OTHER"])), reg
+    assert leads["owner"].nunique() >= 5
+
+
+def test_owners_follow_the_config_and_seed(tmp_path: Path) -> None:
+    reps = {"EMEA": ["Ana", "Bo"], "OTHER": ["Cy"]}
+    first = read_table(_generate(tmp_path / "a", leads=400, owners=reps), "leads")
+    assert set(first["owner"]) <= {"Ana", "Bo", "Cy"}
+    again = read_table(_generate(tmp_path / "b", leads=400, owners=reps), "leads")
+    pd.testing.assert_series_equal(first["owner"], again["owner"])
+    with pytest.raises(ValueError, match="OTHER"):
+        DemoConfig(owners={"EMEA": ["Ana"]})
 
 
 def test_no_activity_after_the_close(default_tables: dict[str, pd.DataFrame]) -> None:

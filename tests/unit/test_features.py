@@ -208,6 +208,23 @@ def test_extra_timestamp_becomes_days_before_each_as_of(tables: Tables) -> None:
     assert snaps["met_at_days"].notna().any()
 
 
+def test_non_feature_columns_are_not_features(tables: Tables) -> None:
+    # the owning rep is bookkeeping: by default no feature may be derived from it
+    owned = {**tables, "leads": tables["leads"].assign(owner="Dana Brooks")}
+    names = {spec.name for spec in feature_specs(lead_extras={"owner": "VARCHAR"})}
+    assert "owner" not in build_features(owned, AS_OF).columns
+    assert "owner" in names  # a listed extra would be one: the config removes it
+    kept = build_features(owned, AS_OF, FeaturesConfig(non_feature_columns=[]))
+    assert "owner" in kept.columns
+    dropped = build_features(
+        owned, AS_OF, FeaturesConfig(non_feature_columns=["owner", "segment"])
+    )
+    assert not {"owner", "segment"} & set(dropped.columns)
+    pd.testing.assert_frame_equal(
+        dropped, build_features(tables, AS_OF).drop(columns="segment")
+    )
+
+
 def test_extra_column_clashing_with_a_feature(tables: Tables) -> None:
     clash = {**tables, "leads": tables["leads"].assign(n_touches_all=1)}
     with pytest.raises(

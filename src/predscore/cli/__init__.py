@@ -6,7 +6,13 @@ end the command with a one-line reason on stderr and exit code 1. This package a
 ``serve/`` are the only places that read the clock and configure logging.
 """
 
-from predscore.cli import data, explain, model, score  # noqa: F401  (registers the commands)
+from predscore.cli import (  # noqa: F401  (registers the commands)
+    data,
+    explain,
+    model,
+    score,
+    serve,
+)
 from predscore.cli._app import app, main
 
 __all__ = ["app", "main"]

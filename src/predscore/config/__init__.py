@@ -48,6 +48,7 @@ from predscore.config.rules import (
     TemperatureConfig,
 )
 from predscore.config.scoring import ScoringConfig
+from predscore.config.serve import ServeConfig
 
 __all__ = [
     "CalibrationConfig",
@@ -55,6 +56,7 @@ __all__ = [
     "HistoryConfig",
     "ModelConfig",
     "SearchConfig",
+    "ServeConfig",
     "SplitConfig",
     "TrackingConfig",
     "Condition",

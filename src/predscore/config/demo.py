@@ -46,6 +46,22 @@ class DemoConfig(_Section):
     chunk_leads: int = Field(50_000, ge=1000)
     sector_weights: dict[str, float] | None = None
     country_weights: dict[str, float] | None = None
+    owners: dict[str, list[str]] | None = Field(
+        None,
+        description="region -> sales reps owning its accounts (key OTHER for the "
+        "rest); default: the catalogue's reps",
+    )
+
+    @field_validator("owners")
+    @classmethod
+    def _owners(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        if value is not None:
+            empty = sorted(region for region, reps in value.items() if not reps)
+            if empty:
+                raise ValueError(f"regions with no sales rep: {empty}")
+            if "OTHER" not in value:
+                raise ValueError("owners needs an OTHER entry for unlisted regions")
+        return value
 
     @field_validator("start", "end")
     @classmethod

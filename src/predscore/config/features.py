@@ -56,6 +56,11 @@ class FeaturesConfig(_Section):
         ge=1,
         description="feature rows computed per DuckDB batch (bounds memory)",
     )
+    non_feature_columns: list[str] = Field(
+        ["owner"],
+        description="extra lead columns that are never features (CRM bookkeeping such "
+        "as the owning sales rep): dropped before the fit features",
+    )
     memory_limit: str = Field("4GB", description="DuckDB memory limit, e.g. 4GB")
     threads: int | None = Field(
         None, ge=1, description="DuckDB threads; None: all cores"

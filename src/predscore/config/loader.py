@@ -22,6 +22,7 @@ from predscore.config.icp import IcpConfig
 from predscore.config.model import ModelConfig
 from predscore.config.rules import RulesConfig
 from predscore.config.scoring import ScoringConfig
+from predscore.config.serve import ServeConfig
 from predscore.errors import ConfigError
 
 DEFAULT_CONFIG_DIR = Path("configs")
@@ -33,6 +34,7 @@ _SECTION_FILES = (
     "model",
     "explain",
     "scoring",
+    "serve",
 )  # sections that live in a file of their own
 
 
@@ -58,6 +60,7 @@ class PredscoreConfig(_Section):
     model: ModelConfig = ModelConfig()
     explain: ExplainConfig = ExplainConfig()
     scoring: ScoringConfig = ScoringConfig()
+    serve: ServeConfig = ServeConfig()
 
 
 def find_config_dir(explicit: Path | None = None) -> Path | None:

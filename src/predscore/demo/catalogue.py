@@ -12,6 +12,7 @@ __all__ = [
     "ASSETS",
     "COUNTRIES",
     "LOST_REASONS",
+    "REPS",
     "SECTORS",
     "SOURCES",
     "TECH",
@@ -192,4 +193,14 @@ LOST_REASONS: dict[str, float] = {
     "competitor": 0.15,
     "no_response": 0.15,
     "not_a_fit": 0.05,
+}
+
+#: region → sales reps who own its accounts (fictional names). Every contact of an
+#: account has the account's owner; regions not listed go to the ``OTHER`` reps.
+REPS: dict[str, tuple[str, ...]] = {
+    "EMEA": ("Claire Dubois", "Jonas Weber", "Amelia Clarke", "Marco Rossi"),
+    "NA": ("Dana Brooks", "Ethan Miller"),
+    "LATAM": ("Lucia Santos",),
+    "APAC": ("Priya Nair",),
+    "OTHER": ("Sam Taylor",),
 }

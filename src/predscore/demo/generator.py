@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from predscore.config import DemoConfig, IcpConfig
 from predscore.demo.journeys import (
@@ -193,9 +194,10 @@ def generate_demo_data(
         counts as neither won nor lost).
     """
     intercept = won_intercept(config, icp)
+    extra = {"leads": pa.schema([pa.field("owner", pa.string())])}
+    schemas = {t: arrow_schema(t, extra.get(t)) for t in TABLE_ORDER}
     writers = {
-        t: AtomicParquetWriter(table_path(out_dir, t), arrow_schema(t))
-        for t in TABLE_ORDER
+        t: AtomicParquetWriter(table_path(out_dir, t), schemas[t]) for t in TABLE_ORDER
     }
     won = lost = 0
     first_account = 0
@@ -211,7 +213,9 @@ def generate_demo_data(
             lost += int((clean == "lost").sum())
             for table, frame in tables.items():
                 writers[table].write(
-                    to_arrow(frame, table).replace_schema_metadata(None)
+                    to_arrow(frame, table)
+                    .replace_schema_metadata(None)
+                    .cast(schemas[table])
                 )
             if on_progress is not None:
                 on_progress(first_lead + n)

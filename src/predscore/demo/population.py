@@ -9,6 +9,8 @@ that the model's and the rules' results on it can be interpreted:
   ``need`` (a real project), ``timeline_months`` (when it starts), ``budget``,
   ``authority`` (can decide) and ``curiosity`` (appetite for content, unrelated to
   buying; a ``trap_share`` of contacts are enthusiasts who read and attend everything);
+* every account has an ``owner``, a sales rep of its region (``owner`` of the leads);
+  it is CRM bookkeeping with no effect on the outcome, and features do not use it;
 * the closing probability is a logistic function of need, timing, authority, budget, fit
   and the lead source plus unobserved noise; curiosity has no effect on it;
 * the time to close depends on the timeline for wins; losses close after a few weeks to
@@ -17,6 +19,7 @@ that the model's and the rules' results on it can be interpreted:
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +29,7 @@ from predscore.config import DemoConfig, IcpConfig
 from predscore.demo.catalogue import (
     COUNTRIES,
     LEGACY_TECH,
+    REPS,
     SECTORS,
     SOURCES,
     TECH,
@@ -175,6 +179,22 @@ def _accounts(
     return frame
 
 
+def _owners(accounts: pd.DataFrame, config: DemoConfig) -> np.ndarray:
+    """Sales rep of each account: one of its region's reps, by a hash of seed and id.
+
+    A hash rather than a draw keeps the random streams, and so every other column of
+    the demo data, what they were before owners existed.
+    """
+    reps = config.owners or {region: list(names) for region, names in REPS.items()}
+    ids = accounts["account_id"].to_numpy(dtype=str)
+    regions = accounts["region"].to_numpy(dtype=object)
+    out = np.empty(len(ids), dtype=object)
+    for i, (account_id, region) in enumerate(zip(ids, regions, strict=True)):
+        names = reps.get(region) or reps["OTHER"]
+        out[i] = names[zlib.crc32(f"{config.seed}/{account_id}".encode()) % len(names)]
+    return out
+
+
 def _account_fit(accounts: pd.DataFrame, icp: IcpConfig) -> dict[str, np.ndarray]:
     emp = accounts["employees"].astype("float64").to_numpy()
     rev = accounts["annual_revenue"].to_numpy()
@@ -309,6 +329,7 @@ def draw_population(
             "seniority": seniority,
             "department": department,
             "country": country,
+            "owner": _owners(accounts, config)[account_of],
         }
     )
     return Population(

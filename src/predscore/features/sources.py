@@ -4,7 +4,8 @@ Stage: features (input edge). The engine reads the five validated canonical tabl
 either lazily from ``DIR/<table>.parquet`` or from a mapping of validated DataFrames,
 and exposes them under fixed names with times as epoch microseconds:
 
-* ``leads_v``  — ``lead_id, account_id, created_us``, the raw lead attributes, extras;
+* ``leads_v``  — ``lead_id, account_id, created_us``, the raw lead attributes, extras
+  (but not ``non_feature_columns`` such as the owning rep);
 * ``accounts_v`` — firmographics;
 * ``act`` and ``qual`` — activities (see :func:`events.stage_activities_sql`) and
   qualifications of the spine's leads, staged once (:func:`stage_events`) as temporary
@@ -88,10 +89,20 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: TablesOrDir) -> None:
         )
 
 
-def _lead_extras(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def _lead_extras(
+    con: duckdb.DuckDBPyConnection, config: FeaturesConfig
+) -> dict[str, str]:
+    """Extra lead columns that become fit features (not canonical, not excluded)."""
     described = con.execute("DESCRIBE raw_leads").fetchall()
     known = TABLES["leads"].by_name
-    return {str(row[0]): str(row[1]) for row in described if row[0] not in known}
+    # Who owns a lead says how the CRM routes work, not whether the lead closes; a
+    # model that learnt it would score reps, not leads.
+    excluded = set(config.non_feature_columns)
+    return {
+        str(row[0]): str(row[1])
+        for row in described
+        if row[0] not in known and row[0] not in excluded
+    }
 
 
 def _create_views(
@@ -176,7 +187,7 @@ def open_tables(source: TablesOrDir, config: FeaturesConfig) -> Iterator[Tables]
         try:
             _configure(con, config, spill)
             _register_raw(con, source)
-            extras = _lead_extras(con)
+            extras = _lead_extras(con, config)
             _create_views(con, extras, config)
             yield Tables(con=con, lead_extras=extras)
         finally:

@@ -1,4 +1,4 @@
-"""Disk I/O primitives: atomic Parquet writes, streamed writers, hashing."""
+"""Disk I/O primitives: atomic Parquet and text writes, streamed writers, hashing."""
 
 from predscore.io.parquet import (
     AtomicParquetWriter,
@@ -7,6 +7,7 @@ from predscore.io.parquet import (
     read_parquet,
     write_parquet,
 )
+from predscore.io.text import write_text
 
 __all__ = [
     "AtomicParquetWriter",
@@ -14,4 +15,5 @@ __all__ = [
     "file_sha256",
     "read_parquet",
     "write_parquet",
+    "write_text",
 ]

@@ -99,12 +99,21 @@ class AtomicParquetWriter:
         self._ctx.__exit__(exc_type, exc, tb)
 
 
-def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a Parquet file as stored; a clear error if it is missing or unreadable."""
+def read_parquet(
+    path: Path,
+    columns: list[str] | None = None,
+    filters: list[tuple[str, str, object]] | None = None,
+) -> pd.DataFrame:
+    """Read a Parquet file as stored; a clear error if it is missing or unreadable.
+
+    ``filters`` (pyarrow's ``[(column, op, value)]``, all must hold) select rows while
+    reading, skipping the row groups whose statistics exclude them: one lead's events
+    out of a large table without loading it.
+    """
     if not path.exists():
         raise DataValidationError(f"{path}: file not found")
     try:
-        return pq.read_table(path, columns=columns).to_pandas()
+        return pq.read_table(path, columns=columns, filters=filters).to_pandas()
     except (pa.ArrowException, OSError) as exc:
         raise DataValidationError(
             f"{path}: not a readable Parquet file ({exc})"

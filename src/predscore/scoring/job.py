@@ -289,9 +289,9 @@ def prepare_run(
             f"(first reason: {first_reason}); is --as-of before the data?"
         )
     chunks = [ids[i : i + chunk_leads] for i in range(0, len(ids), chunk_leads)]
-    inputs = {"data": str(data), "files": _input_hashes(data)}
-    if isinstance(tables, Path) and Path(tables) != Path(data):
-        inputs["validated"] = str(tables)
+    inputs = {"data": str(Path(data).resolve()), "files": _input_hashes(data)}
+    if isinstance(tables, Path) and Path(tables).resolve() != Path(data).resolve():
+        inputs["validated"] = str(Path(tables).resolve())
     document = {
         "format": _FORMAT_VERSION,
         "inputs": inputs["files"],

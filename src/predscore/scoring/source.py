@@ -12,6 +12,7 @@ never loads the whole activity log.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ class TableSource:
     def __init__(self, tables: Path | Mapping[str, pd.DataFrame]) -> None:
         self.folder = None if isinstance(tables, Mapping) else Path(tables)
         self.frames = dict(tables) if isinstance(tables, Mapping) else None
+        self._db: duckdb.DuckDBPyConnection | None = None
         if self.folder is not None:
             for table in TABLE_ORDER:
                 path = table_path(self.folder, table)
@@ -67,30 +69,48 @@ class TableSource:
 
     # -- helpers -----------------------------------------------------------------------
     def _con(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect(":memory:")
-        con.execute("SET TimeZone = 'UTC'")
-        for table in TABLE_ORDER:
-            if self.frames is not None:
-                con.register(table, self.frames[table])
-            else:
-                assert self.folder is not None
-                path = quote_str(str(table_path(self.folder, table)))
-                con.execute(
-                    f"CREATE VIEW {table} AS SELECT * FROM read_parquet({path})"
-                )
-        return con
+        """The source's DuckDB connection (opened once: a request of the API asks it
+        several questions), with the five tables as views."""
+        if self._db is None:
+            con = duckdb.connect(":memory:")
+            con.execute("SET TimeZone = 'UTC'")
+            for table in TABLE_ORDER:
+                if self.frames is not None:
+                    con.register(table, self.frames[table])
+                else:
+                    assert self.folder is not None
+                    path = quote_str(str(table_path(self.folder, table)))
+                    con.execute(
+                        f"CREATE VIEW {table} AS SELECT * FROM read_parquet({path})"
+                    )
+            self._db = con
+        return self._db
+
+    def _open(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """``with self._open() as con``: the connection, left open afterwards."""
+        return contextlib.nullcontext(self._con())
+
+    def close(self) -> None:
+        """Close the DuckDB connection (it reopens when asked again)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __getstate__(self) -> dict:
+        # a connection cannot travel (Spark ships the source to its executors)
+        return {**self.__dict__, "_db": None}
 
     def columns(self, table: str) -> list[str]:
         """Column names of a table."""
         if self.frames is not None:
             return [str(c) for c in self.frames[table].columns]
-        with self._con() as con:
+        with self._open() as con:
             return [str(r[0]) for r in con.execute(f"DESCRIBE {table}").fetchall()]
 
     def lead_extras(self) -> dict[str, str]:
         """Extra lead columns (beyond the canonical ones) and their DuckDB types."""
         known = TABLES["leads"].by_name
-        with self._con() as con:
+        with self._open() as con:
             described = con.execute("DESCRIBE leads").fetchall()
         return {str(r[0]): str(r[1]) for r in described if r[0] not in known}
 
@@ -105,7 +125,7 @@ class TableSource:
             "FROM leads l LEFT JOIN outcomes o ON o.lead_id = l.lead_id "
             "GROUP BY l.lead_id, l.created_at"
         )
-        with self._con() as con:
+        with self._open() as con:
             frame = con.sql(sql).to_arrow_table()
         ids = np.asarray(frame["lead_id"].to_pylist(), dtype=object)
         created_us = frame["created_us"].to_numpy(zero_copy_only=False)
@@ -124,10 +144,10 @@ class TableSource:
 
     def first_created(self) -> pd.Timestamp | None:
         """Creation time of the oldest lead (None when there is none)."""
-        with self._con() as con:
+        with self._open() as con:
             value = con.execute(
                 "SELECT epoch_us(min(created_at)) FROM leads"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         return None if value is None else pd.Timestamp(int(value), unit="us", tz="UTC")
 
     # -- rows of some leads ------------------------------------------------------------
@@ -135,7 +155,7 @@ class TableSource:
         """The five tables restricted to ``lead_ids`` (and their accounts)."""
         ids = pa.table({"lead_id": pa.array(sorted({str(i) for i in lead_ids}))})
         out: dict[str, pd.DataFrame] = {}
-        with self._con() as con:
+        with self._open() as con:
             con.register("wanted", ids)
             for table in (t for t in TABLE_ORDER if t != "accounts"):
                 read = con.sql(
@@ -172,7 +192,7 @@ class TableSource:
             "FROM leads l SEMI JOIN wanted w ON l.lead_id = w.lead_id "
             "LEFT JOIN accounts a ON a.account_id = l.account_id"
         )
-        with self._con() as con:
+        with self._open() as con:
             con.register("wanted", ids)
             frame = con.sql(sql).to_arrow_table().to_pandas()
         return frame.drop_duplicates("lead_id").set_index("lead_id")

@@ -1,0 +1,78 @@
+"""Serving section (``configs/serve.yaml``): ``predscore serve`` and ``predscore report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from predscore.config._base import _Section
+
+
+class ServeConfig(_Section):
+    """The web app for reps (queue and lead pages), the scoring API and the report.
+
+    The access token is a secret: it is never in YAML. ``token_env`` names the
+    environment variable that holds it; with no token there, or one shorter than
+    ``min_token_length``, the server refuses to start.
+    """
+
+    host: str = Field("127.0.0.1", min_length=1, description="address to listen on")
+    port: int = Field(8000, ge=1, le=65535)
+    token_env: str = Field(
+        "PREDSCORE_API_TOKEN",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="environment variable holding the access token",
+    )
+    min_token_length: int = Field(
+        16, ge=8, description="shorter tokens are refused (guessable)"
+    )
+    scores: Path | None = Field(
+        None,
+        description="folder written by `predscore score --out` (the queue shows it), or "
+        "a folder of such folders (the queue shows the one with the latest as-of)",
+    )
+    data: Path | None = Field(
+        None,
+        description="validated data folder for the activity timeline and qualification "
+        "fields of lead pages; default: the data folder named in the batch's manifest",
+    )
+    model: str | None = Field(
+        None, description="model URI scoring POST /score; default: the champion"
+    )
+    rules_only: bool = Field(False, description="POST /score with the rules alone")
+    score_api: bool = Field(
+        True, description="offer POST /score (loads the model at start)"
+    )
+    max_batch_leads: int = Field(
+        50, ge=1, le=10_000, description="leads per POST /score request"
+    )
+    max_events_per_lead: int = Field(
+        2_000,
+        ge=1,
+        description="activities, and qualifications, per lead in a POST /score request",
+    )
+    max_body_bytes: int = Field(
+        2_000_000, ge=1_024, description="larger request bodies are refused (413)"
+    )
+    page_size: int = Field(50, ge=1, le=1_000, description="leads per queue page")
+    timeline_events: int = Field(
+        25, ge=1, description="most recent activities shown on a lead page"
+    )
+    session_hours: float = Field(
+        12.0, gt=0, le=24 * 30, description="a page login lasts this long"
+    )
+    cookie_secure: bool = Field(
+        False,
+        description="send the session cookie over HTTPS only (set it behind a TLS proxy)",
+    )
+    report_max_leads: int | None = Field(
+        None, ge=1, description="predscore report: cards for the top N leads only"
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _no_scheme(cls, value: str) -> str:
+        if "://" in value or "/" in value:
+            raise ValueError(f"a host name or address, not a URL: {value!r}")
+        return value

@@ -1,0 +1,114 @@
+"""Access control: one shared token, as a bearer header or a signed session cookie.
+
+Stage: serve. Lead data is personal data, so every route but ``/healthz`` needs the
+token. The token comes from the environment variable named by ``serve.token_env``
+(never from YAML, never logged or echoed); without one the server refuses to start.
+The API takes it as ``Authorization: Bearer <token>``; a browser signs in once (login
+form, or a ``?token=`` link that is exchanged for a cookie and dropped from the URL)
+and then carries a session cookie: ``<expiry>.<HMAC-SHA256 of the expiry>`` keyed by
+the token, so the cookie is not the token, expires on its own, and every session ends
+when the token changes. Every comparison is constant-time (:func:`hmac.compare_digest`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Mapping
+
+from predscore.config import ServeConfig
+from predscore.errors import ConfigError
+
+__all__ = ["SESSION_COOKIE", "TokenGuard", "read_token"]
+
+SESSION_COOKIE = "predscore_session"
+_SESSION_CONTEXT = b"predscore-session-v1"
+
+
+def read_token(config: ServeConfig, environ: Mapping[str, str]) -> str:
+    """The access token from the environment variable ``config.token_env``.
+
+    Raises
+    ------
+    ConfigError
+        When the variable is unset or empty, or the token is shorter than
+        ``config.min_token_length``: the server must not start without a secret.
+    """
+    token = environ.get(config.token_env, "").strip()
+    if not token:
+        raise ConfigError(
+            f"no access token: set the environment variable {config.token_env} "
+            f"(serve.token_env) to a secret of at least {config.min_token_length} "
+            "characters, e.g. `openssl rand -hex 24`; lead data is personal data and "
+            "predscore serve does not serve it without a token"
+        )
+    if len(token) < config.min_token_length:
+        raise ConfigError(
+            f"{config.token_env}: the access token has {len(token)} characters, fewer "
+            f"than serve.min_token_length ({config.min_token_length}); use a longer "
+            "random secret, e.g. `openssl rand -hex 24`"
+        )
+    return token
+
+
+class TokenGuard:
+    """Checks the token and issues and checks session cookies.
+
+    Parameters
+    ----------
+    token : str
+        The shared secret (non-empty).
+    session_hours : float
+        Lifetime of a session cookie.
+    clock : callable, optional
+        Seconds since the epoch (``time.time``); tests pass their own.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        session_hours: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not token:
+            raise ConfigError("an access token is required to serve lead data")
+        self._token = token.encode("utf-8")
+        self._key = hashlib.sha256(_SESSION_CONTEXT + self._token).digest()
+        self.session_seconds = int(session_hours * 3600)
+        self._clock = clock
+
+    def __repr__(self) -> str:  # never show the secret, even in a traceback
+        return f"TokenGuard(session_seconds={self.session_seconds})"
+
+    def token_ok(self, candidate: str | None) -> bool:
+        """Whether ``candidate`` is the token (constant-time)."""
+        if not candidate:
+            return False
+        return hmac.compare_digest(candidate.encode("utf-8"), self._token)
+
+    def bearer_ok(self, authorization: str | None) -> bool:
+        """Whether an ``Authorization`` header carries the token as a bearer."""
+        if not authorization:
+            return False
+        scheme, _, value = authorization.partition(" ")
+        return scheme.lower() == "bearer" and self.token_ok(value.strip())
+
+    def _sign(self, expires: int) -> str:
+        return hmac.new(self._key, str(expires).encode(), hashlib.sha256).hexdigest()
+
+    def new_session(self) -> str:
+        """A session cookie value valid for ``session_seconds`` from now."""
+        expires = int(self._clock()) + self.session_seconds
+        return f"{expires}.{self._sign(expires)}"
+
+    def session_ok(self, value: str | None) -> bool:
+        """Whether a cookie value is a valid, unexpired session."""
+        if not value:
+            return False
+        expires_text, _, signature = value.partition(".")
+        if not expires_text.isdigit() or len(expires_text) > 12:
+            return False
+        expected = self._sign(int(expires_text))
+        valid = hmac.compare_digest(signature.encode(), expected.encode())
+        return valid and int(expires_text) > self._clock()

@@ -1,0 +1,363 @@
+"""The web app through FastAPI's test client: access control, pages, POST /score.
+
+The batch and the model come from the real pipeline (``served`` in conftest.py); the
+API's scores are checked against the batch job's for the same leads and as-of time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from predscore.config import load_config
+from predscore.errors import ConfigError
+from predscore.schema.store import read_table
+from predscore.scoring import Scorer
+from predscore.serve import SESSION_COOKIE, create_app, read_token
+from served_data import AS_OF, TOKEN, XSS_NAME, XSS_TITLE, Served
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::PendingDeprecationWarning:shap",
+    "ignore:LightGBM binary classifier:UserWarning",
+)
+ROOT = Path(__file__).resolve().parents[2]
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+PAGES = ["/", "/queue", "/queue?tier=hot", "/leads/L-0000001", "/docs", "/openapi.json"]
+
+
+def _config(served: Served, **serve: Any):
+    return load_config(
+        ROOT / "configs", {"serve": {"scores": str(served.scores), **serve}}
+    )
+
+
+@pytest.fixture(scope="module")
+def scorer(served: Served) -> Scorer:
+    return Scorer.load(_config(served), model=str(served.bundle))
+
+
+@pytest.fixture(scope="module")
+def client(served: Served, scorer: Scorer) -> Iterator[TestClient]:
+    app = create_app(_config(served), TOKEN, scorer)
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def scores(served: Served) -> pd.DataFrame:
+    return pd.read_parquet(served.batch / "scores.parquet").sort_values("rank")
+
+
+def _iso(value: Any) -> str | None:
+    return None if pd.isna(value) else pd.Timestamp(value).isoformat()
+
+
+def _value(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def lead_body(valid: Path, lead_ids: list[str]) -> dict[str, Any]:
+    """A POST /score body with these leads as the validated folder holds them."""
+    leads, accounts = read_table(valid, "leads"), read_table(valid, "accounts")
+    acts, quals = read_table(valid, "activities"), read_table(valid, "qualifications")
+    out = []
+    for lead_id in lead_ids:
+        lead = leads[leads["lead_id"] == lead_id].iloc[0]
+        account = accounts[accounts["account_id"] == lead["account_id"]].iloc[0]
+        out.append(
+            {
+                "lead_id": lead_id,
+                "account_id": lead["account_id"],
+                "created_at": _iso(lead["created_at"]),
+                **{
+                    k: _value(lead[k])
+                    for k in (
+                        "source",
+                        "job_title",
+                        "role",
+                        "seniority",
+                        "department",
+                        "country",
+                        "owner",
+                    )
+                },
+                "account": {
+                    "account_id": account["account_id"],
+                    **{
+                        k: _value(account[k])
+                        for k in ("name", "sector", "country", "region")
+                    },
+                    "employees": _value(account["employees"]),
+                    "annual_revenue": _value(account["annual_revenue"]),
+                    "tech_stack": None
+                    if account["tech_stack"] is None
+                    else list(account["tech_stack"]),
+                    "created_at": _iso(account["created_at"]),
+                },
+                "activities": [
+                    {
+                        "occurred_at": _iso(a.occurred_at),
+                        "channel": a.channel,
+                        "action": a.action,
+                        "detail": _value(a.detail),
+                        "quantity": _value(a.quantity),
+                    }
+                    for a in acts[acts["lead_id"] == lead_id].itertuples()
+                ],
+                "qualifications": [
+                    {
+                        "recorded_at": _iso(q.recorded_at),
+                        "field": q.field,
+                        "value": q.value,
+                    }
+                    for q in quals[quals["lead_id"] == lead_id].itertuples()
+                ],
+            }
+        )
+    return {"as_of": AS_OF, "leads": out}
+
+
+# --- access control -------------------------------------------------------------------
+
+
+def test_every_page_needs_the_token(served: Served, scorer: Scorer) -> None:
+    anonymous = TestClient(create_app(_config(served), TOKEN, scorer))
+    for path in PAGES:
+        response = anonymous.get(path, follow_redirects=False)
+        assert response.status_code == 401, path
+        assert TOKEN not in response.text
+    assert anonymous.post("/score", json={"leads": []}).status_code == 401
+    wrong = {"Authorization": "Bearer not-the-token-at-all"}
+    assert anonymous.get("/queue", headers=wrong).status_code == 401
+    assert anonymous.post("/score", json={}, headers=wrong).status_code == 401
+    assert anonymous.get("/healthz").json() == {"status": "ok"}
+
+
+def test_token_link_becomes_a_cookie_and_leaves_the_url(
+    served: Served, scorer: Scorer
+) -> None:
+    browser = TestClient(create_app(_config(served), TOKEN, scorer))
+    response = browser.get(
+        f"/queue?tier=hot&token={TOKEN}&owner=Dana+Brooks", follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert TOKEN not in response.headers["location"]
+    assert response.headers["location"] == "/queue?tier=hot&owner=Dana+Brooks"
+    cookie = response.headers["set-cookie"]
+    assert TOKEN not in cookie
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+    assert browser.get("/queue").status_code == 200  # the cookie now opens pages
+    # but never the API: a cross-site form cannot score with a rep's cookie
+    assert browser.post("/score", json=lead_body(served.valid, [])).status_code == 401
+    bad = browser.get("/queue?token=wrong-token-123456789", follow_redirects=False)
+    assert bad.status_code == 401 and "not valid" in bad.text
+
+
+def test_login_form_and_logout(served: Served, scorer: Scorer) -> None:
+    browser = TestClient(create_app(_config(served), TOKEN, scorer))
+    assert browser.get("/login").status_code == 200
+    refused = browser.post("/login", data={"token": "nope", "next": "/queue"})
+    assert refused.status_code == 401 and SESSION_COOKIE not in browser.cookies
+    signed = browser.post(
+        "/login",
+        data={"token": TOKEN, "next": "https://evil.example/"},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303 and signed.headers["location"] == "/queue"
+    assert browser.get("/queue").status_code == 200
+    browser.post("/logout")
+    assert browser.get("/queue").status_code == 401
+
+
+def test_server_refuses_to_start_without_a_token(served: Served) -> None:
+    config = _config(served)
+    with pytest.raises(ConfigError, match="PREDSCORE_API_TOKEN"):
+        read_token(config.serve, {})
+    with pytest.raises(ConfigError, match="min_token_length"):
+        read_token(config.serve, {"PREDSCORE_API_TOKEN": "short"})
+    with pytest.raises(ConfigError, match="token is required"):
+        create_app(config, "")
+
+
+def test_security_headers(client: TestClient) -> None:
+    page = client.get("/queue", headers=BEARER)
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert "http" not in csp  # no outside source of any kind
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    docs = client.get("/docs", headers=BEARER)
+    assert "script-src 'self'" in docs.headers["content-security-policy"]
+    assert "http" not in docs.text.replace('xmlns="http', "")  # assets from here
+    assert (
+        client.get("/docs/assets/swagger-ui-bundle.js", headers=BEARER).status_code
+        == 200
+    )
+    assert client.get("/docs/assets/../auth.py", headers=BEARER).status_code == 404
+
+
+# --- pages ----------------------------------------------------------------------------
+
+
+class _Text(HTMLParser):
+    """Visible text, script elements and event attributes of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.scripts = 0
+        self.handlers: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.scripts += tag == "script"
+        self.handlers += [k for k, _ in attrs if k.startswith("on")]
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _parse(html: str) -> _Text:
+    parser = _Text()
+    parser.feed(html)
+    return parser
+
+
+def test_queue_is_ranked_and_filters(client: TestClient, scores: pd.DataFrame) -> None:
+    page = client.get("/queue", headers=BEARER).text
+    ranks = [int(r) for r in re.findall(r'<td class="num">(\d+)</td>', page)]
+    assert ranks == sorted(ranks) and ranks[0] == 1
+    hot = client.get("/queue?tier=hot", headers=BEARER).text
+    expected = scores.loc[scores["tier"] == "hot", "lead_id"].tolist()
+    shown = re.findall(r'href="/leads/([^"]+)"', hot)
+    assert shown == expected[: len(shown)] and len(shown) == min(len(expected), 50)
+    owner = scores["owner"].iloc[0]
+    mine = client.get("/queue", params={"owner": owner}, headers=BEARER).text
+    assert f"<strong>{int((scores['owner'] == owner).sum())}</strong>" in mine
+    name = scores["account_name"].dropna().iloc[3]
+    found = client.get("/queue", params={"q": name.upper()}, headers=BEARER).text
+    hits = set(re.findall(r'href="/leads/([^"]+)"', found))
+    assert hits == set(scores.loc[scores["account_name"] == name, "lead_id"])
+
+
+def test_lead_page_shows_score_reasons_rules_history(
+    client: TestClient, scores: pd.DataFrame, served: Served
+) -> None:
+    lead = scores.iloc[0]
+    page = client.get(f"/leads/{lead['lead_id']}", headers=BEARER)
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    html = page.text
+    assert html.count('<svg class="waterfall"') == 2  # model and rules
+    assert f">{lead['score']:.0f}<small>" in html
+    for reason in lead["reasons"]:
+        assert reason["text"].rsplit(":", 1)[0] in html
+    acts = read_table(served.valid, "activities")
+    known = acts[acts["lead_id"] == lead["lead_id"]]
+    assert f"of {len(known)} activities" in html or len(known) <= 25
+    assert client.get("/leads/NO-SUCH-LEAD", headers=BEARER).status_code == 404
+
+
+def test_crm_markup_is_shown_as_text(client: TestClient, served: Served) -> None:
+    for path in ("/queue?q=script", f"/leads/{served.xss_lead}"):
+        html = client.get(path, headers=BEARER).text
+        parsed = _parse(html)
+        assert parsed.scripts == 0 and parsed.handlers == []
+        assert XSS_NAME in "".join(parsed.text)
+        assert XSS_TITLE in "".join(parsed.text)
+
+
+# --- POST /score ----------------------------------------------------------------------
+
+
+def test_api_scores_equal_the_batch(
+    client: TestClient, scores: pd.DataFrame, served: Served
+) -> None:
+    ids = scores["lead_id"].iloc[[0, 5, 50]].tolist()
+    response = client.post("/score", json=lead_body(served.valid, ids), headers=BEARER)
+    assert response.status_code == 200, response.text
+    got = {s["lead_id"]: s for s in response.json()["scores"]}
+    assert set(got) == set(ids) and response.json()["rejections"] == []
+    batch = scores.set_index("lead_id")
+    for lead_id, score in got.items():
+        assert score["probability"] == pytest.approx(batch.loc[lead_id, "probability"])
+        assert score["tier"] == batch.loc[lead_id, "tier"]
+        assert score["route"] == batch.loc[lead_id, "route"]
+        total = score["base"] + sum(r["points"] for r in score["reasons"])
+        assert total == pytest.approx(score["score"])
+        assert [r["text"] for r in score["reasons"]] == [
+            r["text"] for r in batch.loc[lead_id, "reasons"]
+        ]
+
+
+def test_bad_fields_are_422_naming_the_field(
+    client: TestClient, scores: pd.DataFrame, served: Served
+) -> None:
+    body = lead_body(served.valid, [scores["lead_id"].iloc[0]])
+    cases = {
+        ("leads", 0, "role"): {"role": "boss"},
+        ("leads", 0, "created_at"): {"created_at": "2026-01-01T00:00:00"},  # no zone
+        ("leads", 0, "activities", 0, "channel"): {
+            "activities": [{"occurred_at": AS_OF, "channel": "fax", "action": "open"}]
+        },
+        ("leads", 0, "colour"): {"colour": "blue"},
+    }
+    for loc, change in cases.items():
+        bad = {**body, "leads": [{**body["leads"][0], **change}]}
+        response = client.post("/score", json=bad, headers=BEARER)
+        assert response.status_code == 422, loc
+        locs = [tuple(e["loc"][1:]) for e in response.json()["detail"]]
+        assert any(loc == got[: len(loc)] for got in locs), (loc, locs)
+    empty = client.post("/score", json={"leads": []}, headers=BEARER)
+    assert empty.status_code == 422
+
+
+def test_rejected_rows_point_into_the_request(
+    client: TestClient, scores: pd.DataFrame, served: Served
+) -> None:
+    body = lead_body(served.valid, [scores["lead_id"].iloc[0]])
+    lead = body["leads"][0]
+    late = {"occurred_at": "2026-12-01T00:00:00Z", "channel": "web", "action": "view"}
+    body["leads"][0] = {**lead, "activities": [*lead["activities"], late]}
+    response = client.post("/score", json=body, headers=BEARER).json()
+    assert len(response["scores"]) == 1
+    (rejection,) = response["rejections"]
+    n = len(lead["activities"])
+    assert rejection["location"] == f"leads[0].activities[{n}]"
+    assert "after the as-of time" in rejection["reason"]
+
+
+def test_limits_on_batch_and_body_size(served: Served, scorer: Scorer) -> None:
+    app = create_app(
+        _config(served, max_batch_leads=2, max_body_bytes=4096), TOKEN, scorer
+    )
+    client = TestClient(app)
+    body = lead_body(served.valid, ["L-0000001"])
+    three = {"leads": [body["leads"][0]] * 3}
+    too_many = client.post("/score", json=three, headers=BEARER)
+    assert too_many.status_code in (413, 422)
+    small = {"leads": [{**body["leads"][0], "activities": []}] * 3}
+    assert client.post("/score", json=small, headers=BEARER).status_code == 422
+    big = json.dumps({"leads": [{"lead_id": "x" * 10_000}]})
+    response = client.post(
+        "/score", content=big, headers={**BEARER, "content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+def test_openapi_documents_the_score_api(client: TestClient) -> None:
+    schema = client.get("/openapi.json", headers=BEARER).json()
+    assert set(schema["paths"]) == {"/healthz", "/score"}
+    assert "HTTPBearer" in json.dumps(schema["components"]["securitySchemes"])
+    lead = schema["components"]["schemas"]["Lead"]["properties"]
+    assert lead["activities"]["maxItems"] == 2000

@@ -1,0 +1,74 @@
+"""predscore report and predscore serve through the command line."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from predscore.cli import app
+from served_data import XSS_NAME, Served
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("PREDSCORE_CONFIG_DIR", str(ROOT / "configs"))
+    monkeypatch.delenv("PREDSCORE_API_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+class _Refs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+        self.tags: set[str] = set()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.refs += [v for k, v in attrs if k in ("src", "href") and v]
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_report_of_the_latest_batch(env: Path, served: Served) -> None:
+    out = env / "report.html"
+    result = CliRunner().invoke(
+        app,
+        ["report", "--scores", str(served.scores), "--out", str(out), "--top", "25"],
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    parsed = _Refs()
+    parsed.feed(html)
+    scores = pd.read_parquet(served.batch / "scores.parquet")
+    assert html.count('class="card lead-card"') == 25
+    assert html.count('<svg class="waterfall"') == 50  # model and rules per card
+    assert all(ref.startswith("#") for ref in parsed.refs)  # opens with no network
+    assert "script" not in parsed.tags
+    queue = html.split("<h2>Ranked queue</h2>", 1)[1].split("<h2>Leads</h2>", 1)[0]
+    assert queue.count("<tr>") - 1 == len(scores)  # every lead, header aside
+    assert XSS_NAME in "".join(parsed.text)
+
+
+def test_report_without_a_batch_fails_with_the_reason(env: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["report", "--scores", str(env), "--out", "r.html"]
+    )
+    assert result.exit_code == 1
+    assert "no scores.parquet" in result.output and not (env / "r.html").exists()
+
+
+def test_serve_refuses_to_start_without_a_token(env: Path, served: Served) -> None:
+    result = CliRunner().invoke(
+        app, ["serve", "--scores", str(served.scores), "--no-score-api"]
+    )
+    assert result.exit_code == 1
+    assert "PREDSCORE_API_TOKEN" in result.output

@@ -1,0 +1,122 @@
+"""POST /score fuzzed against its own OpenAPI schema (schemathesis): never a 500.
+
+Schemathesis generates request bodies from the published schema, valid ones and
+invalid ones (wrong types, missing fields, out-of-range values...), sends them with
+the bearer token through the ASGI app and checks each response: no server error, a
+documented status code and content type, a body that matches the response schema,
+invalid bodies refused.
+The fast run sends ``FAST_EXAMPLES`` bodies of each kind; ``make test-all`` adds a
+longer run. (Schemathesis' strategies are driven by Hypothesis directly: its pytest
+plugin does not run under the pytest of this project.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.formats import unregister_string_format
+
+from predscore.config import load_config
+from predscore.scoring import Scorer
+from predscore.serve import create_app
+from served_data import TOKEN, Served
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::PendingDeprecationWarning:shap",
+    "ignore:LightGBM binary classifier:UserWarning",
+)
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "test-output"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+FAST_EXAMPLES = 100
+SLOW_EXAMPLES = 1000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def documented_times() -> Iterator[None]:
+    """Generate date-times in the documented range (1970-2200) for valid bodies.
+
+    The range is in each field's description, which generators do not read; invalid
+    bodies still get any string, and times outside the range are refused (422) by
+    the API, which the negative run checks.
+    """
+    times = st.datetimes(
+        min_value=datetime(1970, 1, 2), max_value=datetime(2199, 12, 31)
+    ).map(lambda t: t.replace(tzinfo=timezone.utc).isoformat())
+    schemathesis.openapi.format("date-time", times)
+    yield
+    unregister_string_format("date-time")
+
+
+@pytest.fixture(scope="module")
+def operation(served: Served) -> schemathesis.APIOperation:
+    config = load_config(ROOT / "configs", {"serve": {"scores": str(served.scores)}})
+    scorer = Scorer.load(config, model=str(served.bundle))
+    app = create_app(config, TOKEN, scorer)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, headers=BEARER)
+    return schema["/score"]["POST"]
+
+
+def _fuzz(operation: schemathesis.APIOperation, mode: GenerationMode, n: int) -> dict:
+    """Send ``n`` generated bodies; the count of each status code."""
+    sent: list[int] = []
+
+    @given(case=operation.as_strategy(mode))
+    @settings(
+        max_examples=n,
+        deadline=None,
+        derandomize=True,  # the same bodies on every run: a failure reproduces
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+    def run(case: schemathesis.Case) -> None:
+        # a schema-valid body may still be refused with a 422 naming the field: the
+        # schema cannot say that a timestamp must lie after 1970 or that an account
+        # given twice must be the same; every other check applies
+        response = case.call_and_validate(
+            headers=BEARER, excluded_checks=[positive_data_acceptance]
+        )
+        sent.append(response.status_code)
+
+    run()
+    return {code: sent.count(code) for code in sorted(set(sent))}
+
+
+def _report(label: str, counts: dict) -> None:
+    """Add the run's size and status counts to test-output/fuzz.json (git-ignored)."""
+    OUTPUT.mkdir(exist_ok=True)
+    path = OUTPUT / "fuzz.json"
+    runs = json.loads(path.read_text()) if path.is_file() else {}
+    runs[label] = {"requests": sum(counts.values()), "statuses": counts}
+    path.write_text(json.dumps(runs, indent=2))
+
+
+def test_valid_bodies_are_scored_or_refused_cleanly(
+    operation: schemathesis.APIOperation,
+) -> None:
+    counts = _fuzz(operation, GenerationMode.POSITIVE, FAST_EXAMPLES)
+    _report("valid bodies", counts)
+    assert max(counts) < 500 and counts.get(200, 0) > 0
+
+
+def test_invalid_bodies_are_422_never_500(operation: schemathesis.APIOperation) -> None:
+    counts = _fuzz(operation, GenerationMode.NEGATIVE, FAST_EXAMPLES)
+    _report("invalid bodies", counts)
+    assert max(counts) < 500 and counts.get(422, 0) > 0
+
+
+@pytest.mark.slow
+def test_many_bodies_never_fail(operation: schemathesis.APIOperation) -> None:
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        counts = _fuzz(operation, mode, SLOW_EXAMPLES)
+        _report(f"{mode.value} bodies, long run", counts)
+        assert max(counts) < 500

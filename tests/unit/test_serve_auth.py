@@ -1,0 +1,60 @@
+"""The access token and the session cookie: constant-time checks, expiry, tampering."""
+
+from __future__ import annotations
+
+import pytest
+
+from predscore.config import ServeConfig
+from predscore.errors import ConfigError
+from predscore.serve import TokenGuard, read_token
+
+TOKEN = "s3cret-token-for-tests-0001"
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_token_comes_from_the_named_variable() -> None:
+    config = ServeConfig(token_env="MY_TOKEN")
+    assert read_token(config, {"MY_TOKEN": f"  {TOKEN}\n"}) == TOKEN
+    with pytest.raises(ConfigError, match="MY_TOKEN.*refuse|MY_TOKEN"):
+        read_token(config, {"PREDSCORE_API_TOKEN": TOKEN})
+    with pytest.raises(ConfigError, match="fewer than serve.min_token_length"):
+        read_token(config, {"MY_TOKEN": "x" * 15})
+
+
+def test_errors_never_show_the_token() -> None:
+    short = "abcdefgh"
+    with pytest.raises(ConfigError) as info:
+        read_token(ServeConfig(), {"PREDSCORE_API_TOKEN": short})
+    assert short not in str(info.value)
+    assert TOKEN not in repr(TokenGuard(TOKEN, 1.0))
+
+
+def test_bearer_header() -> None:
+    guard = TokenGuard(TOKEN, 1.0)
+    assert guard.bearer_ok(f"Bearer {TOKEN}") and guard.bearer_ok(f"bearer {TOKEN}")
+    for header in (None, "", TOKEN, f"Basic {TOKEN}", f"Bearer {TOKEN}x", "Bearer "):
+        assert not guard.bearer_ok(header), header
+    assert not guard.token_ok("é" * 20)  # non-ASCII input compares, never raises
+
+
+def test_session_cookie_expires_and_resists_tampering() -> None:
+    clock = Clock(1_000_000.0)
+    guard = TokenGuard(TOKEN, session_hours=2.0, clock=clock)
+    cookie = guard.new_session()
+    assert TOKEN not in cookie and guard.session_ok(cookie)
+    expires, _, signature = cookie.partition(".")
+    later = str(int(expires) + 3600)
+    assert not guard.session_ok(f"{later}.{signature}")  # extended expiry
+    assert not guard.session_ok(f"{expires}.{signature[:-1]}0")
+    assert not guard.session_ok("") and not guard.session_ok("garbage")
+    other = TokenGuard("another-token-entirely-000", 2.0, clock=clock)
+    assert not other.session_ok(cookie)  # a new token ends every session
+    clock.now += 2 * 3600 + 1
+    assert not guard.session_ok(cookie)
