@@ -34,7 +34,7 @@ demo: install
 	@echo "  evaluation/ (metrics.json: model vs rules, plots/); MLflow store in mlflow/ (mlflow ui"
 	@echo "  --backend-store-uri sqlite:///mlflow/mlflow.db), champion model exported to models/champion/"
 
-## test: install, lint, then run the test suite (CI runs exactly this)
+## test: install, lint, then run the test suite, notebooks included (CI runs exactly this)
 test: lint
 	$(BIN)/python -m pytest -m "not slow" -q
 
@@ -44,14 +44,14 @@ test-all: install
 
 ## lint: ruff lint, format check and import layering
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests notebooks
+	$(BIN)/ruff format --check src tests notebooks
 	$(BIN)/lint-imports
 
 ## format: apply ruff fixes and formatting
 format: install
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests notebooks
+	$(BIN)/ruff format src tests notebooks
 
 ## bench: heavy measurements (time, memory) — not part of `make test`
 bench: install
