@@ -51,7 +51,7 @@ demo: install
 	@echo "  MLflow store in mlflow/ (mlflow ui"
 	@echo "  --backend-store-uri sqlite:///mlflow/mlflow.db), champion model exported to models/champion/"
 
-## test: install, lint, then run the test suite (CI runs exactly this)
+## test: install, lint, then run the test suite, notebooks included (CI runs exactly this)
 test: lint
 	$(BIN)/python -m pytest -m "not slow" -q
 
@@ -61,14 +61,14 @@ test-all: install
 
 ## lint: ruff lint, format check and import layering
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests notebooks
+	$(BIN)/ruff format --check src tests notebooks
 	$(BIN)/lint-imports
 
 ## format: apply ruff fixes and formatting
 format: install
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests notebooks
+	$(BIN)/ruff format src tests notebooks
 
 ## bench: heavy measurements (time, memory, POST /score latency) — not part of `make test` (BENCH=serve runs one)
 bench: install

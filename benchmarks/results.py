@@ -28,6 +28,9 @@ Rows of the table (:data:`SCORERS`), all scored on the same test snapshots:
 * ``logreg``: logistic regression (numeric columns median-imputed and standardised,
   categorical columns one-hot) on the whole train part.
 
+The two references are :mod:`predscore.experiment.references` (also behind
+``predscore.experiment.evaluate_model(..., references=...)`` and the notebooks).
+
 The three fitted rows see the same feature columns (the snapshot features; the
 mapping's leak columns are never imported). Every metric is computed on **all test
 snapshots** (one row per lead every ``snapshot_every_days`` until its close; one row
@@ -50,7 +53,6 @@ import math  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -280,89 +282,26 @@ def predscore_model(context: Context) -> Scorer:
 
 
 # -- the two references ------------------------------------------------------------
-def _reference_frames(
-    train: pd.DataFrame, test: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """The model's feature columns; categoricals as pandas categories of train levels."""
-    from predscore.model import feature_columns
+def _reference(name: str) -> Callable[[Context], Scorer]:
+    """A reference model of :mod:`predscore.experiment.references` as a scorer."""
 
-    columns = feature_columns(train)
-    categorical = [
-        c
-        for c in columns
-        if not pd.api.types.is_numeric_dtype(train[c])
-        or isinstance(train[c].dtype, pd.CategoricalDtype)
-    ]
-    frames = []
-    for frame in (train, test):
-        out = {}
-        for c in columns:
-            if c in categorical:
-                out[c] = frame[c].astype("string").astype(object)
-            else:
-                out[c] = pd.to_numeric(frame[c], errors="raise").astype(float)
-        frames.append(pd.DataFrame(out, index=frame.index))
-    x_train, x_test = frames
-    for c in categorical:
-        levels = sorted(x_train[c].dropna().unique())
-        x_train[c] = pd.Categorical(x_train[c], categories=levels)
-        seen = x_test[c].where(x_test[c].isin(levels))  # unseen level → missing
-        x_test[c] = pd.Categorical(seen, categories=levels)
-    return x_train, x_test, categorical
+    def factory(context: Context) -> Scorer:
+        from predscore.experiment import reference_probability
+
+        def score(train: pd.DataFrame, test: pd.DataFrame) -> Scored:
+            p = reference_probability(name, train, test, THREADS, context.config.seed)
+            return Scored(p, p)
+
+        return Scorer(name, score)
+
+    factory.__name__ = name
+    return factory
 
 
-def lgbm_default(context: Context) -> Scorer:
-    """Reference: ``LGBMClassifier()`` with its default parameters."""
-    import lightgbm as lgb
-
-    def score(train: pd.DataFrame, test: pd.DataFrame) -> Scored:
-        x_train, x_test, _ = _reference_frames(train, test)
-        model = lgb.LGBMClassifier(n_jobs=THREADS, verbose=-1)
-        model.fit(x_train, train["label"].to_numpy())
-        p = model.predict_proba(x_test)[:, 1]
-        return Scored(p, p)
-
-    return Scorer("lgbm_default", score)
-
-
-def logreg(context: Context) -> Scorer:
-    """Reference: logistic regression, median-imputed standardised numerics, one-hot."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    def score(train: pd.DataFrame, test: pd.DataFrame) -> Scored:
-        x_train, x_test, categorical = _reference_frames(train, test)
-        numeric = [c for c in x_train.columns if c not in categorical]
-
-        # levels as plain strings, missing as a level of its own
-        def encode(x: pd.DataFrame) -> pd.DataFrame:
-            cats = {
-                c: x[c].astype(object).where(x[c].notna(), "<missing>")
-                for c in categorical
-            }
-            return x.assign(**cats)
-
-        prepare = ColumnTransformer(
-            [
-                (
-                    "numeric",
-                    make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
-                    numeric,
-                ),
-                ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
-            ]
-        )
-        model = make_pipeline(prepare, LogisticRegression(max_iter=2000))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # all-missing columns, slow convergence
-            model.fit(encode(x_train), train["label"].to_numpy())
-            p = model.predict_proba(encode(x_test))[:, 1]
-        return Scored(p, p)
-
-    return Scorer("logreg", score)
+#: ``LGBMClassifier()`` with its defaults; logistic regression (median-imputed,
+#: standardised numerics, one-hot categoricals): see predscore.experiment.references
+lgbm_default = _reference("lgbm_default")
+logreg = _reference("logreg")
 
 
 #: scorer factories, one row each per data set (None: skipped on that data set)

@@ -107,32 +107,6 @@ def _data_hash(data: Path) -> dict[str, Any]:
     return {"folder": str(data), "files": {p.name: file_sha256(p) for p in files}}
 
 
-def _metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
-    keys = ("roc_auc", "pr_auc", "brier", "ece", "lift_top10", "capture_top20")
-    rows = [
-        {"scorer": name, **{k: metrics[name][k] for k in keys}}
-        for name in ("model", "rules")
-        if name in metrics
-    ]
-    return pd.DataFrame(rows)
-
-
-def _segments_table(metrics: dict[str, Any]) -> pd.DataFrame | None:
-    segments = metrics.get("segments", {})
-    if "unavailable" in segments or not segments:
-        return None
-    rows = []
-    for name, seg in segments.items():
-        short = name.split(",")[0]  # "engaged" / "quiet decision-maker"
-        row = {"segment": short, "leads": seg["leads"], "close_rate": seg["close_rate"]}
-        for scorer in ("model", "rules"):
-            if scorer in seg:
-                row[f"{scorer}_p"] = seg[scorer]["mean_probability"]
-                row[f"{scorer}_rank"] = seg[scorer]["mean_rank_percentile"]
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def _write_json(path: Path, document: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, default=str, sort_keys=False))
@@ -147,7 +121,12 @@ def train(
     as_of: AsOfOption = None,
 ) -> None:
     """Train the calibrated closing-probability model; log and register it in MLflow."""
-    from predscore.experiment import evaluation_figures, train_model
+    from predscore.experiment import (
+        evaluation_figures,
+        metrics_table,
+        segments_table,
+        train_model,
+    )
     from predscore.model.tracking import log_training
 
     with _errors():
@@ -193,8 +172,8 @@ def train(
                 example=result.example,
                 tags={"data": str(data)},
             )
-        console.print(_frame_table(_metrics_table(result.metrics), "Test period"))
-        segments = _segments_table(result.metrics)
+        console.print(_frame_table(metrics_table(result.metrics), "Test period"))
+        segments = segments_table(result.metrics)
         if segments is not None:
             console.print(_frame_table(segments, "Trap segments (test period)"))
         if len(result.grid):
@@ -223,7 +202,12 @@ def evaluate(
     as_of: AsOfOption = None,
 ) -> None:
     """Model and rules side by side on the model's test leads: metrics.json + plots."""
-    from predscore.experiment import evaluate_model, evaluation_figures
+    from predscore.experiment import (
+        evaluate_model,
+        evaluation_figures,
+        metrics_table,
+        segments_table,
+    )
     from predscore.model.tracking import resolve_model
 
     with _errors():
@@ -240,8 +224,8 @@ def evaluate(
         (out / "plots").mkdir(parents=True, exist_ok=True)
         for name, figure in figures.items():
             figure.savefig(out / "plots" / name, dpi=110)
-        console.print(_frame_table(_metrics_table(metrics), f"Test period ({origin})"))
-        segments = _segments_table(metrics)
+        console.print(_frame_table(metrics_table(metrics), f"Test period ({origin})"))
+        segments = segments_table(metrics)
         if segments is not None:
             console.print(_frame_table(segments, "Trap segments"))
         console.print(f"metrics → {out / 'metrics.json'}; plots → {out / 'plots'}")

@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["segment_close_rates"]
+__all__ = ["MARKETING_ACTIONS", "lifetime_engagement", "segment_close_rates"]
 
-_MARKETING = {
-    ("email", "open"),
-    ("email", "click"),
-    ("webinar", "attend"),
-    ("content", "download"),
-}
+#: (channel, action) pairs counted as marketing engagement: the responses a nurturing
+#: campaign measures, which curiosity alone can drive
+MARKETING_ACTIONS = frozenset(
+    {
+        ("email", "open"),
+        ("email", "click"),
+        ("webinar", "attend"),
+        ("content", "download"),
+    }
+)
 
 
 def _latest_answers(qualifications: pd.DataFrame) -> pd.DataFrame:
@@ -31,6 +35,26 @@ def _latest_answers(qualifications: pd.DataFrame) -> pd.DataFrame:
         ["lead_id", "field"], keep="last"
     )
     return latest.pivot(index="lead_id", columns="field", values="value")
+
+
+def lifetime_engagement(activities: pd.DataFrame) -> pd.Series:
+    """Marketing engagement per lead: rows of :data:`MARKETING_ACTIONS`, all time.
+
+    Parameters
+    ----------
+    activities : DataFrame
+        The canonical ``activities`` table (``lead_id``, ``channel``, ``action``).
+
+    Returns
+    -------
+    Series
+        Count per ``lead_id`` (index); leads without any such row are absent.
+    """
+    pairs = pd.MultiIndex.from_arrays(
+        [activities["channel"].astype(str), activities["action"].astype(str)]
+    )
+    marketing = activities[pairs.isin(list(MARKETING_ACTIONS))]
+    return marketing.groupby("lead_id", observed=True).size()
 
 
 def segment_close_rates(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -48,12 +72,7 @@ def segment_close_rates(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         ``engagement_median``.
     """
     outcomes = tables["outcomes"].set_index("lead_id")["outcome"].astype(str)
-    acts = tables["activities"]
-    pairs = pd.MultiIndex.from_arrays(
-        [acts["channel"].astype(str), acts["action"].astype(str)]
-    )
-    marketing = acts[pairs.isin(list(_MARKETING))]
-    engagement = marketing.groupby("lead_id").size()
+    engagement = lifetime_engagement(tables["activities"])
     leads = tables["leads"].set_index("lead_id")
     closed = leads.loc[leads.index.isin(outcomes.index)]
     answers = _latest_answers(tables["qualifications"]).reindex(closed.index)

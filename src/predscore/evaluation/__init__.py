@@ -8,8 +8,16 @@ Public API
 ``trap_segments(features) -> dict[str, mask]``
     "engaged, no authority, no project" vs "quiet decision-maker with a deadline";
     both empty on data without engagement or qualification answers.
+``funnel_table(tables)``, ``engagement_close_rates(tables, bins=5, by=None)``
+    Descriptive views of the canonical tables before any model: leads per funnel
+    stage and how they closed; close rate by band of marketing engagement.
 """
 
+from predscore.evaluation.crm import (
+    FUNNEL_STAGES,
+    engagement_close_rates,
+    funnel_table,
+)
 from predscore.evaluation.metrics import (
     average_precision,
     decision_metrics,
@@ -26,10 +34,13 @@ from predscore.evaluation.segments import (
 
 __all__ = [
     "ENGAGED_NO_PROJECT",
+    "FUNNEL_STAGES",
     "QUIET_DEADLINE",
     "average_precision",
     "decision_metrics",
+    "engagement_close_rates",
     "evaluate_scores",
+    "funnel_table",
     "lift_at",
     "roc_auc",
     "segment_rates",

@@ -7,13 +7,28 @@ results out; files and MLflow are written by :mod:`predscore.model.tracking` and
 Public API
 ----------
 ``train_model(tables, config, rules=None, progress=None) -> TrainingResult``
-``evaluate_model(tables, bundle, config, rules=None) -> (dict, DataFrame)``
+``evaluate_model(tables, bundle, config, rules=None, references=()) -> (dict, DataFrame)``
+    ``references``: reference models (``lgbm_default``, ``logreg``) fitted on the
+    leads the model learnt from, measured on the same test leads.
 ``backtest(tables, config, folds, rules=None) -> BacktestResult``
-``side_by_side(features, probability, rules, rule_probability) -> dict``
+``side_by_side(features, probability, rules, rule_probability, references=None) -> dict``
+``metrics_table(metrics)``, ``segments_table(metrics)``
+    That document as tables (one row per scorer; one row per trap segment).
+``evaluation_figures(scored, importance) -> dict[str, Figure]``
+    Calibration, ROC/PR, gains and lift, importance.
+``reference_probability(name, train, test, threads=1, seed=0)``, ``REFERENCES``
+    The reference models alone (``benchmarks/results.py`` uses them).
 """
 
-from predscore.experiment.compare import evaluation_figures, side_by_side
+from predscore.experiment.compare import (
+    METRIC_KEYS,
+    evaluation_figures,
+    metrics_table,
+    segments_table,
+    side_by_side,
+)
 from predscore.experiment.evaluate import BacktestResult, backtest, evaluate_model
+from predscore.experiment.references import REFERENCES, reference_probability
 from predscore.experiment.train import (
     TrainingResult,
     check_history,
@@ -22,6 +37,8 @@ from predscore.experiment.train import (
 )
 
 __all__ = [
+    "METRIC_KEYS",
+    "REFERENCES",
     "BacktestResult",
     "TrainingResult",
     "backtest",
@@ -29,6 +46,9 @@ __all__ = [
     "evaluate_model",
     "evaluation_figures",
     "feature_candidates",
+    "metrics_table",
+    "reference_probability",
+    "segments_table",
     "side_by_side",
     "train_model",
 ]

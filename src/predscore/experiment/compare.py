@@ -2,28 +2,39 @@
 
 Stage: experiment (above both the model and the rules, which never import each
 other). Input: labelled feature rows, the model's probabilities, the rules' points and
-route, and the rules' points mapped to a probability on the calibration period (so that
-Brier and calibration error mean the same for both). Output: the ``metrics.json``
-document of ``predscore evaluate``.
+route, the rules' points mapped to a probability on the calibration period (so that
+Brier and calibration error mean the same for both) and, optionally, the probabilities
+of reference models (:mod:`predscore.experiment.references`). Output: the
+``metrics.json`` document of ``predscore evaluate``, and the same as tables
+(:func:`metrics_table`, :func:`segments_table`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from predscore.errors import ConfigError
 from predscore.evaluation import evaluate_scores, trap_segments
 from predscore.evaluation.calibration import brier, expected_calibration_error
 
 __all__ = [
+    "METRIC_KEYS",
     "evaluation_figures",
+    "metrics_table",
     "scored_rows",
     "scorer_metrics",
+    "scorer_names",
     "segment_metrics",
+    "segments_table",
     "side_by_side",
 ]
+
+#: the headline metrics of :func:`metrics_table`, in display order
+METRIC_KEYS = ("roc_auc", "pr_auc", "brier", "ece", "lift_top10", "capture_top20")
 
 
 def scorer_metrics(
@@ -102,8 +113,9 @@ def side_by_side(
     probability: np.ndarray,
     rules: pd.DataFrame | None,
     rule_probability: np.ndarray | None,
+    references: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, object]:
-    """The ``{"model", "rules", "segments"}`` document on the same rows.
+    """The ``{"model", "rules", <references>, "segments"}`` document on the same rows.
 
     Parameters
     ----------
@@ -116,6 +128,14 @@ def side_by_side(
         rules do not apply to this data set.
     rule_probability : array or None
         The rules' points mapped to a probability (fitted before the test period).
+    references : mapping of str to array, optional
+        Probability per row of each reference model, by name; each gets an entry of
+        its own beside ``model`` and ``rules``.
+
+    Raises
+    ------
+    ConfigError
+        When a reference is named like an entry of the document (``model``...).
     """
     y = features["label"].to_numpy().astype(int)
     doc: dict[str, object] = {
@@ -135,6 +155,15 @@ def side_by_side(
             "ranking": points,
             "decision": meeting,
         }
+    for name, p in (references or {}).items():
+        if name in doc or name == "segments":
+            raise ConfigError(
+                f"reference model name {name!r} is taken by the document; "
+                "name the reference otherwise"
+            )
+        p = np.asarray(p, dtype=float)
+        doc[name] = scorer_metrics(y, p)
+        scorers[name] = {"probability": p, "ranking": p}
     try:
         doc["segments"] = segment_metrics(features, y, scorers)
     except KeyError as missing:  # the trap needs the demo's qualification features
@@ -149,23 +178,76 @@ def scored_rows(
     probability: np.ndarray,
     rules: pd.DataFrame | None,
     rule_probability: np.ndarray | None,
+    references: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """Key, label and every scorer's output per test row (the plots' input)."""
+    """Key, label and every scorer's output per test row (the plots' input).
+
+    Columns: ``lead_id``, ``as_of``, ``label``, ``probability``; when the rules
+    apply ``rule_points``, ``rule_route``, ``rule_probability``; then
+    ``<name>_probability`` per reference model.
+    """
     scored = test.loc[:, ["lead_id", "as_of", "label"]].assign(probability=probability)
-    if rules is None:
-        return scored
-    return scored.assign(
-        rule_points=rules["rule_points"].to_numpy(),
-        rule_route=rules["rule_route"].to_numpy(),
-        rule_probability=rule_probability,
-    )
+    if rules is not None:
+        scored = scored.assign(
+            rule_points=rules["rule_points"].to_numpy(),
+            rule_route=rules["rule_route"].to_numpy(),
+            rule_probability=rule_probability,
+        )
+    extra = {f"{name}_probability": p for name, p in (references or {}).items()}
+    return scored.assign(**extra)
+
+
+def scorer_names(metrics: Mapping[str, Any]) -> list[str]:
+    """Names of the scorers of a :func:`side_by_side` document, in its order."""
+    return [
+        name
+        for name, value in metrics.items()
+        if isinstance(value, Mapping) and "roc_auc" in value
+    ]
+
+
+def metrics_table(
+    metrics: Mapping[str, Any], keys: tuple[str, ...] = METRIC_KEYS
+) -> pd.DataFrame:
+    """One row per scorer of a :func:`side_by_side` document, one column per metric."""
+    rows = [
+        {"scorer": name, **{k: metrics[name][k] for k in keys}}
+        for name in scorer_names(metrics)
+    ]
+    return pd.DataFrame(rows, columns=["scorer", *keys])
+
+
+def segments_table(metrics: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The trap segments of a :func:`side_by_side` document, one row per segment.
+
+    Columns: ``segment`` (its first words), ``leads``, ``close_rate``, then per
+    scorer ``<scorer>_p`` (mean probability) and ``<scorer>_rank`` (mean rank
+    percentile: 1 = ranked first). None when the data set cannot define the segments
+    (a feature they read is absent, or both are empty).
+    """
+    segments = metrics.get("segments", {})
+    if not isinstance(segments, Mapping) or "unavailable" in segments:
+        return None
+    if not any(seg["rows"] for seg in segments.values()):
+        return None
+    rows = []
+    for name, seg in segments.items():
+        short = name.split(",")[0]  # "engaged" / "quiet decision-maker"
+        row = {"segment": short, "leads": seg["leads"], "close_rate": seg["close_rate"]}
+        for scorer in scorer_names(metrics):
+            if scorer in seg:
+                row[f"{scorer}_p"] = seg[scorer]["mean_probability"]
+                row[f"{scorer}_rank"] = seg[scorer]["mean_rank_percentile"]
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def evaluation_figures(scored: pd.DataFrame, importance: pd.Series | None) -> dict:
     """The plots of an evaluation, by file name (calibration, ROC/PR, gains, importance).
 
     ``scored`` holds ``label``, ``probability`` and, when the rules apply,
-    ``rule_probability`` and ``rule_points``.
+    ``rule_probability`` and ``rule_points`` (see :func:`scored_rows`); reference
+    models (``<name>_probability``) are drawn beside them.
     """
     from predscore.evaluation.plots import (
         calibration_plot,
@@ -180,6 +262,10 @@ def evaluation_figures(scored: pd.DataFrame, importance: pd.Series | None) -> di
     if "rule_probability" in scored:
         probability["rules"] = scored["rule_probability"].to_numpy()
         ranking["rules"] = scored["rule_points"].to_numpy(dtype=float)
+    for column in scored.columns:
+        name = column.removesuffix("_probability")
+        if column.endswith("_probability") and name not in ("", "rule"):
+            probability[name] = ranking[name] = scored[column].to_numpy()
     figures = {
         "calibration.png": calibration_plot(y, probability),
         "roc_pr.png": roc_pr_plot(y, ranking),

@@ -2,7 +2,8 @@
 
 Stage: experiment. ``evaluate_model`` rebuilds the snapshots with the configuration
 stored in the bundle, takes the same test leads as training did (same split, same
-seed) and measures model and rules side by side. ``backtest`` replays the training
+seed) and measures model and rules side by side, and optionally reference models
+fitted on the leads the model learnt from. ``backtest`` replays the training
 procedure K times: for fold k, everything whose outcome was known when period k began
 trains the model (itself split by time into train / valid / calibration), the leads
 created in period k test it.
@@ -10,7 +11,7 @@ created in period k test it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ import pandas as pd
 from predscore.config import PredscoreConfig, RulesConfig
 from predscore.errors import ModelError
 from predscore.experiment.compare import scored_rows, side_by_side
+from predscore.experiment.references import reference_probability
 from predscore.experiment.train import (
     check_history,
     fit_lead_model,
@@ -38,12 +40,42 @@ def evaluate_model(
     bundle: ModelBundle,
     config: PredscoreConfig,
     rules: RulesConfig | None = None,
+    references: Sequence[str] = (),
 ) -> tuple[dict[str, object], pd.DataFrame]:
-    """Model and rules on the bundle's test leads.
+    """Model and rules (and reference models) on the bundle's test leads.
 
-    Returns the ``metrics.json`` document and the scored test rows (``lead_id``,
-    ``as_of``, ``label``, ``probability`` and, when the rules apply, ``rule_points``,
-    ``rule_route``, ``rule_probability``).
+    Parameters
+    ----------
+    tables : path or mapping of DataFrame
+        Validated canonical tables, the same the bundle was trained on.
+    bundle : ModelBundle
+        The trained model with its features configuration, split and seed.
+    config : PredscoreConfig
+        ``model.calibration`` maps the rules' points to a probability;
+        ``model.threads`` and ``seed`` serve the reference models.
+    rules : RulesConfig, optional
+        The rule baseline to compare with.
+    references : sequence of str
+        Reference models to fit and compare with (names of
+        :data:`predscore.experiment.references.REFERENCES`). Each is fitted on every
+        snapshot of the leads outside the test part (the leads whose snapshots grew,
+        stopped and calibrated the model), with the model's feature columns.
+
+    Returns
+    -------
+    (dict, DataFrame)
+        The ``metrics.json`` document (:func:`side_by_side`: ``model``, ``rules``,
+        one entry per reference, ``segments``, plus ``split``) and the scored test
+        rows (:func:`scored_rows`: ``lead_id``, ``as_of``, ``label``,
+        ``probability`` and, when the rules apply, ``rule_points``, ``rule_route``,
+        ``rule_probability``; ``<reference>_probability`` per reference).
+
+    Raises
+    ------
+    ModelError
+        When the test part holds no snapshot.
+    ConfigError
+        When a reference name is unknown.
     """
     snapshots = build_snapshots(tables, bundle.features, bundle.icp)
     assignment, strategy = split_leads(snapshots, bundle.split, bundle.seed)
@@ -53,11 +85,20 @@ def evaluate_model(
         raise ModelError("the test period holds no snapshot: nothing to evaluate")
     probability = bundle.model.predict_proba(test)
     rule_out, rule_prob, note = score_rule_baseline(parts, rules, config.model)
-    metrics = side_by_side(test, probability, rule_out, rule_prob)
+    learnt = pd.concat(
+        [parts[name] for name in ("train", "valid", "calibration")], ignore_index=True
+    )
+    others = {
+        name: reference_probability(
+            name, learnt, test, config.model.threads, config.seed
+        )
+        for name in references
+    }
+    metrics = side_by_side(test, probability, rule_out, rule_prob, others)
     metrics["split"] = strategy
     if note:
         metrics["rules_note"] = note
-    scored = scored_rows(test, probability, rule_out, rule_prob)
+    scored = scored_rows(test, probability, rule_out, rule_prob, others)
     return metrics, scored
 
 
