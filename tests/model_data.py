@@ -19,12 +19,15 @@ def small_demo(folder: Path, leads: int = DEMO_LEADS, seed: int = 7) -> dict:
 
 
 def fast_config(**model: object) -> PredscoreConfig:
-    """Defaults with a one-candidate grid and fewer rounds: seconds, not minutes."""
+    """Defaults with a one-candidate grid, fewer rounds, one thread: seconds."""
     base = {
         "feature_grid": {"half_life_days": [30.0], "windows_days": [[7, 30, 90]]},
         "num_boost_round": 300,
         "early_stopping_rounds": 30,
         "history": {"min_closed_leads": 100, "min_wins": 20},
+        # one thread: on a busy 2-core machine more threads than free cores slow the
+        # fits 5-20x (and a test's results do not depend on it)
+        "threads": 1,
     }
     return PredscoreConfig.model_validate(
         {"seed": 3, "model": {**base, **model}, "features": {"snapshot_every_days": 14}}

@@ -18,6 +18,7 @@ from predscore.config import load_config
 from predscore.errors import DataValidationError
 from predscore.features import build_features
 from predscore.model import load_bundle
+from predscore.rules import temperature
 from predscore.scoring import (
     OUTPUT_SCHEMA,
     Scorer,
@@ -129,6 +130,16 @@ def test_every_open_lead_is_scored_once_with_reasons_that_add_up(
     assert scores["reasons"].map(len).min() > 0
     assert set(scores["route"]) <= {"meeting", "nurture", "disqualify"}
     assert set(scores["tier"]) <= {"hot", "warm", "cold"}
+    # tier = the timeline's temperature, cold only when the model's route disqualifies
+    warmth = pd.Series(
+        temperature(open_rows, load_config(ROOT / "configs").rules),
+        index=open_rows["lead_id"],
+    )
+    by_lead = scores.set_index("lead_id")
+    expected_tier = warmth.where(
+        by_lead["route"].reindex(warmth.index) != "disqualify", "cold"
+    )
+    assert (by_lead["tier"].reindex(warmth.index) == expected_tier).all()
     assert scores["account_name"].notna().all()
     assert scores["delta"].isna().all()
     assert len(rejections) == 0

@@ -20,7 +20,7 @@ import pandas as pd
 from predscore.config import RulesConfig
 from predscore.explain.explainer import Explainer, Explanation
 from predscore.explain.routing import route_leads
-from predscore.rules import score_rules
+from predscore.rules import score_rules, temperature
 
 __all__ = [
     "EXPLAINED_COLUMNS",
@@ -76,8 +76,9 @@ def explain_leads(
     explainer : Explainer
         The model's explainer.
     rules : RulesConfig
-        Rule baseline: its temperature gives the tier, its eliminatory criteria
-        disqualify, its reasons are shown beside the model's.
+        Rule baseline: its temperature gives the tier (cold when the route
+        disqualifies), its vetoing criteria disqualify, its reasons are shown beside
+        the model's.
     explanation : Explanation, optional
         ``explainer.explain(rows)`` when already computed.
 
@@ -95,15 +96,20 @@ def explain_leads(
     config = explainer.config
     ruled = score_rules(rows, rules)
     out = explained.summary(config)
-    out["tier"] = ruled["tier"].to_numpy()
     eliminated = ruled["eliminated_by"].to_numpy(dtype=object)
     out["route"] = route_leads(explained.probability, eliminated, config.routing)
+    # the timeline's temperature; cold only when the model's route disqualifies (the
+    # rules' own tier cools every eliminated lead, which the model may not follow)
+    out["tier"] = np.where(
+        out["route"].to_numpy() == "disqualify", "cold", temperature(rows, rules)
+    )
     out["rule_points"] = ruled["rule_points"].to_numpy(dtype=float)
     out["rule_route"] = ruled["rule_route"].to_numpy()
     out["eliminated_by"] = pd.Series(eliminated, index=out.index, dtype=object)
     out["reasons"] = reason_lists(explained.reasons, len(rows))
     out["rule_reasons"] = ruled["rule_reasons"].to_numpy()
-    return out
+    keys = [c for c in out.columns if c not in EXPLAINED_COLUMNS]
+    return out.loc[:, [*keys, *EXPLAINED_COLUMNS]]
 
 
 def check_additivity(explained: pd.DataFrame) -> float:

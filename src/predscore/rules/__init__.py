@@ -16,7 +16,7 @@ Public API
     on labelled rows.
 """
 
-from predscore.rules.baseline import RULE_COLUMNS, RuleScorer, score_rules
+from predscore.rules.baseline import RULE_COLUMNS, RuleScorer, score_rules, temperature
 from predscore.rules.evaluate import RuleEvaluation, evaluate_rules
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "RuleScorer",
     "evaluate_rules",
     "score_rules",
+    "temperature",
 ]

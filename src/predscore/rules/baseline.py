@@ -21,7 +21,7 @@ from predscore.config import EliminatoryCriterion, PointRule, RulesConfig
 from predscore.rules.conditions import check_features, condition_mask
 from predscore.rules.reasons import collect_reasons, fired_reasons
 
-__all__ = ["RULE_COLUMNS", "RuleScorer", "score_rules"]
+__all__ = ["RULE_COLUMNS", "RuleScorer", "score_rules", "temperature"]
 
 RULE_COLUMNS = (
     "rule_points",
@@ -76,7 +76,7 @@ def score_rules(features: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
     )
     out["mql"] = kept & (points >= thresholds.mql)
     out["sql"] = kept & (points >= thresholds.sql)
-    out["tier"] = np.where(kept, _temperature(features, config), "cold")
+    out["tier"] = np.where(kept, temperature(features, config), "cold")
     out["rule_reasons"] = collect_reasons([*elim_parts, *point_parts], n_rows)
     return out.loc[:, [*keys, *RULE_COLUMNS]]
 
@@ -158,8 +158,12 @@ def _rule_points(
     return np.where(when, raw, 0.0), units, next(iter(rule.units))
 
 
-def _temperature(features: pd.DataFrame, config: RulesConfig) -> np.ndarray:
-    """Hot / warm / cold from the timeline; unknown is cold."""
+def temperature(features: pd.DataFrame, config: RulesConfig) -> np.ndarray:
+    """Hot / warm / cold from the timeline (``config.temperature``); unknown is cold.
+
+    The rules' own ``tier`` also makes an eliminated lead cold; a model that does not
+    follow the eliminatory criteria uses this temperature as it is.
+    """
     spec = config.temperature
     if spec.feature is None:
         return np.full(len(features), "cold")

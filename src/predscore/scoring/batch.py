@@ -60,7 +60,9 @@ def score_tables(
     checked = validate_tables(dict(tables), as_of, validation)
     source = TableSource(checked.tables)
     ids, _ = source.open_leads(as_of)
-    scored, rejected = score_chunk(source, ids, as_of, scorer, reasons, owner_column)
+    scored, rejected = score_chunk(
+        source, ids, as_of, scorer, reasons, owner_column, tables=checked.tables
+    )
     frame = scored.to_pandas()
     key = "probability" if scorer.bundle is not None else "rule_points"
     order = np.lexsort((frame["lead_id"].to_numpy(dtype=str), -frame[key].to_numpy()))

@@ -160,8 +160,12 @@ def score_chunk(
     reasons: bool,
     owner_column: str,
     timings: dict[str, float] | None = None,
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> tuple[pa.Table, pd.DataFrame]:
     """Score some open leads; every one of them leaves a score or a rejection.
+
+    ``tables``: the validated tables of these leads when the caller has them already
+    (the API); otherwise they are read from ``source``.
 
     Returns
     -------
@@ -177,7 +181,8 @@ def score_chunk(
         return now
 
     t = time.perf_counter()
-    tables = source.lead_tables(lead_ids)
+    if tables is None:
+        tables = source.lead_tables(lead_ids)
     t = tick("read", t)
     rows = build_features(tables, as_of, scorer.features, scorer.icp)
     t = tick("features", t)

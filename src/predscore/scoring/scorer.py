@@ -39,7 +39,7 @@ from predscore.errors import DataValidationError, ModelError
 from predscore.explain import Explainer, route_leads
 from predscore.features import feature_specs
 from predscore.model import ModelBundle
-from predscore.rules import score_rules
+from predscore.rules import score_rules, temperature
 
 __all__ = [
     "REASON_TYPE",
@@ -320,6 +320,14 @@ class Scorer:
                         )
                     },
                 }
+            )
+        if self.bundle is not None:
+            # the model's tier: the timeline's temperature, cold only when disqualified
+            # (the rules' tier also cools every lead a rule eliminates)
+            route = columns["route"].to_numpy(zero_copy_only=False)
+            columns["tier"] = pa.array(
+                np.where(route == "disqualify", "cold", temperature(rows, self.rules)),
+                pa.string(),
             )
         return pa.table([columns[f.name] for f in SCORE_SCHEMA], schema=SCORE_SCHEMA)
 
