@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from predscore.config import DemoConfig, IcpConfig, PredscoreConfig
 from predscore.demo import generate_demo_data
@@ -34,8 +35,11 @@ def fast_config(**model: object) -> PredscoreConfig:
     )
 
 
-def small_bundle(valid: Path, out: Path, config: PredscoreConfig | None = None) -> Path:
-    """Train a small model on a validated folder (no MLflow) and save its bundle."""
+def small_bundle(
+    valid: Path, out: Path, config: PredscoreConfig | None = None
+) -> dict[str, Any]:
+    """Train a small model on a validated folder (no MLflow), save its bundle to
+    ``out`` and return the snapshots of each split part."""
     from predscore.experiment.train import split_parts
     from predscore.features import build_snapshots
     from predscore.model import LeadModel, ModelBundle, save_bundle, split_leads
@@ -54,4 +58,26 @@ def small_bundle(valid: Path, out: Path, config: PredscoreConfig | None = None) 
         split=config.model.split,
         seed=config.seed,
     )
-    return save_bundle(bundle, out)
+    save_bundle(bundle, out)
+    return parts
+
+
+def demo_folders(work: Path, root: Path, leads: int = DEMO_LEADS) -> Path:
+    """``work/demo`` (raw, through ``predscore demo-data``) and ``work/valid``
+    (``predscore validate --out`` as of 2026-10-01), with the repository's configs."""
+    import pytest
+    from typer.testing import CliRunner
+
+    from predscore.cli import app
+
+    commands = (
+        ["demo-data", "--out", str(work / "demo"), "--leads", str(leads)],
+        ["validate", "--data", str(work / "demo"), "--as-of", "2026-10-01"]
+        + ["--out", str(work / "valid")],
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PREDSCORE_CONFIG_DIR", str(root / "configs"))
+        for args in commands:
+            result = CliRunner().invoke(app, args, catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+    return work

@@ -11,14 +11,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from model_data import fast_config
+from model_data import demo_folders, fast_config, small_bundle
 from predscore.cli import app
 from predscore.cli.explain import global_artifacts
 from predscore.config import load_config
-from predscore.experiment.train import split_parts
 from predscore.explain import Explainer, explain_leads
-from predscore.features import build_features, build_snapshots
-from predscore.model import LeadModel, ModelBundle, save_bundle, split_leads
+from predscore.features import build_features
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::PendingDeprecationWarning:shap",
@@ -38,34 +36,8 @@ def _run(*args: str, code: int = 0) -> SimpleNamespace:
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A validated small demo folder and a model bundle trained on it (no MLflow)."""
-    work = tmp_path_factory.mktemp("explain")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PREDSCORE_CONFIG_DIR", str(ROOT / "configs"))
-        _run("demo-data", "--out", str(work / "demo"), "--leads", "1500")
-        _run(
-            "validate",
-            "--data",
-            str(work / "demo"),
-            "--as-of",
-            "2026-10-01",
-            "--out",
-            str(work / "valid"),
-        )
-    config = fast_config(**FEW_TREES)
-    snapshots = build_snapshots(work / "valid", config.features, config.icp)
-    assignment, _ = split_leads(snapshots, config.model.split, config.seed)
-    parts = split_parts(snapshots, assignment)
-    model = LeadModel.from_config(config.model, config.seed).fit(
-        parts["train"], parts["valid"], parts["calibration"]
-    )
-    bundle = ModelBundle(
-        model=model,
-        features=config.features,
-        icp=config.icp,
-        split=config.model.split,
-        seed=config.seed,
-    )
-    save_bundle(bundle, work / "bundle")
+    work = demo_folders(tmp_path_factory.mktemp("explain"), ROOT)
+    parts = small_bundle(work / "valid", work / "bundle", fast_config(**FEW_TREES))
     parts["test"].loc[:, ["lead_id", "as_of", "label"]].to_parquet(
         work / "test.parquet"
     )

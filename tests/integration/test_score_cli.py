@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from model_data import small_bundle
+from model_data import demo_folders, small_bundle
 from predscore.cli import app
 from predscore.config import load_config
 from predscore.errors import DataValidationError
@@ -45,19 +45,7 @@ def _run(*args: str, code: int = 0) -> SimpleNamespace:
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A raw and a validated small demo folder, and a model bundle (no MLflow)."""
-    work = tmp_path_factory.mktemp("score")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PREDSCORE_CONFIG_DIR", str(ROOT / "configs"))
-        _run("demo-data", "--out", str(work / "demo"), "--leads", "1500")
-        _run(
-            "validate",
-            "--data",
-            str(work / "demo"),
-            "--as-of",
-            "2026-10-01",
-            "--out",
-            str(work / "valid"),
-        )
+    work = demo_folders(tmp_path_factory.mktemp("score"), ROOT)
     small_bundle(work / "valid", work / "bundle")
     return work
 

@@ -95,6 +95,17 @@ SCORE_SCHEMA = pa.schema(
 )
 
 
+#: The model's numbers: probability, score, then the points (null in rules mode).
+_NUMBERS = (
+    "probability",
+    "score",
+    "base",
+    "fit_points",
+    "engagement_points",
+    "qualification_points",
+)
+
+
 def _text(value: Any) -> str | None:
     """A reason's value as text: None for missing, integral floats without ``.0``."""
     if value is None:
@@ -310,15 +321,7 @@ class Scorer:
                     ),
                     "grid": _null(n, pa.string()),
                     "reasons": _null(n, pa.list_(REASON_TYPE)),
-                    **{
-                        k: _null(n, pa.float64())
-                        for k in (
-                            "base",
-                            "fit_points",
-                            "engagement_points",
-                            "qualification_points",
-                        )
-                    },
+                    **{k: _null(n, pa.float64()) for k in _NUMBERS[2:]},
                 }
             )
         if self.bundle is not None:
@@ -332,17 +335,7 @@ class Scorer:
         return pa.table([columns[f.name] for f in SCORE_SCHEMA], schema=SCORE_SCHEMA)
 
     def _rules_mode(self, ruled: pd.DataFrame, n: int) -> dict[str, pa.Array]:
-        out = {
-            k: _null(n, pa.float64())
-            for k in (
-                "probability",
-                "score",
-                "base",
-                "fit_points",
-                "engagement_points",
-                "qualification_points",
-            )
-        }
+        out = {k: _null(n, pa.float64()) for k in _NUMBERS}
         out["route"] = pa.array(ruled["rule_route"].to_numpy(dtype=object), pa.string())
         out["grid"] = _null(n, pa.string())
         out["reasons"] = _null(n, pa.list_(REASON_TYPE))
@@ -370,14 +363,7 @@ class Scorer:
         probability = explanation.probability
         out = {
             k: pa.array(summary[k].to_numpy(dtype=float), pa.float64())
-            for k in (
-                "probability",
-                "score",
-                "base",
-                "fit_points",
-                "engagement_points",
-                "qualification_points",
-            )
+            for k in _NUMBERS
         }
         out["grid"] = pa.array(summary["grid"].to_numpy(dtype=object), pa.string())
         out["route"] = pa.array(
