@@ -18,6 +18,7 @@ FAST_MODEL = {
     "feature_grid": {"half_life_days": [30.0], "windows_days": [[7, 30, 90]]},
     "num_boost_round": 300,
     "early_stopping_rounds": 30,
+    "threads": 1,  # more threads than free cores slows LightGBM 5-20x on a busy machine
 }
 
 
