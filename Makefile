@@ -22,7 +22,8 @@ system:
 	@command -v java >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Java 17 (Spark engine)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; } \
+	      || echo "could not install Java 17 (not root?): --engine spark and its tests are unavailable"; \
 	  else echo "java not found and no apt-get: --engine spark and its tests are unavailable"; fi; }
 	@test -x /usr/bin/chromium || { \
 	  if command -v apt-get >/dev/null 2>&1; then \
@@ -93,7 +94,7 @@ report: install
 
 ## clean: remove generated data, caches and the virtual environment
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info test-output
+	rm -rf $(VENV) data mlflow mlruns models/champion .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info test-output
 
 ## help: list the targets
 help:

@@ -48,6 +48,8 @@ def test_train_evaluate_promote_and_serve_as_pyfunc(env: Path) -> None:
     out = _run("train", "--data", "valid", "--validated", "--config", "model.yaml")
     assert "version 1 (alias challenger)" in " ".join(out.split())
     assert (env / "mlflow" / "mlflow.db").is_file()
+    # artifacts go where tracking.artifact_location says, not to MLflow's ./mlruns
+    assert (env / "mlflow" / "artifacts").is_dir() and not (env / "mlruns").exists()
 
     out = _run("evaluate", "--data", "valid", "--validated", "--out", "eval")
     metrics = json.loads((env / "eval" / "metrics.json").read_text())

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ def documented_times() -> Iterator[None]:
     """
     times = st.datetimes(
         min_value=datetime(1970, 1, 2), max_value=datetime(2199, 12, 31)
-    ).map(lambda t: t.replace(tzinfo=timezone.utc).isoformat())
+    ).map(lambda t: t.replace(tzinfo=UTC).isoformat())
     schemathesis.openapi.format("date-time", times)
     yield
     unregister_string_format("date-time")

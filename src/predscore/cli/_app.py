@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -88,7 +88,7 @@ def _config(overrides: dict | None = None) -> PredscoreConfig:
 
 def _as_of(value: str | None) -> pd.Timestamp:
     if value is None:
-        return pd.Timestamp(datetime.now(timezone.utc)).floor("s")
+        return pd.Timestamp(datetime.now(UTC)).floor("s")
     try:
         stamp = pd.Timestamp(value)
     except ValueError as exc:

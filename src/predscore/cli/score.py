@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -29,12 +29,12 @@ from predscore.cli.model import (
 )
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
     local = "local"
     spark = "spark"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     parquet = "parquet"
     csv = "csv"
 
@@ -101,7 +101,7 @@ def score_command(
         config = _config()
         settings = config.scoring
         cutoff = _as_of(as_of)
-        now = pd.Timestamp(datetime.now(timezone.utc))
+        now = pd.Timestamp(datetime.now(UTC))
         if cutoff > now:
             raise ScoringError(
                 f"--as-of {cutoff} is in the future (now {now.floor('s')}): "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -143,7 +143,7 @@ def report(
                 "run `predscore score --out DIR` first"
             )
         batch = read_batch(folder)
-        now = pd.Timestamp(datetime.now(timezone.utc)).floor("s")
+        now = pd.Timestamp(datetime.now(UTC)).floor("s")
         html = render_report(
             batch,
             config.explain,

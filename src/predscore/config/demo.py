@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import (
     Field,
@@ -21,8 +21,8 @@ class DemoConfig(_Section):
 
     leads: int = Field(5000, ge=1)
     seed: int = 42
-    start: datetime = datetime(2024, 10, 1, tzinfo=timezone.utc)
-    end: datetime = datetime(2026, 9, 30, tzinfo=timezone.utc)
+    start: datetime = datetime(2024, 10, 1, tzinfo=UTC)
+    end: datetime = datetime(2026, 9, 30, tzinfo=UTC)
     won_rate: float = Field(0.20, gt=0.01, lt=0.9)
     contacts_per_account: float = Field(2.5, ge=1.0)
     stale_share: float = Field(
@@ -68,4 +68,4 @@ class DemoConfig(_Section):
     def _utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("timestamps need a timezone, e.g. 2026-09-30T00:00:00Z")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)

@@ -176,7 +176,12 @@ class ModelConfig(_Section):
     feature_grid: FeatureGridConfig = FeatureGridConfig()
     search: SearchConfig = SearchConfig()
     tracking: TrackingConfig = TrackingConfig()
-    threads: int = Field(2, ge=1, description="LightGBM threads (fixed: same results)")
+    threads: int = Field(
+        1,
+        ge=1,
+        description="LightGBM threads (fixed: same results); more than the free cores "
+        "slows training many times over",
+    )
 
     @model_validator(mode="after")
     def _reserved_params(self) -> ModelConfig:

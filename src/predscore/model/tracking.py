@@ -63,6 +63,10 @@ def tracking_uri(config: TrackingConfig) -> str:
     return uri
 
 
+#: Whether MLFLOW_TRACKING_URI came from the user (read before predscore first sets it).
+_USER_URI: dict[str, bool] = {}
+
+
 def _mlflow(config: TrackingConfig) -> Any:
     # artifact progress bars and INFO chatter would drown the command's own report
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -71,6 +75,8 @@ def _mlflow(config: TrackingConfig) -> Any:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     uri = tracking_uri(config)
+    # set_tracking_uri also sets MLFLOW_TRACKING_URI: remember whether the user did
+    _USER_URI.setdefault("set", bool(os.environ.get("MLFLOW_TRACKING_URI")))
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return mlflow
@@ -81,7 +87,8 @@ def _experiment_id(mlflow: Any, config: TrackingConfig) -> str:
     if found is not None:
         return found.experiment_id
     location = None
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
+    if not _USER_URI.get("set", bool(os.environ.get("MLFLOW_TRACKING_URI"))):
+        # the embedded store keeps its artifacts under tracking.artifact_location
         location = Path(config.artifact_location).resolve().as_uri()
     return mlflow.create_experiment(config.experiment, artifact_location=location)
 

@@ -26,7 +26,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -248,7 +248,7 @@ async def _too_large(send: Send, limit: int) -> None:
 
 
 def _now() -> pd.Timestamp:
-    return pd.Timestamp(datetime.now(timezone.utc)).floor("s")
+    return pd.Timestamp(datetime.now(UTC)).floor("s")
 
 
 def create_app(
