@@ -15,17 +15,21 @@ Public API
 from predscore.experiment.compare import evaluation_figures, side_by_side
 from predscore.experiment.evaluate import BacktestResult, backtest, evaluate_model
 from predscore.experiment.train import (
+    GridChoice,
     TrainingResult,
     check_history,
+    choose_candidate,
     feature_candidates,
     train_model,
 )
 
 __all__ = [
     "BacktestResult",
+    "GridChoice",
     "TrainingResult",
     "backtest",
     "check_history",
+    "choose_candidate",
     "evaluate_model",
     "evaluation_figures",
     "feature_candidates",
