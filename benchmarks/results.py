@@ -6,8 +6,11 @@ set found under ``../shared/datasets`` (``$PREDSCORE_DATASETS`` overrides the fo
 missing one is skipped with the reason printed), the script ingests or generates the
 canonical tables, builds the training snapshots and splits them **by lead**:
 
-* test = the newest 20 % of the closed leads by creation time; train = the older leads
-  whose outcome was already known when the first test lead was created;
+* test = the newest 20 % of the closed leads by creation time, once the leads too
+  recent to judge are left out as the product leaves them out
+  (``split.mature_quantile``: of the leads created within a sales cycle of the newest
+  close, only the fast closers have closed); train = the older leads whose outcome was
+  already known when the first test lead was created;
 * where the data set has no usable time (one placeholder creation date for every lead:
   X Education, IBM), test = a random 20 % of the leads, stratified on the outcome, drawn
   with the configuration's seed; train = the other leads.
@@ -19,7 +22,8 @@ Rows of the table (:data:`SCORERS`), all scored on the same test snapshots:
   decides) into the model's train / valid / calibration periods, the engagement grid
   is chosen on valid, the trees are stopped early on valid, the calibration is fitted
   on calibration. Model settings: ``configs/model.yaml``, overlaid with
-  ``configs/model/<name>.yaml`` when that file exists;
+  ``configs/model/<name>.yaml`` when that file exists (keys of the ``model`` section;
+  the file says why the data set needs it);
 * ``rules``: the data set's rule points rank the leads (nothing is fitted); for Brier
   and ECE the points are mapped to a probability on the same calibration period as the
   model's, as ``predscore evaluate`` does;
