@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -335,8 +337,15 @@ def test_bundle_round_trip(
         loaded.model.predict_proba(parts["test"]), fitted.predict_proba(parts["test"])
     )
     assert loaded.features == config.features
+    assert loaded.split == config.model.split
     with pytest.raises(ModelError, match="not a predscore model bundle"):
         load_bundle(tmp_path)
+    # a bundle from before `mature_quantile` keeps the periods it was trained with
+    doc_path = folder / "bundle.json"
+    doc = json.loads(doc_path.read_text())
+    del doc["split"]["mature_quantile"]
+    doc_path.write_text(json.dumps(doc))
+    assert load_bundle(folder).split.mature_quantile is None
 
 
 # -- training workflow -----------------------------------------------------------
