@@ -275,6 +275,7 @@ def choose_candidate(
             kept = model if params is None else None
             best = GridChoice(candidate, parts, pd.DataFrame(), kept)
             best_loss = model.valid_logloss_
+        del parts, model  # a losing candidate's snapshots go before the next is built
     if best is None:
         raise ConfigError("model.feature_grid: no engagement candidate to try")
     best.grid = pd.DataFrame(rows)
@@ -305,6 +306,7 @@ def _grid(
             parts = split_parts(snapshots, split["assignment"])
             del snapshots  # the parts are copies: free the whole before the next
             yield candidate, parts
+            del parts  # only the caller's best candidate keeps its parts
 
     choice = choose_candidate(
         parts_of_each(), config.model, config.seed, len(candidates), progress
