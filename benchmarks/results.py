@@ -6,8 +6,11 @@ set found under ``../shared/datasets`` (``$PREDSCORE_DATASETS`` overrides the fo
 missing one is skipped with the reason printed), the script ingests or generates the
 canonical tables, builds the training snapshots and splits them **by lead**:
 
-* test = the newest 20 % of the closed leads by creation time; train = the older leads
-  whose outcome was already known when the first test lead was created;
+* test = the newest 20 % of the closed leads by creation time, once the leads too
+  recent to judge are left out as the product leaves them out
+  (``split.mature_quantile``: of the leads created within a sales cycle of the newest
+  close, only the fast closers have closed); train = the older leads whose outcome was
+  already known when the first test lead was created;
 * where the data set has no usable time (one placeholder creation date for every lead:
   X Education, IBM), test = a random 20 % of the leads, stratified on the outcome, drawn
   with the configuration's seed; train = the other leads.
@@ -19,7 +22,8 @@ Rows of the table (:data:`SCORERS`), all scored on the same test snapshots:
   decides) into the model's train / valid / calibration periods, the engagement grid
   is chosen on valid, the trees are stopped early on valid, the calibration is fitted
   on calibration. Model settings: ``configs/model.yaml``, overlaid with
-  ``configs/model/<name>.yaml`` when that file exists;
+  ``configs/model/<name>.yaml`` when that file exists (keys of the ``model`` section;
+  the file says why the data set needs it);
 * ``rules``: the data set's rule points rank the leads (nothing is fitted); for Brier
   and ECE the points are mapped to a probability on the same calibration period as the
   model's, as ``predscore evaluate`` does;
@@ -232,45 +236,49 @@ def _rows_like(snapshots: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
 
 def predscore_model(context: Context) -> Scorer:
     """The product's training procedure (``predscore train``) on the train part."""
-    from predscore.experiment import check_history
+    from predscore.experiment import check_history, choose_candidate
     from predscore.model import LeadModel
 
     config, prepared = context.config, context.prepared
 
     def score(train: pd.DataFrame, test: pd.DataFrame) -> Scored:
-        check_history(train, config.model.history)  # as `predscore train` does
-        grid, best = [], None
-        for candidate, snapshots in _candidates(context):
-            rows = _rows_like(snapshots, train)
-            parts = {
-                name: _inner_part(rows, prepared.inner, name)
-                for name in ("train", "valid", "calibration")
-            }
-            model = LeadModel.from_config(config.model, config.seed).fit_trees(
-                parts["train"], parts["valid"]
-            )
-            grid.append(
-                {
-                    "half_life_days": candidate.half_life_days,
-                    "windows_days": list(candidate.windows_days),
-                    "valid_logloss": model.valid_logloss_,
-                }
-            )
-            if best is None or model.valid_logloss_ < best[0]:
-                best = (model.valid_logloss_, candidate, snapshots, parts)
-        assert best is not None
-        _, chosen, snapshots, parts = best
-        model = LeadModel.from_config(config.model, config.seed).fit(
-            parts["train"], parts["valid"], parts["calibration"]
+        # as `predscore train` does
+        check_history(train, config.model.history, prepared.inner)
+        candidates = _candidates(context)
+
+        def parts_of_each() -> Any:
+            for candidate, snapshots in candidates:
+                rows = _rows_like(snapshots, train)
+                yield (
+                    candidate,
+                    {
+                        name: _inner_part(rows, prepared.inner, name)
+                        for name in ("train", "valid", "calibration")
+                    },
+                )
+
+        choice = choose_candidate(
+            parts_of_each(), config.model, config.seed, len(candidates)
         )
+        parts = choice.parts
+        if choice.model is not None:  # the grid grew the model's own trees
+            model = choice.model.complete_fit(
+                parts["train"], parts["valid"], parts["calibration"]
+            )
+        else:
+            model = LeadModel.from_config(config.model, config.seed).fit(
+                parts["train"], parts["valid"], parts["calibration"]
+            )
+        snapshots = next(s for c, s in candidates if c is choice.features)
         probability = model.predict_proba(_rows_like(snapshots, test))
         details = {
             "inner_split": prepared.inner_strategy,
             "inner_leads": {
                 name: int(frame["lead_id"].nunique()) for name, frame in parts.items()
-            },
-            "grid": grid,
-            "half_life_days": chosen.half_life_days,
+            }
+            | {"immature": int((prepared.inner == "immature").sum())},
+            "grid": choice.grid.to_dict("records"),
+            "half_life_days": choice.features.half_life_days,
             "best_iteration": model.best_iteration_,
             "calibration": model.calibrator_.method,
             "calibration_cv_brier": model.calibrator_.cv_brier,
@@ -329,23 +337,28 @@ def _load_tables(data_set: DataSet, config: Any, work: Path) -> dict[str, pd.Dat
     return ingest(load_mapping(path), source, AS_OF, config.validation, path).tables
 
 
-def _split(snapshots: pd.DataFrame, seed: int) -> tuple[np.ndarray, str]:
-    """Test mask over the snapshots (by lead) and the kind of split used."""
-    leads = (
-        snapshots.groupby("lead_id", sort=True, observed=True)
-        .agg(created=("as_of", "min"), label=("label", "max"))
-        .reset_index()
-    )
-    n_test = max(1, round(TEST_SHARE * len(leads)))
-    if leads["created"].nunique() > 1:
-        newest = leads.sort_values(["created", "lead_id"], kind="stable").tail(n_test)
-        return snapshots["lead_id"].isin(newest["lead_id"]).to_numpy(), "time"
+def _split(
+    snapshots: pd.DataFrame, seed: int, mature_quantile: float | None
+) -> tuple[np.ndarray, str, int]:
+    """Test mask over the snapshots (by lead), the kind of split used, and the number
+    of leads left out as too recent to judge (time split only)."""
+    from predscore.model import immature_leads, lead_table
+
+    leads = lead_table(snapshots)
+    if leads["created_at"].nunique() > 1:
+        # as the product does: of the leads created within a sales cycle of the
+        # newest close, only the fast closers have closed; they are left out
+        recent = immature_leads(leads, mature_quantile)
+        mature = leads.loc[~recent]
+        newest = mature.tail(max(1, round(TEST_SHARE * len(mature))))
+        mask = snapshots["lead_id"].isin(newest["lead_id"]).to_numpy()
+        return mask, "time", int(recent.sum())
     rng = np.random.default_rng(seed)
     chosen = []
-    for _, group in leads.groupby("label", sort=True):
+    for _, group in leads.groupby("won", sort=True):
         k = round(TEST_SHARE * len(group))
         chosen.extend(rng.permutation(group["lead_id"].to_numpy())[:k])
-    return snapshots["lead_id"].isin(chosen).to_numpy(), "random"
+    return snapshots["lead_id"].isin(chosen).to_numpy(), "random", 0
 
 
 def prepare(data_set: DataSet, config: Any) -> Prepared:
@@ -357,7 +370,14 @@ def prepare(data_set: DataSet, config: Any) -> Prepared:
     with tempfile.TemporaryDirectory(prefix=f"predscore-{data_set.name}-") as work:
         tables = _load_tables(data_set, config, Path(work))
     snapshots = build_snapshots(tables, config.features, config.icp)
-    test_mask, split = _split(snapshots, config.seed)
+    test_mask, split, immature = _split(
+        snapshots, config.seed, config.model.split.mature_quantile
+    )
+    if immature:
+        notes.append(
+            f"{immature} leads too recent to judge left out of the test "
+            "(split.mature_quantile)"
+        )
     test = snapshots.loc[test_mask].reset_index(drop=True)
     train = snapshots.loc[~test_mask]
     if split == "time":

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from model_data import fast_config, small_demo
-from predscore.config import CalibrationConfig, SplitConfig
+from predscore.config import CalibrationConfig, HistoryConfig, SplitConfig
 from predscore.errors import DataValidationError, InsufficientHistoryError, ModelError
-from predscore.experiment import train_model
+from predscore.experiment import check_history, choose_candidate, train_model
 from predscore.experiment.train import split_parts
 from predscore.features import build_snapshots
 from predscore.model import (
+    IMMATURE,
     Calibrator,
     LeadModel,
     fit_calibrator,
+    immature_leads,
     lead_table,
     load_bundle,
     rolling_folds,
@@ -59,14 +63,51 @@ def test_time_split_keeps_leads_whole_and_ordered(snapshots: pd.DataFrame) -> No
     leads = lead_table(snapshots).set_index("lead_id")
     assert set(assignment.index) == set(leads.index)  # every lead in exactly one part
     created = leads["created_at"]
-    order = ["train", "valid", "calibration", "test"]
+    order = ["train", "valid", "calibration", "test", IMMATURE]
     for older, newer in zip(order, order[1:], strict=False):
         assert created[assignment[assignment == older].index].max() <= (
             created[assignment[assignment == newer].index].min()
         )
-    shares = assignment.value_counts(normalize=True)
-    assert shares["train"] == pytest.approx(0.6, abs=0.01)
+    shares = assignment[assignment != IMMATURE].value_counts(normalize=True)
+    assert shares["train"] == pytest.approx(0.55, abs=0.01)
     assert shares["test"] == pytest.approx(0.15, abs=0.01)
+
+
+def test_leads_too_recent_to_judge_are_left_out(snapshots: pd.DataFrame) -> None:
+    leads = lead_table(snapshots)
+    created, closed = leads["created_at"], leads["closed_at"]
+    recent = immature_leads(leads, 0.9)
+    assert recent.any() and not recent.all()
+    # the newest leads, those created within the cycle (90 % of the closed leads
+    # closed within it) before the newest close
+    cycle = (closed - created).quantile(0.9)
+    np.testing.assert_array_equal(recent, (created > closed.max() - cycle).to_numpy())
+    # of them, only the fast closers have closed yet: their close rate reads low
+    assert leads.loc[recent, "won"].mean() < leads.loc[~recent, "won"].mean()
+    assert not immature_leads(leads, None).any()
+    assignment, _ = split_leads(snapshots, SplitConfig(strategy="time"), 0)
+    assert set(assignment[assignment == IMMATURE].index) == set(
+        leads.loc[recent, "lead_id"]
+    )
+    used = pd.concat(split_parts(snapshots, assignment).values())["lead_id"]
+    assert not set(used) & set(leads.loc[recent, "lead_id"])
+    off, _ = split_leads(snapshots, SplitConfig(mature_quantile=None), 0)
+    assert not off.eq(IMMATURE).any()
+    # a random split (no usable time) never leaves a lead out
+    shuffled, _ = split_leads(snapshots, SplitConfig(strategy="random"), 0)
+    assert not shuffled.eq(IMMATURE).any()
+
+
+def test_history_counts_only_leads_old_enough_to_judge(snapshots: pd.DataFrame) -> None:
+    assignment, _ = split_leads(snapshots, SplitConfig(strategy="time"), 0)
+    mature = int(assignment.ne(IMMATURE).sum())
+    wins = 1
+    enough = HistoryConfig(min_closed_leads=mature, min_wins=wins)
+    assert check_history(snapshots, enough, assignment)["closed_leads"] == mature
+    short = HistoryConfig(min_closed_leads=mature + 1, min_wins=wins)
+    check_history(snapshots, short)  # all closed leads count without the split
+    with pytest.raises(InsufficientHistoryError, match="too recent to judge"):
+        check_history(snapshots, short, assignment)
 
 
 def test_random_split_is_seeded_and_stratified(snapshots: pd.DataFrame) -> None:
@@ -107,7 +148,7 @@ def test_calibrators_are_monotone_and_round_trip() -> None:
     y = (rng.random(4000) < 1 / (1 + np.exp(-(2 * raw - 1)))).astype(int)
     groups = np.arange(4000)
     for method in ("sigmoid", "isotonic"):
-        config = CalibrationConfig(methods=[method], isotonic_min_rows=10)
+        config = CalibrationConfig(methods=[method], isotonic_min_leads=10)
         cal = fit_calibrator(raw, y, np.ones(4000), groups, config)
         assert cal.method == method
         grid = np.linspace(-4, 4, 50)
@@ -130,6 +171,15 @@ def test_isotonic_is_skipped_on_small_samples() -> None:
     y = (raw > 0).astype(int)
     cal = fit_calibrator(raw, y, np.ones(100), np.arange(100), CalibrationConfig())
     assert cal.method == "sigmoid"
+    # many snapshots of few leads are a small sample: the guard counts leads
+    rng = np.random.default_rng(1)
+    raw = rng.normal(size=5000)
+    y = (raw + rng.normal(size=5000) > 0).astype(int)
+    few = np.repeat(np.arange(250), 20)
+    config = CalibrationConfig(isotonic_min_leads=1000)
+    assert fit_calibrator(raw, y, np.ones(5000), few, config).method == "sigmoid"
+    many = fit_calibrator(raw, y, np.ones(5000), np.arange(5000), config)
+    assert set(many.cv_brier) == {"isotonic", "sigmoid"}
 
 
 # -- estimator -------------------------------------------------------------------
@@ -208,6 +258,41 @@ def test_refit_and_recency_keep_same_seed_same_model(
     assert roc_auc(parts["test"]["label"], p) > 0.75
 
 
+def test_grid_keeps_the_trees_it_grew_at_the_model_rate(
+    parts: dict[str, pd.DataFrame], fitted: LeadModel
+) -> None:
+    config = fast_config(feature_grid={"learning_rate": None}).model
+    features = fast_config().features
+    choice = choose_candidate([(features, parts)], config, 3, count=2)
+    assert choice.model is not None  # grown with the model's own parameters: kept
+    finished = choice.model.complete_fit(
+        parts["train"], parts["valid"], parts["calibration"]
+    )
+    # the same model as a fit from scratch: nothing is grown twice for nothing
+    assert finished.booster_.model_to_string() == fitted.booster_.model_to_string()
+    np.testing.assert_array_equal(
+        finished.predict_proba(parts["test"]), fitted.predict_proba(parts["test"])
+    )
+    quick = fast_config(feature_grid={"learning_rate": 0.2}).model
+    proxy = choose_candidate([(features, parts)], quick, 3, count=2)
+    assert proxy.model is None  # compared on faster trees: the final ones are regrown
+    assert len(proxy.grid) == 1 and proxy.grid["best_iteration"].iloc[0] >= 1
+
+
+def test_training_matrix_is_the_prediction_encoding(
+    parts: dict[str, pd.DataFrame], fitted: LeadModel
+) -> None:
+    rows = parts["test"].head(300)
+    matrix = fitted._array(rows)
+    assert matrix.dtype == np.float32 and matrix.shape == (300, len(fitted.features_))
+    frame = fitted._matrix(rows)  # pandas categories: what LightGBM encodes itself
+    np.testing.assert_array_equal(
+        fitted.booster_.predict(frame, raw_score=True), fitted.predict_raw(rows)
+    )
+    stacked = fitted._array(rows.head(100), rows.tail(200))
+    np.testing.assert_array_equal(stacked, matrix)
+
+
 def test_contributions_add_up_to_the_raw_score(
     parts: dict[str, pd.DataFrame], fitted: LeadModel
 ) -> None:
@@ -252,8 +337,15 @@ def test_bundle_round_trip(
         loaded.model.predict_proba(parts["test"]), fitted.predict_proba(parts["test"])
     )
     assert loaded.features == config.features
+    assert loaded.split == config.model.split
     with pytest.raises(ModelError, match="not a predscore model bundle"):
         load_bundle(tmp_path)
+    # a bundle from before `mature_quantile` keeps the periods it was trained with
+    doc_path = folder / "bundle.json"
+    doc = json.loads(doc_path.read_text())
+    del doc["split"]["mature_quantile"]
+    doc_path.write_text(json.dumps(doc))
+    assert load_bundle(folder).split.mature_quantile is None
 
 
 # -- training workflow -----------------------------------------------------------

@@ -26,20 +26,31 @@ class SplitConfig(_Section):
     ``train`` share fits the trees, the next ``valid`` share stops the boosting early and
     picks the engagement windows, the next ``calibration`` share fits the probability
     calibration, the newest ``test`` share is held out. Every snapshot of a lead goes
-    where its lead goes. With ``strategy: random`` (or ``auto`` on a data set whose
+    where its lead goes. With ``mature_quantile``, the leads too recent for their
+    outcome to be known (see the field) are left out before the time split. With ``strategy: random`` (or ``auto`` on a data set whose
     leads share a handful of creation dates) leads are shuffled with the seed and the
     shares are stratified by outcome.
     """
 
     strategy: Literal["auto", "time", "random"] = "auto"
-    train: float = Field(0.6, gt=0, lt=1)
+    train: float = Field(0.55, gt=0, lt=1)
     valid: float = Field(0.15, gt=0, lt=1)
-    calibration: float = Field(0.1, gt=0, lt=1)
+    calibration: float = Field(0.15, gt=0, lt=1)
     test: float = Field(0.15, gt=0, lt=1)
     min_distinct_days: int = Field(
         30,
         ge=2,
         description="auto: below this many distinct creation days, split at random",
+    )
+    mature_quantile: float | None = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="time split: leads created less than this quantile of the sales "
+        "cycle (creation to close, over the closed leads) before the newest close "
+        "are left out of every part: of those, only the fast closers have closed yet "
+        "(mostly losses), a sample that would bias calibration and test; null: keep "
+        "them",
     )
 
     @model_validator(mode="after")
@@ -65,14 +76,16 @@ class CalibrationConfig(_Section):
     Each candidate is scored by cross-validated Brier score inside the calibration
     period (folds by lead); the best one is refitted on the whole period. Isotonic is
     the more flexible map but overfits small samples: it is only a candidate when the
-    period holds ``isotonic_min_rows`` rows or more.
+    period holds ``isotonic_min_leads`` leads or more (a lead's snapshots share its
+    outcome: they are not independent observations, so rows would overstate the
+    sample).
     """
 
     methods: list[Literal["isotonic", "sigmoid"]] = Field(
         ["isotonic", "sigmoid"], min_length=1
     )
     folds: int = Field(5, ge=2)
-    isotonic_min_rows: int = Field(1000, ge=10)
+    isotonic_min_leads: int = Field(1000, ge=10)
     row_weight: Literal["per_snapshot", "per_lead"] = Field(
         "per_snapshot",
         description="per_snapshot: every snapshot weighs 1, as every open lead does "
@@ -84,13 +97,22 @@ class CalibrationConfig(_Section):
 class FeatureGridConfig(_Section):
     """Engagement windows and half-life chosen on the validation period.
 
-    Every combination is built, a model is fitted on the training period and scored on
+    Every combination is built, trees are grown on the training period and scored on
     the validation period (log loss); the best wins and is reported. One value each
-    turns the search off.
+    turns the search off. The candidates are compared on trees grown at
+    ``learning_rate`` (fewer, larger steps: a fraction of the time), the chosen one is
+    then fitted at the model's own rate.
     """
 
     half_life_days: list[float] = Field([7.0, 30.0, 90.0], min_length=1)
     windows_days: list[list[int]] = Field([[7, 30, 90]], min_length=1)
+    learning_rate: float | None = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="learning rate of the trees that compare the candidates; null: "
+        "the model's own (then the chosen candidate's trees are kept, not regrown)",
+    )
 
     @model_validator(mode="after")
     def _positive(self) -> FeatureGridConfig:

@@ -30,8 +30,10 @@ from predscore.experiment.compare import (
 from predscore.experiment.evaluate import BacktestResult, backtest, evaluate_model
 from predscore.experiment.references import REFERENCES, reference_probability
 from predscore.experiment.train import (
+    GridChoice,
     TrainingResult,
     check_history,
+    choose_candidate,
     feature_candidates,
     train_model,
 )
@@ -40,9 +42,11 @@ __all__ = [
     "METRIC_KEYS",
     "REFERENCES",
     "BacktestResult",
+    "GridChoice",
     "TrainingResult",
     "backtest",
     "check_history",
+    "choose_candidate",
     "evaluate_model",
     "evaluation_figures",
     "feature_candidates",

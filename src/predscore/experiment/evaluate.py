@@ -138,12 +138,12 @@ def backtest(
         test = snapshots[snapshots["lead_id"].isin(fold.test_leads)].reset_index(
             drop=True
         )
+        assignment, _ = split_leads(known, config.model.split, config.seed, False)
         try:
-            check_history(known, config.model.history)
+            check_history(known, config.model.history, assignment)
         except ModelError as exc:
             skipped.append(f"fold {fold.number}: {exc}")
             continue
-        assignment, _ = split_leads(known, config.model.split, config.seed, False)
         parts = split_parts(known, assignment) | {"test": test}
         model = fit_lead_model(parts, config.model, config.seed)
         probability = model.predict_proba(test)

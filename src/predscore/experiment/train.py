@@ -13,7 +13,7 @@ the training period and the candidate with the lowest validation log loss wins.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
@@ -32,12 +32,14 @@ from predscore.errors import ConfigError, InsufficientHistoryError
 from predscore.experiment.compare import scored_rows, side_by_side
 from predscore.features import build_snapshots
 from predscore.model import LeadModel, ModelBundle, fit_calibrator, row_weights
-from predscore.model.split import lead_table, split_leads
+from predscore.model.split import IMMATURE, lead_table, split_leads
 from predscore.rules import score_rules
 
 __all__ = [
+    "GridChoice",
     "TrainingResult",
     "check_history",
+    "choose_candidate",
     "feature_candidates",
     "fit_lead_model",
     "score_rule_baseline",
@@ -63,8 +65,13 @@ class TrainingResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def check_history(snapshots: pd.DataFrame, config: HistoryConfig) -> dict[str, int]:
+def check_history(
+    snapshots: pd.DataFrame, config: HistoryConfig, assignment: pd.Series | None = None
+) -> dict[str, int]:
     """Closed leads and wins available; raise when below the configured minimum.
+
+    With ``assignment`` (the parts of :func:`split_leads`), the leads too recent to
+    judge (part ``immature``) do not count: no period uses them.
 
     Raises
     ------
@@ -72,13 +79,23 @@ def check_history(snapshots: pd.DataFrame, config: HistoryConfig) -> dict[str, i
         With the counts found and needed, and what predscore does instead.
     """
     leads = lead_table(snapshots)
+    recent = 0
+    if assignment is not None:
+        immature = leads["lead_id"].map(assignment).eq(IMMATURE).to_numpy()
+        recent, leads = int(immature.sum()), leads.loc[~immature]
     closed, wins = len(leads), int(leads["won"].sum())
     if closed < config.min_closed_leads or wins < config.min_wins:
+        aside = (
+            f" ({recent} more closed leads are too recent to judge: "
+            "`split.mature_quantile`)"
+            if recent
+            else ""
+        )
         raise InsufficientHistoryError(
-            f"not enough history to train: {closed} closed leads and {wins} wins, "
-            f"need at least {config.min_closed_leads} and {config.min_wins} "
-            "(configs/model.yaml `history`); predscore keeps scoring with the rules "
-            "alone until more leads have closed"
+            f"not enough history to train: {closed} closed leads and {wins} wins"
+            f"{aside}, need at least {config.min_closed_leads} and "
+            f"{config.min_wins} (configs/model.yaml `history`); predscore keeps "
+            "scoring with the rules alone until more leads have closed"
         )
     return {"closed_leads": closed, "wins": wins}
 
@@ -183,29 +200,67 @@ def fit_lead_model(
     )
 
 
-def _grid(
-    tables: object,
-    config: PredscoreConfig,
-    progress: Progress,
-) -> tuple[FeaturesConfig, dict[str, pd.DataFrame], pd.DataFrame, str]:
-    """Build each candidate's snapshots; keep the best on validation log loss."""
-    candidates = feature_candidates(config.features, config.model)
-    rows, best, best_parts, assignment, strategy = [], None, None, None, "time"
-    for i, candidate in enumerate(candidates, 1):
-        progress(
-            f"engagement grid {i}/{len(candidates)}: half-life "
+@dataclass
+class GridChoice:
+    """The engagement candidate chosen on validation (see :func:`choose_candidate`).
+
+    ``model`` holds the chosen candidate's trees when the grid grew them with the
+    model's own parameters (``feature_grid.learning_rate`` null): :meth:`LeadModel.
+    complete_fit` then finishes it instead of growing the same trees again.
+    """
+
+    features: FeaturesConfig
+    parts: dict[str, pd.DataFrame]
+    grid: pd.DataFrame
+    model: LeadModel | None = None
+
+
+def _grid_params(config: ModelConfig) -> dict[str, Any] | None:
+    """Tree parameters that compare the candidates; None: the model's own."""
+    rate = config.feature_grid.learning_rate
+    if rate is None or rate == config.lightgbm.get("learning_rate"):
+        return None
+    return {**config.lightgbm, "learning_rate": rate}
+
+
+def choose_candidate(
+    candidates: Iterable[tuple[FeaturesConfig, dict[str, pd.DataFrame]]],
+    config: ModelConfig,
+    seed: int,
+    count: int,
+    progress: Progress | None = None,
+) -> GridChoice:
+    """Grow trees on each candidate's training period; keep the lowest validation
+    log loss (the first one on a tie).
+
+    Parameters
+    ----------
+    candidates : iterable of (FeaturesConfig, parts)
+        Each engagement candidate with its snapshots split into ``train``, ``valid``,
+        ``calibration`` (and optionally ``test``); consumed lazily, so that only the
+        best candidate's snapshots and the current one's are held at once.
+    config : ModelConfig
+        Tree parameters; ``feature_grid.learning_rate`` for the comparison.
+    seed : int
+        LightGBM seed.
+    count : int
+        Number of candidates; with one, nothing is fitted.
+    progress : callable, optional
+        Receives a short line per candidate.
+    """
+    say = progress or (lambda _line: None)
+    params = _grid_params(config)
+    rows: list[dict[str, Any]] = []
+    best: GridChoice | None = None
+    best_loss = np.inf
+    for i, (candidate, parts) in enumerate(candidates, 1):
+        if count == 1:
+            return GridChoice(candidate, parts, pd.DataFrame())
+        say(
+            f"engagement grid {i}/{count}: half-life "
             f"{candidate.half_life_days:g} d, windows {candidate.windows_days}"
         )
-        snapshots = build_snapshots(tables, candidate, config.icp)
-        if assignment is None:
-            check_history(snapshots, config.model.history)
-            assignment, strategy = split_leads(
-                snapshots, config.model.split, config.seed
-            )
-        parts = split_parts(snapshots, assignment)
-        if len(candidates) == 1:
-            return candidate, parts, pd.DataFrame(), strategy
-        model = _lead_model(config.model, config.seed).fit_trees(
+        model = _lead_model(config, seed, params).fit_trees(
             parts["train"], parts["valid"]
         )
         rows.append(
@@ -216,10 +271,48 @@ def _grid(
                 "best_iteration": model.best_iteration_,
             }
         )
-        if best is None or model.valid_logloss_ < rows[best]["valid_logloss"]:
-            best, best_parts = len(rows) - 1, parts
-    chosen = candidates[best]
-    return chosen, best_parts, pd.DataFrame(rows), strategy
+        if best is None or model.valid_logloss_ < best_loss:
+            kept = model if params is None else None
+            best = GridChoice(candidate, parts, pd.DataFrame(), kept)
+            best_loss = model.valid_logloss_
+        del parts, model  # a losing candidate's snapshots go before the next is built
+    if best is None:
+        raise ConfigError("model.feature_grid: no engagement candidate to try")
+    best.grid = pd.DataFrame(rows)
+    return best
+
+
+def _grid(
+    tables: object,
+    config: PredscoreConfig,
+    progress: Progress,
+) -> tuple[GridChoice, str, int]:
+    """Build each candidate's snapshots, split them; choose on validation.
+
+    Returns the choice, the split strategy and the number of leads left out as too
+    recent to judge (``split.mature_quantile``).
+    """
+    candidates = feature_candidates(config.features, config.model)
+    split: dict[str, Any] = {}
+
+    def parts_of_each() -> Iterator[tuple[FeaturesConfig, dict[str, pd.DataFrame]]]:
+        for candidate in candidates:
+            snapshots = build_snapshots(tables, candidate, config.icp)
+            if not split:
+                split["assignment"], split["strategy"] = split_leads(
+                    snapshots, config.model.split, config.seed
+                )
+                check_history(snapshots, config.model.history, split["assignment"])
+            parts = split_parts(snapshots, split["assignment"])
+            del snapshots  # the parts are copies: free the whole before the next
+            yield candidate, parts
+            del parts  # only the caller's best candidate keeps its parts
+
+    choice = choose_candidate(
+        parts_of_each(), config.model, config.seed, len(candidates), progress
+    )
+    immature = int((split["assignment"] == IMMATURE).sum())
+    return choice, split["strategy"], immature
 
 
 def train_model(
@@ -254,7 +347,8 @@ def train_model(
     say = progress or (lambda _line: None)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    chosen, parts, grid, strategy = _grid(tables, config, say)
+    choice, strategy, immature = _grid(tables, config, say)
+    chosen, parts, grid = choice.features, choice.parts, choice.grid
     timings["snapshots_and_grid_s"] = time.perf_counter() - start
     params, trials = dict(config.model.lightgbm), 0
     if config.model.search.trials:
@@ -264,7 +358,12 @@ def train_model(
         timings["search_s"] = time.perf_counter() - t
     say("fitting the final model and its calibration")
     t = time.perf_counter()
-    model = fit_lead_model(parts, config.model, config.seed, params)
+    if choice.model is not None and not trials:  # the grid grew these very trees
+        model = choice.model.complete_fit(
+            parts["train"], parts["valid"], parts["calibration"]
+        )
+    else:
+        model = fit_lead_model(parts, config.model, config.seed, params)
     timings["fit_s"] = time.perf_counter() - t
     test = parts["test"]
     probability = model.predict_proba(test)
@@ -290,6 +389,7 @@ def train_model(
         }
         for name, frame in parts.items()
     }
+    counts[IMMATURE] = {"leads": immature}
     scored = scored_rows(test, probability, rule_out, rule_prob)
     bundle = ModelBundle(
         model=model,

@@ -12,8 +12,8 @@ Public API
     ``contributions`` (TreeSHAP on log-odds).
 ``Calibrator``, ``fit_calibrator``
     Isotonic or sigmoid map, chosen by cross-validated Brier score.
-``split_leads``, ``rolling_folds``, ``lead_table``
-    Splits by lead and time.
+``split_leads``, ``rolling_folds``, ``lead_table``, ``immature_leads``
+    Splits by lead and time; the leads too recent to judge.
 ``ModelBundle``, ``save_bundle``, ``load_bundle``
     The fitted model with the feature configuration it needs, on disk.
 :mod:`predscore.model.tracking` (MLflow runs, registry, promote, URIs) and
@@ -23,9 +23,18 @@ Public API
 from predscore.model.bundle import ModelBundle, load_bundle, save_bundle
 from predscore.model.calibrate import Calibrator, fit_calibrator
 from predscore.model.estimator import LeadModel, feature_columns, row_weights
-from predscore.model.split import PARTS, Fold, lead_table, rolling_folds, split_leads
+from predscore.model.split import (
+    IMMATURE,
+    PARTS,
+    Fold,
+    immature_leads,
+    lead_table,
+    rolling_folds,
+    split_leads,
+)
 
 __all__ = [
+    "IMMATURE",
     "PARTS",
     "Calibrator",
     "Fold",
@@ -33,6 +42,7 @@ __all__ = [
     "ModelBundle",
     "feature_columns",
     "fit_calibrator",
+    "immature_leads",
     "lead_table",
     "load_bundle",
     "rolling_folds",

@@ -139,7 +139,9 @@ def load_bundle(path: Path) -> ModelBundle:
         model=model,
         features=FeaturesConfig.model_validate(doc["features_config"]),
         icp=IcpConfig.model_validate(doc["icp"]),
-        split=SplitConfig.model_validate(doc["split"]),
+        # a bundle written before `mature_quantile` existed split every closed lead:
+        # evaluating it again must give the same periods
+        split=SplitConfig.model_validate({"mature_quantile": None, **doc["split"]}),
         seed=int(doc["seed"]),
         metadata=doc.get("metadata", {}),
     )

@@ -5,7 +5,8 @@ validation periods), so that "0.30" means about 30 of 100 such leads close. Two 
 ``sigmoid`` (Platt: ``p = 1 / (1 + exp(-(a·z + b)))``) and ``isotonic`` (monotone
 steps, linearly interpolated). The method is chosen by cross-validated Brier score
 inside the calibration period, folds by lead. Isotonic overfits small samples, hence
-the ``isotonic_min_rows`` guard. Both maps are stored as plain numbers (JSON), so a
+the ``isotonic_min_leads`` guard (snapshots of one lead are not independent
+observations: the guard counts leads, not rows). Both maps are stored as plain numbers (JSON), so a
 bundle needs no pickle.
 """
 
@@ -107,12 +108,12 @@ def fit_calibrator(
             f"rows are all {'won' if len(y) and y[0] == 1 else 'lost'} (the calibration "
             "period needs closed leads of both kinds: wait for more history)"
         )
+    n_groups = len(np.unique(groups))
     methods = [
         m
         for m in config.methods
-        if m != "isotonic" or len(raw) >= config.isotonic_min_rows
+        if m != "isotonic" or n_groups >= config.isotonic_min_leads
     ] or ["sigmoid"]
-    n_groups = len(np.unique(groups))
     folds = min(config.folds, n_groups)
     scores: dict[str, float] = {}
     if len(methods) > 1 and folds >= 2:

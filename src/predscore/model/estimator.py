@@ -159,16 +159,27 @@ class LeadModel:
             "verbose": -1,
         }
 
-    def _dataset(self, frame: pd.DataFrame, reference: lgb.Dataset | None = None):
+    def _weights(self, frame: pd.DataFrame) -> np.ndarray:
+        return row_weights(
+            frame, self.lead_weight, self.class_weight, self.recency_half_life_days
+        )
+
+    def _dataset(
+        self,
+        matrix: np.ndarray,
+        keys: pd.DataFrame,
+        reference: lgb.Dataset | None = None,
+    ) -> lgb.Dataset:
+        """A LightGBM dataset of a float32 matrix (see :meth:`_array`); ``keys``
+        holds the rows' ``lead_id``, ``as_of`` and ``label`` (for the weights)."""
         return lgb.Dataset(
-            self._matrix(frame),
-            label=frame["label"].to_numpy(),
-            weight=row_weights(
-                frame,
-                self.lead_weight,
-                self.class_weight,
-                self.recency_half_life_days,
-            ),
+            matrix,
+            label=keys["label"].to_numpy(),
+            weight=self._weights(keys),
+            feature_name=list(self.features_),
+            categorical_feature=[
+                i for i, c in enumerate(self.features_) if c in self.categories_
+            ],
             reference=reference,
             free_raw_data=True,
         )
@@ -187,8 +198,8 @@ class LeadModel:
             for c in self.features_
             if isinstance(train[c].dtype, pd.CategoricalDtype)
         }
-        dtrain = self._dataset(train)
-        dvalid = self._dataset(valid, reference=dtrain)
+        dtrain = self._dataset(self._array(train), train)
+        dvalid = self._dataset(self._array(valid), valid, reference=dtrain)
         evals: dict[str, dict[str, list[float]]] = {}
         self.booster_ = lgb.train(
             self._lgb_params(),
@@ -207,11 +218,15 @@ class LeadModel:
         )
         return self
 
-    def _refit_trees(self, frame: pd.DataFrame) -> None:
-        """Grow ``best_iteration_`` trees again on ``frame`` (train and valid)."""
+    def _refit_trees(self, train: pd.DataFrame, valid: pd.DataFrame) -> None:
+        """Grow ``best_iteration_`` trees again on ``train`` and ``valid`` together."""
+        keys = pd.concat(
+            [frame.loc[:, ["lead_id", "as_of", "label"]] for frame in (train, valid)],
+            ignore_index=True,
+        )
         self.booster_ = lgb.train(
             self._lgb_params(),
-            self._dataset(frame),
+            self._dataset(self._array(train, valid), keys),
             num_boost_round=self.best_iteration_,
         )
 
@@ -224,21 +239,28 @@ class LeadModel:
         Each frame holds snapshots (``lead_id``, ``label`` and the features) of one
         period; periods are disjoint sets of leads, oldest first.
         """
-        self.fit_trees(train, valid)
-        if self.refit:
-            self._refit_trees(pd.concat([train, valid], ignore_index=True))
+        return self.fit_trees(train, valid).complete_fit(train, valid, calibration)
+
+    def complete_fit(
+        self, train: pd.DataFrame, valid: pd.DataFrame, calibration: pd.DataFrame
+    ) -> LeadModel:
+        """The rest of :meth:`fit` once :meth:`fit_trees` has run on ``train`` and
+        ``valid``: regrow the trees on both (with ``refit``), fit the calibration."""
+        self._check_fitted()
         if len(calibration) == 0 or calibration["label"].nunique() < 2:
             raise ModelError(
                 "the calibration period needs both won and lost leads; found "
                 f"{len(calibration)} rows"
             )
+        if self.refit:
+            self._refit_trees(train, valid)
         config = self.calibration or CalibrationConfig()
         self.calibrator_ = fit_calibrator(
             self.predict_raw(calibration),
             calibration["label"].to_numpy(),
-            row_weights(
-                calibration, config.row_weight, "none", self.recency_half_life_days
-            ),
+            # no recency decay inside the period: it is the newest already, and a
+            # scoring run weighs its open leads alike
+            row_weights(calibration, config.row_weight),
             calibration["lead_id"].to_numpy(),
             config,
         )
@@ -251,7 +273,7 @@ class LeadModel:
         ):
             raise ModelError("this LeadModel is not fitted yet: call fit first")
 
-    def _matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _check_columns(self, frame: pd.DataFrame) -> None:
         missing = [c for c in self.features_ if c not in frame.columns]
         if missing:
             raise DataValidationError(
@@ -259,22 +281,50 @@ class LeadModel:
                 f"{missing[:10]}{' ...' if len(missing) > 10 else ''}; build them with "
                 "the features configuration stored in the model"
             )
+
+    def _codes(self, column: pd.Series, levels: list[str]) -> pd.Categorical:
+        """Levels seen in training; an unseen level reads as missing."""
+        values = column.astype("string").astype(object)
+        return pd.Categorical(values.where(values.isin(levels)), categories=levels)
+
+    def _matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's columns as a frame: numbers as float32, categories with the
+        training levels (the encoding the trees see, as pandas columns)."""
+        self._check_columns(frame)
         columns = {}
         for c in self.features_:
             if c in self.categories_:
-                levels = self.categories_[c]
-                values = frame[c].astype("string").astype(object)
-                values = values.where(values.isin(levels))  # unseen level → missing
-                columns[c] = pd.Categorical(values, categories=levels)
+                columns[c] = self._codes(frame[c], self.categories_[c])
             else:
-                columns[c] = pd.to_numeric(frame[c], errors="raise").astype(float)
+                columns[c] = pd.to_numeric(frame[c], errors="raise").astype(np.float32)
         return pd.DataFrame(columns, index=frame.index)
+
+    def _array(self, *frames: pd.DataFrame) -> np.ndarray:
+        """The model's columns of ``frames`` (stacked) as one float32 matrix,
+        column-major, categories as their codes (missing: NaN): what LightGBM reads,
+        without a float64 copy."""
+        for frame in frames:
+            self._check_columns(frame)
+        rows = sum(len(frame) for frame in frames)
+        out = np.empty((rows, len(self.features_)), dtype=np.float32, order="F")
+        start = 0
+        for frame in frames:
+            block = slice(start, start + len(frame))
+            start += len(frame)
+            for i, c in enumerate(self.features_):
+                if c in self.categories_:
+                    codes = self._codes(frame[c], self.categories_[c]).codes
+                    out[block, i] = np.where(codes < 0, np.nan, codes)
+                else:
+                    values = pd.to_numeric(frame[c], errors="raise")
+                    out[block, i] = values.to_numpy(dtype=np.float32, na_value=np.nan)
+        return out
 
     def predict_raw(self, frame: pd.DataFrame) -> np.ndarray:
         """Raw log-odds of the trees (before calibration)."""
         self._check_fitted()
         return self.booster_.predict(
-            self._matrix(frame), raw_score=True, num_iteration=self.best_iteration_
+            self._array(frame), raw_score=True, num_iteration=self.best_iteration_
         )
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
@@ -290,7 +340,7 @@ class LeadModel:
         """
         self._check_fitted()
         values = self.booster_.predict(
-            self._matrix(frame), pred_contrib=True, num_iteration=self.best_iteration_
+            self._array(frame), pred_contrib=True, num_iteration=self.best_iteration_
         )
         return pd.DataFrame(
             values, columns=[*self.features_, "base"], index=frame.index

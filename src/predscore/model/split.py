@@ -16,9 +16,19 @@ import pandas as pd
 from predscore.config import SplitConfig
 from predscore.errors import DataValidationError
 
-__all__ = ["PARTS", "Fold", "lead_table", "rolling_folds", "split_leads"]
+__all__ = [
+    "IMMATURE",
+    "PARTS",
+    "Fold",
+    "immature_leads",
+    "lead_table",
+    "rolling_folds",
+    "split_leads",
+]
 
 PARTS = ("train", "valid", "calibration", "test")
+#: part of the leads too recent to judge (see :func:`immature_leads`): in no period
+IMMATURE = "immature"
 
 
 def lead_table(snapshots: pd.DataFrame) -> pd.DataFrame:
@@ -55,6 +65,20 @@ def _strategy(leads: pd.DataFrame, config: SplitConfig) -> str:
     return "time" if days >= config.min_distinct_days else "random"
 
 
+def immature_leads(leads: pd.DataFrame, quantile: float | None) -> np.ndarray:
+    """Mask of the leads (rows of :func:`lead_table`) too recent to judge.
+
+    A lead created less than the ``quantile`` of the sales cycle (creation to close,
+    over the closed leads) before the newest close had too little time to close: of
+    such leads only the fast closers are closed, mostly losses, and their close rate
+    reads low. None: no lead is left out.
+    """
+    if quantile is None or len(leads) == 0:
+        return np.zeros(len(leads), dtype=bool)
+    cycle = (leads["closed_at"] - leads["created_at"]).quantile(quantile)
+    return (leads["created_at"] > leads["closed_at"].max() - cycle).to_numpy()
+
+
 def _cut(n: int, shares: list[float]) -> np.ndarray:
     """Part index of each of ``n`` ordered items, by cumulative shares."""
     bounds = np.round(np.cumsum(shares) * n).astype(int)
@@ -82,7 +106,9 @@ def split_leads(
     -------
     (Series, str)
         Part name per ``lead_id`` (index) and the strategy used (``time`` or
-        ``random``).
+        ``random``). With a time split and ``config.mature_quantile``, the leads too
+        recent to judge (:func:`immature_leads`) are in part ``immature``, which
+        no period uses.
     """
     leads = lead_table(snapshots)
     strategy = _strategy(leads, config)
@@ -91,7 +117,9 @@ def split_leads(
     names = np.asarray(PARTS[: len(shares)], dtype=object)
     part = np.empty(len(leads), dtype=object)
     if strategy == "time":
-        part[:] = names[_cut(len(leads), shares)]
+        recent = immature_leads(leads, config.mature_quantile)
+        part[recent] = IMMATURE
+        part[~recent] = names[_cut(int((~recent).sum()), shares)]
     else:
         rng = np.random.default_rng(seed)
         for won in (0, 1):  # stratified: each class cut by the same shares
