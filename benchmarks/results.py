@@ -58,7 +58,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import dataclass, field, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -73,7 +73,7 @@ DATASETS = Path(
 #: validation and ingest cut-off: after every record of the demo and the public sets
 AS_OF = pd.Timestamp("2026-10-01T00:00:00Z")
 TEST_SHARE = 0.2
-THREADS = 2
+THREADS = 1  # as the model: two OpenMP threads spin on a busy 2-core machine
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,9 @@ class DataSet:
     folder: str | None = None  # under DATASETS; None: the demo generator
     mapping: str | None = None  # configs/mappings/<mapping>.yaml
     rules: str | None = None  # configs/rules/<rules>.yaml; None: configs/rules.yaml
+    # also score the test period retrained every calendar month ("M"), as a team that
+    # retrains its model monthly would (rows "<scorer> monthly"); None: trained once
+    retrain: str | None = None
 
 
 DATA_SETS = (
@@ -112,6 +115,7 @@ DATA_SETS = (
         "uci_bank_marketing",
         "uci_bank",
         "uci_bank",
+        retrain="M",
     ),
     DataSet(
         "maven_crm",
@@ -321,6 +325,69 @@ SCORERS: list[Callable[[Context], Scorer | None]] = [
 ]
 
 
+# -- retrained every period ----------------------------------------------------------
+def retrained(
+    factory: Callable[[Context], Scorer | None], context: Context, every: str
+) -> Scorer | None:
+    """The scorer of ``factory`` fitted again at the start of every period of the test (``every``: a
+    pandas period alias, "M" = calendar month of creation), as a team retraining its
+    model that often would: each period's leads are scored by a fit on every lead whose
+    outcome was known when the period began (train part and earlier test periods),
+    from snapshots taken before that day only. The product's own inner split (train /
+    valid / calibration, leads too recent to judge left out) is drawn again each time.
+    """
+    from predscore.model import lead_table, split_leads
+
+    config, prepared = context.config, context.prepared
+    once = factory(context)
+    if once is None:
+        return None
+
+    def score(train: pd.DataFrame, test: pd.DataFrame) -> Scored:
+        leads = lead_table(test)
+        period = leads["created_at"].dt.tz_localize(None).dt.to_period(every)
+        everything = pd.concat([train, test], ignore_index=True)
+        ranking = np.full(len(test), np.nan)
+        probability = np.full(len(test), np.nan)
+        fits = []
+        for _, block in leads.groupby(period.to_numpy(), sort=True):
+            origin = block["created_at"].min()
+            known = everything.loc[
+                (everything["closed_at"] <= origin) & (everything["as_of"] < origin)
+            ].reset_index(drop=True)
+            inner, strategy = split_leads(
+                known, config.model.split, config.seed, with_test=False
+            )
+            again = replace(
+                context,
+                prepared=replace(prepared, inner=inner, inner_strategy=strategy),
+            )
+            rows = test["lead_id"].isin(block["lead_id"]).to_numpy()
+            scorer = factory(again)
+            assert scorer is not None  # as for the first fit
+            scored = scorer.score(known, test.loc[rows].reset_index(drop=True))
+            ranking[rows] = scored.ranking
+            if scored.probability is not None:
+                probability[rows] = scored.probability
+            fits.append(
+                {
+                    "origin": origin.isoformat(),
+                    "train_leads": int(known["lead_id"].nunique()),
+                    "test_leads": len(block),
+                    **{
+                        k: scored.details[k]
+                        for k in ("best_iteration", "calibration")
+                        if k in scored.details
+                    },
+                }
+            )
+        has_p = not np.isnan(probability).any()
+        return Scored(ranking, probability if has_p else None, {"fits": fits})
+
+    suffix = "monthly" if every == "M" else f"every {every}"
+    return Scorer(f"{once.name} {suffix}", score)
+
+
 # -- data ---------------------------------------------------------------------------
 def _load_tables(data_set: DataSet, config: Any, work: Path) -> dict[str, pd.DataFrame]:
     """Generate (demo) or ingest (public data set) the validated canonical tables."""
@@ -487,7 +554,14 @@ def run_data_set(data_set: DataSet, base_config: Any) -> list[dict[str, Any]]:
     context = Context(data_set, config, _rules_for(data_set, config), prepared)
     y = prepared.test["label"].to_numpy()
     rows = []
-    for factory in SCORERS:
+    factories: list[Callable[[Context], Scorer | None]] = list(SCORERS)
+    if data_set.retrain:
+        every = data_set.retrain
+        factories += [
+            lambda c, f=f: retrained(f, c, every)  # type: ignore[misc]
+            for f in SCORERS
+        ]
+    for factory in factories:
         scorer = factory(context)
         if scorer is None:
             continue
@@ -580,16 +654,23 @@ def quality_bars(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
                     )
                 )
         elif data_set == "uci_bank":
-            auc = model["roc_auc"]
-            checks.append(_bar("ROC AUC ≥ 0.79", f"{auc:.3f}", bool(auc >= 0.79)))
-            ref = s["lgbm_default"]["brier"]
-            checks.append(
-                _bar(
-                    "Brier < lgbm_default's",
-                    f"{model['brier']:.4f} vs {ref:.4f}",
-                    bool(model["brier"] < ref),
+            # trained once, and retrained monthly where run (each against the
+            # default LightGBM fitted the same way)
+            for suffix in ("", " monthly"):
+                mine, ref = s.get("predscore" + suffix), s.get("lgbm_default" + suffix)
+                if mine is None or ref is None or mine.get("refused"):
+                    continue
+                auc, how = mine["roc_auc"], suffix.strip() or "once"
+                checks.append(
+                    _bar(f"ROC AUC ≥ 0.79 ({how})", f"{auc:.3f}", bool(auc >= 0.79))
                 )
-            )
+                checks.append(
+                    _bar(
+                        f"Brier < lgbm_default's ({how})",
+                        f"{mine['brier']:.4f} vs {ref['brier']:.4f}",
+                        bool(mine["brier"] < ref["brier"]),
+                    )
+                )
         else:
             refs = [s[k] for k in ("lgbm_default", "logreg") if k in s]
             best_auc = max(r["roc_auc"] for r in refs)
