@@ -179,6 +179,29 @@ def test_login_form_and_logout(served: Served, scorer: Scorer) -> None:
     assert browser.get("/queue").status_code == 401
 
 
+def test_guessing_the_token_is_throttled(served: Served, scorer: Scorer) -> None:
+    config = _config(served, max_token_failures=3)
+    guesser = TestClient(create_app(config, TOKEN, scorer))
+    wrong = {"Authorization": "Bearer not-the-token-at-all"}
+    assert guesser.post("/score", json={}, headers=wrong).status_code == 401
+    assert guesser.get("/queue?token=wrong-token-123456789").status_code == 401
+    assert guesser.post("/login", data={"token": "nope"}).status_code == 401
+    # three wrong tokens: now even the right one waits, on every way in
+    for attempt in (
+        guesser.post("/score", json={}, headers=BEARER),
+        guesser.get(f"/queue?token={TOKEN}", follow_redirects=False),
+        guesser.post("/login", data={"token": TOKEN}, follow_redirects=False),
+        guesser.get("/queue", headers=BEARER),
+    ):
+        assert attempt.status_code == 429, attempt.request.url
+        assert int(attempt.headers["retry-after"]) > 0
+        assert TOKEN not in attempt.text
+    assert "Too many wrong tokens" in guesser.get(f"/queue?token={TOKEN}").text
+    # no token presented is not a guess: the login form still shows
+    assert guesser.get("/queue").status_code == 401
+    assert guesser.get("/healthz").status_code == 200
+
+
 def test_server_refuses_to_start_without_a_token(served: Served) -> None:
     config = _config(served)
     with pytest.raises(ConfigError, match="PREDSCORE_API_TOKEN"):

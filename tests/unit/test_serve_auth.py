@@ -6,7 +6,7 @@ import pytest
 
 from predscore.config import ServeConfig
 from predscore.errors import ConfigError
-from predscore.serve import TokenGuard, read_token
+from predscore.serve.auth import AttemptLimiter, TokenGuard, read_token
 
 TOKEN = "s3cret-token-for-tests-0001"
 
@@ -58,3 +58,31 @@ def test_session_cookie_expires_and_resists_tampering() -> None:
     assert not other.session_ok(cookie)  # a new token ends every session
     clock.now += 2 * 3600 + 1
     assert not guard.session_ok(cookie)
+
+
+def test_wrong_tokens_are_throttled_per_address_in_a_sliding_window() -> None:
+    clock = Clock(100.0)
+    limiter = AttemptLimiter(max_failures=3, window_seconds=60.0, clock=clock)
+    for _ in range(3):
+        assert limiter.retry_after("10.0.0.1") == 0
+        limiter.failed("10.0.0.1")
+        clock.now += 10
+    # three failures at 100, 110, 120: blocked until the first leaves the window
+    assert limiter.retry_after("10.0.0.1") == 31  # 100 + 60 - 130, plus a second
+    assert limiter.retry_after("10.0.0.2") == 0  # other addresses are not concerned
+    clock.now = 160.0  # the failure of 100 is out: one attempt free again
+    assert limiter.retry_after("10.0.0.1") == 0
+    limiter.failed("10.0.0.1")
+    assert limiter.retry_after("10.0.0.1") > 0
+    clock.now = 1_000.0
+    assert limiter.retry_after("10.0.0.1") == 0
+
+
+def test_throttle_memory_is_bounded() -> None:
+    clock = Clock(0.0)
+    limiter = AttemptLimiter(1, 60.0, clock=clock, max_clients=100)
+    for i in range(1_000):
+        limiter.failed(f"10.0.{i // 256}.{i % 256}")
+    assert len(limiter._failures) == 100
+    assert limiter.retry_after("10.0.3.231") > 0  # the latest kept
+    assert limiter.retry_after("10.0.0.0") == 0  # the oldest forgotten

@@ -62,6 +62,15 @@ class ServeConfig(_Section):
     session_hours: float = Field(
         12.0, gt=0, le=24 * 30, description="a page login lasts this long"
     )
+    max_token_failures: int = Field(
+        10,
+        ge=1,
+        description="wrong tokens from one client address within "
+        "`token_failure_window_seconds`; beyond, its token attempts get 429",
+    )
+    token_failure_window_seconds: float = Field(
+        300.0, gt=0, description="how long a wrong token counts against its address"
+    )
     cookie_secure: bool = Field(
         False,
         description="send the session cookie over HTTPS only (set it behind a TLS proxy)",

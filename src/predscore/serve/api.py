@@ -37,6 +37,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "the body is not valid JSON"},
     401: {"description": "missing or wrong bearer token"},
     413: {"description": "request body larger than serve.max_body_bytes"},
+    429: {
+        "description": "too many wrong tokens from this address "
+        "(serve.max_token_failures); see the Retry-After header"
+    },
 }
 
 

@@ -49,7 +49,7 @@ from predscore.pages import (
     QueueQuery,
     read_lead_history,
 )
-from predscore.serve.auth import SESSION_COOKIE, TokenGuard
+from predscore.serve.auth import SESSION_COOKIE, AttemptLimiter, TokenGuard
 from predscore.serve.docs import DOCS_ASSETS, DOCS_HTML, DOCS_INIT_JS, asset_path
 
 __all__ = ["create_app"]
@@ -81,6 +81,19 @@ class _Unauthorized(Exception):
     """An API call without a valid bearer token."""
 
 
+class _Throttled(Exception):
+    """Too many wrong tokens from this address: 429 until ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int, page: bool, next_url: str = "/queue") -> None:
+        self.retry_after = retry_after
+        self.page = page
+        self.next_url = next_url
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def _safe_next(value: str | None) -> str:
     """A local path to go back to after login (never another site)."""
     if not value or not value.startswith("/") or value.startswith("//"):
@@ -99,8 +112,9 @@ def _without_token(request: Request) -> str:
 class _Guard:
     """The two ways in, as FastAPI dependencies."""
 
-    def __init__(self, guard: TokenGuard) -> None:
+    def __init__(self, guard: TokenGuard, limiter: AttemptLimiter) -> None:
         self.guard = guard
+        self.limiter = limiter
         self.bearer = HTTPBearer(
             auto_error=False,
             description="the access token (environment variable PREDSCORE_API_TOKEN "
@@ -111,23 +125,42 @@ class _Guard:
         bearer = self.bearer
 
         def require_bearer(
+            request: Request,
             credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
         ) -> None:
-            if credentials is None or not self.guard.token_ok(credentials.credentials):
+            if credentials is None:
+                raise _Unauthorized()
+            if not self.token_ok(request, credentials.credentials, page=False):
                 raise _Unauthorized()
 
         return require_bearer
+
+    def token_ok(
+        self, request: Request, token: str, page: bool, next_url: str | None = None
+    ) -> bool:
+        """Check a presented token, throttled per client address (429 when over)."""
+        client = _client(request)
+        wait = self.limiter.retry_after(client)
+        if wait:
+            raise _Throttled(wait, page, next_url or _without_token(request))
+        if self.guard.token_ok(token):
+            return True
+        self.limiter.failed(client)
+        return False
 
     def page(self, request: Request) -> None:
         """Let a page through with a session cookie or a bearer token."""
         token = request.query_params.get("token")
         if token is not None:
-            if self.guard.token_ok(token):
+            if self.token_ok(request, token, page=True):
                 raise _TokenExchange(_without_token(request))
             raise _LoginRequired(_without_token(request), "That token is not valid.")
         if self.guard.session_ok(request.cookies.get(SESSION_COOKIE)):
             return
-        if self.guard.bearer_ok(request.headers.get("authorization")):
+        scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() == "bearer" and self.token_ok(
+            request, value.strip(), page=True
+        ):
             return
         raise _LoginRequired(_without_token(request))
 
@@ -278,7 +311,10 @@ def create_app(
     """
     serve = config.serve
     guard = TokenGuard(token, serve.session_hours)
-    gate = _Guard(guard)
+    gate = _Guard(
+        guard,
+        AttemptLimiter(serve.max_token_failures, serve.token_failure_window_seconds),
+    )
     renderer = PageRenderer(config.explain)
     source = BatchSource(serve.scores)
     app = FastAPI(
@@ -307,6 +343,22 @@ def create_app(
         response = RedirectResponse(_safe_next(exc.url), status_code=303)
         _set_session(response)
         return response
+
+    @app.exception_handler(_Throttled)
+    async def _throttled(request: Request, exc: _Throttled) -> Response:
+        headers = {"Retry-After": str(exc.retry_after)}
+        if exc.page:
+            text = renderer.login_page(
+                _safe_next(exc.next_url),
+                "Too many wrong tokens from this address: "
+                f"try again in {exc.retry_after} s.",
+            )
+            return HTMLResponse(text, status_code=429, headers=headers)
+        return JSONResponse(
+            {"detail": "too many wrong tokens from this address", **headers},
+            status_code=429,
+            headers=headers,
+        )
 
     @app.exception_handler(_Unauthorized)
     async def _unauthorized(request: Request, exc: _Unauthorized) -> Response:
@@ -339,7 +391,9 @@ def create_app(
     async def login(request: Request) -> Response:
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         next_url = _safe_next((form.get("next") or ["/queue"])[0])
-        if not guard.token_ok((form.get("token") or [""])[0]):
+        if not gate.token_ok(
+            request, (form.get("token") or [""])[0], page=True, next_url=next_url
+        ):
             return html(renderer.login_page(next_url, "That token is not valid."), 401)
         response = RedirectResponse(next_url, status_code=303)
         _set_session(response)

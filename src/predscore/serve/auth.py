@@ -8,6 +8,9 @@ form, or a ``?token=`` link that is exchanged for a cookie and dropped from the 
 and then carries a session cookie: ``<expiry>.<HMAC-SHA256 of the expiry>`` keyed by
 the token, so the cookie is not the token, expires on its own, and every session ends
 when the token changes. Every comparison is constant-time (:func:`hmac.compare_digest`).
+Guessing is throttled (:class:`AttemptLimiter`): past ``serve.max_token_failures`` wrong
+tokens from one client address within ``serve.token_failure_window_seconds``, that
+address's token attempts are refused (429) until its oldest failure leaves the window.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 
 from predscore.config import ServeConfig
 from predscore.errors import ConfigError
 
-__all__ = ["SESSION_COOKIE", "TokenGuard", "read_token"]
+__all__ = ["SESSION_COOKIE", "AttemptLimiter", "TokenGuard", "read_token"]
 
 SESSION_COOKIE = "predscore_session"
 _SESSION_CONTEXT = b"predscore-session-v1"
@@ -112,3 +116,62 @@ class TokenGuard:
         expected = self._sign(int(expires_text))
         valid = hmac.compare_digest(signature.encode(), expected.encode())
         return valid and int(expires_text) > self._clock()
+
+
+class AttemptLimiter:
+    """Wrong-token attempts per client address, in a sliding window.
+
+    Parameters
+    ----------
+    max_failures : int
+        Wrong tokens an address may send within ``window_seconds``.
+    window_seconds : float
+        How long a wrong token counts against its address.
+    clock : callable, optional
+        Monotonic seconds (``time.monotonic``); tests pass their own.
+    max_clients : int, optional
+        Addresses remembered at most (the least recently failing are forgotten
+        first), so that many addresses cannot grow the memory without bound.
+    """
+
+    def __init__(
+        self,
+        max_failures: int,
+        window_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = 10_000,
+    ) -> None:
+        self.max_failures = max_failures
+        self.window = window_seconds
+        self._clock = clock
+        self._max_clients = max_clients
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, client: str) -> deque[float] | None:
+        times = self._failures.get(client)
+        if times is None:
+            return None
+        horizon = self._clock() - self.window
+        while times and times[0] <= horizon:
+            times.popleft()
+        if not times:
+            del self._failures[client]
+            return None
+        return times
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until ``client`` may try a token again; 0 when it may now."""
+        times = self._recent(client)
+        if times is None or len(times) < self.max_failures:
+            return 0
+        return max(1, int(times[0] + self.window - self._clock()) + 1)
+
+    def failed(self, client: str) -> None:
+        """Count one wrong token from ``client``."""
+        times = self._recent(client)
+        if times is None:
+            times = self._failures[client] = deque()
+        times.append(self._clock())
+        self._failures.move_to_end(client)
+        while len(self._failures) > self._max_clients:
+            self._failures.popitem(last=False)
