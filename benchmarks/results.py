@@ -240,7 +240,11 @@ def _rows_like(snapshots: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
 
 def predscore_model(context: Context) -> Scorer:
     """The product's training procedure (``predscore train``) on the train part."""
-    from predscore.experiment import check_history, choose_candidate
+    from predscore.experiment import (
+        check_history,
+        choose_candidate,
+        training_warnings,
+    )
     from predscore.model import LeadModel
 
     config, prepared = context.config, context.prepared
@@ -287,6 +291,9 @@ def predscore_model(context: Context) -> Scorer:
             "calibration": model.calibrator_.method,
             "calibration_cv_brier": model.calibrator_.cv_brier,
             "top_features": model.feature_importance().head(10).round(1).to_dict(),
+            "warnings": training_warnings(
+                {"selected": {"best_iteration": model.best_iteration_}}, config.model
+            ),
         }
         return Scored(probability, probability, details)
 

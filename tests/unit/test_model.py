@@ -11,7 +11,12 @@ import pytest
 from model_data import fast_config, small_demo
 from predscore.config import CalibrationConfig, HistoryConfig, SplitConfig
 from predscore.errors import DataValidationError, InsufficientHistoryError, ModelError
-from predscore.experiment import check_history, choose_candidate, train_model
+from predscore.experiment import (
+    check_history,
+    choose_candidate,
+    train_model,
+    training_warnings,
+)
 from predscore.experiment.train import split_parts
 from predscore.features import build_snapshots
 from predscore.model import (
@@ -367,6 +372,21 @@ def test_train_model_beats_rules_and_reports(demo: dict) -> None:
         lead_table(build_snapshots(demo, result.bundle.features, config.icp))
     )
     assert len(result.test) == metrics["rows"]
+    trees = metrics["selected"]["best_iteration"]
+    assert metrics["warnings"] == training_warnings(metrics, config.model)
+    assert (metrics["warnings"] != []) == (trees < config.model.warn_below_trees)
+
+
+def test_few_trees_warn_of_drift() -> None:
+    config = fast_config().model
+    kept = {"selected": {"best_iteration": 1}}
+    (warning,) = training_warnings(kept, config)
+    assert "kept 1 tree " in warning and "predscore backtest" in warning
+    enough = {"selected": {"best_iteration": config.warn_below_trees}}
+    assert training_warnings(enough, config) == []
+    assert (
+        training_warnings(kept, config.model_copy(update={"warn_below_trees": 0})) == []
+    )
 
 
 def test_train_refuses_without_enough_history(demo: dict) -> None:

@@ -186,6 +186,8 @@ def train(
             f"trained in {result.timings['total_s']:.1f} s "
             f"(+{time.perf_counter() - started:.1f} s MLflow)"
         )
+        for warning in result.metrics.get("warnings", []):
+            console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
         console.print(
             f"run {logged.run_id} → model '{logged.model_name}' version "
             f"{logged.version} (alias challenger) in {logged.tracking_uri}"

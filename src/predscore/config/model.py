@@ -169,6 +169,12 @@ class ModelConfig(_Section):
     )
     num_boost_round: int = Field(2000, ge=1)
     early_stopping_rounds: int = Field(100, ge=1)
+    warn_below_trees: int = Field(
+        10,
+        ge=0,
+        description="`train` warns when early stopping keeps fewer trees: the "
+        "validation period then barely rewards what the trees learnt (drift?)",
+    )
     class_weight: Literal["balanced", "none"] = Field(
         "none",
         description="balanced: wins weighted up to the weight of losses while the "

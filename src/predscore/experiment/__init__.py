@@ -36,6 +36,7 @@ from predscore.experiment.train import (
     choose_candidate,
     feature_candidates,
     train_model,
+    training_warnings,
 )
 
 __all__ = [
@@ -55,4 +56,5 @@ __all__ = [
     "segments_table",
     "side_by_side",
     "train_model",
+    "training_warnings",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "score_rule_baseline",
     "split_parts",
     "train_model",
+    "training_warnings",
 ]
 
 Progress = Callable[[str], None]
@@ -399,6 +400,7 @@ def train_model(
         seed=config.seed,
         metadata={"parts": counts, "strategy": strategy, "params": params},
     )
+    metrics["warnings"] = training_warnings(metrics, config.model)
     timings["total_s"] = time.perf_counter() - start
     return TrainingResult(
         bundle=bundle,
@@ -411,3 +413,22 @@ def train_model(
         example=test.loc[:, ["lead_id", *model.features_]].head(5),
         timings=timings,
     )
+
+
+def training_warnings(metrics: dict[str, Any], config: ModelConfig) -> list[str]:
+    """What the data team should look at before promoting this model.
+
+    Today: early stopping kept fewer than ``config.warn_below_trees`` trees, i.e. the
+    validation period (newer leads) scarcely agrees with what the trees learnt on the
+    older ones; the ranking then comes mostly from a few splits and the calibration.
+    """
+    out = []
+    trees = metrics.get("selected", {}).get("best_iteration")
+    if trees is not None and trees < config.warn_below_trees:
+        out.append(
+            f"early stopping kept {trees} tree{'s' if trees != 1 else ''} (below "
+            f"model.warn_below_trees = {config.warn_below_trees}): the validation "
+            "period barely rewards what the trees learnt on older leads — the market "
+            "or the data may have drifted; check `predscore backtest` before promoting"
+        )
+    return out
