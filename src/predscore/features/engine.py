@@ -172,6 +172,14 @@ def _finish(
     return pa.table(columns)
 
 
+#: The staged activities as :class:`Events` takes them: 64-bit, missing codes -1 and
+#: missing quantities 0, so that the columns reach numpy without another copy.
+_EVENT_COLUMNS = (
+    "li, t_us, CAST(ch AS BIGINT) AS ch, CAST(coalesce(pair, -1) AS BIGINT) AS pair, "
+    "CAST(coalesce(detail, -1) AS BIGINT) AS detail, coalesce(quantity, 0.0) AS quantity"
+)
+
+
 def _read(tables: Tables, leads: range, lock: threading.Lock) -> tuple[pa.Table, ...]:
     """The grid rows, activities and qualifications of the leads numbered ``leads``."""
     where = f"li >= {leads.start} AND li < {leads.stop}"
@@ -181,7 +189,7 @@ def _read(tables: Tables, leads: range, lock: threading.Lock) -> tuple[pa.Table,
             tables.con.sql(query).to_arrow_table()
             for query in (
                 f"SELECT * FROM grid WHERE {where} ORDER BY li",
-                f"SELECT * FROM act WHERE {where} ORDER BY li, t_us",
+                f"SELECT {_EVENT_COLUMNS} FROM act WHERE {where} ORDER BY li, t_us",
                 f"SELECT * FROM qual WHERE {where} ORDER BY li, t_us, value",
             )
         )
