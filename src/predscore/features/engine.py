@@ -28,6 +28,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 
 import numpy as np
 import pyarrow as pa
@@ -234,14 +235,20 @@ def iter_batches(
     specs = feature_specs(config, icp, tables.lead_extras)
     logger.info("features: %d rows in %d batch(es)", n_rows, len(batches))
     workers, lock = _workers(config), threading.Lock()
+    todo = iter(batches)
     with ThreadPoolExecutor(workers, thread_name_prefix="features-batch") as pool:
-        pending: deque[Future[pa.Table]] = deque()
-        for leads in batches:
-            pending.append(
-                pool.submit(_batch, tables, leads, step, config, specs, snapshots, lock)
+
+        def start(leads: range) -> Future[pa.Table]:
+            return pool.submit(
+                _batch, tables, leads, step, config, specs, snapshots, lock
             )
-            # in order, and never more than ``workers`` batches held at once
-            if len(pending) >= workers:
-                yield pending.popleft().result()
+
+        pending = deque(start(leads) for leads in islice(todo, workers))
         while pending:
-            yield pending.popleft().result()
+            done = pending.popleft().result()
+            # the next batch starts before this one is handed over: the workers stay
+            # busy while the caller writes it (in order; ``workers`` computing at most)
+            following = next(todo, None)
+            if following is not None:
+                pending.append(start(following))
+            yield done
