@@ -288,6 +288,21 @@ def test_batches_change_nothing(tables: Tables) -> None:
     )
 
 
+def test_two_batches_at_once_change_nothing(tables: Tables) -> None:
+    # threads=1 computes one batch at a time; the default, two at once
+    for batch_rows in (2, 250_000):
+        one, two = (
+            FeaturesConfig(batch_rows=batch_rows, threads=threads)
+            for threads in (1, None)
+        )
+        pd.testing.assert_frame_equal(
+            build_snapshots(tables, two), build_snapshots(tables, one)
+        )
+        pd.testing.assert_frame_equal(
+            build_features(tables, AS_OF, two), build_features(tables, AS_OF, one)
+        )
+
+
 def test_exports_read_back_as_the_frames(tables: Tables, tmp_path: Path) -> None:
     config = FeaturesConfig(batch_rows=4)
     rows = export_snapshots(tables, tmp_path / "snaps.parquet", config)

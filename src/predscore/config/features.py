@@ -63,7 +63,10 @@ class FeaturesConfig(_Section):
     )
     memory_limit: str = Field("4GB", description="DuckDB memory limit, e.g. 4GB")
     threads: int | None = Field(
-        None, ge=1, description="DuckDB threads; None: all cores"
+        None,
+        ge=1,
+        description="DuckDB threads; None: all cores; 1 also computes one feature "
+        "batch at a time (otherwise two at once)",
     )
 
     @field_validator("windows_days")

@@ -82,9 +82,14 @@ def find_config_dir(explicit: Path | None = None) -> Path | None:
     return DEFAULT_CONFIG_DIR if DEFAULT_CONFIG_DIR.is_dir() else None
 
 
+#: The safe loader, in C when PyYAML was built with libyaml: the same documents, read
+#: about 8x faster (every command reads nine config files: 30 ms in pure Python).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if content is None:

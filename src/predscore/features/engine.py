@@ -8,18 +8,27 @@ tables (Arrow), one per batch of leads, in ``(lead_id, as_of)`` order.
 2. ``act`` and ``qual``: the activities and qualifications of those leads that a row
    can know, coded (:mod:`sources`);
 3. batches of consecutive leads holding at most ``batch_rows`` rows (and
-   ``EVENTS_PER_ROW`` times as many activities): each reads its own range of ``li``
-   and computes its rows' features with numpy, aggregating each event once over the
-   rows that see it (:mod:`grid`, :mod:`engagement`, :mod:`qualification`).
+   ``EVENTS_PER_ROW`` times as many activities) between them all: each reads its own
+   range of ``li`` and computes its rows' features with numpy, aggregating each event
+   once over the rows that see it (:mod:`grid`, :mod:`engagement`,
+   :mod:`qualification`).
 
-Memory is bounded by the batch, not by the data set (DuckDB spills its tables beyond
-``memory_limit``).
+Two batches are computed at once (one with ``threads: 1``): numpy runs on one core,
+and most of its work releases the GIL, so a second batch uses the other core while
+the first one reads DuckDB or is written. Each of the two then holds at most half the
+budget, and even a small table is cut into a few batches so that the two cores share
+it. Memory is bounded by ``batch_rows``, not by the data set (DuckDB spills its tables
+beyond ``memory_limit``).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 
 import numpy as np
 import pyarrow as pa
@@ -50,6 +59,14 @@ logger = logging.getLogger(__name__)
 #: ``batch_rows`` rows: what a batch costs depends on both (about as much memory for
 #: one row of ~230 features as for eight activities).
 EVENTS_PER_ROW = 8
+#: A batch is not cut below this cost (in rows): below it, the fixed cost of a batch
+#: (three DuckDB reads, a few hundred numpy calls) outweighs a second core.
+MIN_BATCH_ROWS = 8_192
+
+
+def _workers(config: FeaturesConfig) -> int:
+    """Batches computed at once: two, or one when the engine may use one thread."""
+    return 1 if config.threads == 1 else 2
 
 
 def _stage(
@@ -82,15 +99,23 @@ def _stage(
     ).fetchnumpy()
     rows = np.asarray(sizes["n_rows"], dtype=np.int64)
     events = np.asarray(sizes["n_events"], dtype=np.int64)
-    return int(rows.sum()), _lead_batches(rows, events, config.batch_rows)
+    batches = _lead_batches(rows, events, config.batch_rows, _workers(config))
+    return int(rows.sum()), batches
 
 
-def _lead_batches(rows: np.ndarray, events: np.ndarray, batch_rows: int) -> list[range]:
-    """Consecutive ranges of leads with at most ``batch_rows`` rows and
-    ``EVENTS_PER_ROW * batch_rows`` events (or a single lead)."""
-    # one cost per lead, in rows: a batch costs at most batch_rows
+def _lead_batches(
+    rows: np.ndarray, events: np.ndarray, batch_rows: int, workers: int = 1
+) -> list[range]:
+    """Consecutive ranges of leads with at most ``batch_rows / workers`` rows and
+    ``EVENTS_PER_ROW`` times as many events (or a single lead); with several workers,
+    at least two batches each when the data allows batches of ``MIN_BATCH_ROWS``."""
+    # one cost per lead, in rows: the batches computed at once cost at most batch_rows
     cost = np.maximum(rows, events / EVENTS_PER_ROW)
     ends = np.cumsum(cost)
+    if workers > 1:
+        total = float(ends[-1]) if len(ends) else 0.0
+        share = max(total / (2 * workers), MIN_BATCH_ROWS)
+        batch_rows = max(min(batch_rows / workers, share), 1)
     batches, lo, done = [], 0, 0.0
     while lo < len(rows):
         hi = max(int(np.searchsorted(ends, done + batch_rows, side="right")), lo + 1)
@@ -148,6 +173,30 @@ def _finish(
     return pa.table(columns)
 
 
+#: The staged activities as :class:`Events` takes them: 64-bit, missing codes -1 and
+#: missing quantities 0, filled by DuckDB's threads rather than by a fill and a cast
+#: in numpy.
+_EVENT_COLUMNS = (
+    "li, t_us, CAST(ch AS BIGINT) AS ch, CAST(coalesce(pair, -1) AS BIGINT) AS pair, "
+    "CAST(coalesce(detail, -1) AS BIGINT) AS detail, coalesce(quantity, 0.0) AS quantity"
+)
+
+
+def _read(tables: Tables, leads: range, lock: threading.Lock) -> tuple[pa.Table, ...]:
+    """The grid rows, activities and qualifications of the leads numbered ``leads``."""
+    where = f"li >= {leads.start} AND li < {leads.stop}"
+    # one connection, one statement at a time: the other batch waits for it
+    with lock:
+        return tuple(
+            tables.con.sql(query).to_arrow_table()
+            for query in (
+                f"SELECT * FROM grid WHERE {where} ORDER BY li",
+                f"SELECT {_EVENT_COLUMNS} FROM act WHERE {where} ORDER BY li, t_us",
+                f"SELECT * FROM qual WHERE {where} ORDER BY li, t_us, value",
+            )
+        )
+
+
 def _batch(
     tables: Tables,
     leads: range,
@@ -155,24 +204,20 @@ def _batch(
     config: FeaturesConfig,
     specs: tuple[FeatureSpec, ...],
     snapshots: bool,
+    lock: threading.Lock,
 ) -> pa.Table:
     """Features of the rows of the leads numbered ``leads``."""
-    con = tables.con
-    where = f"li >= {leads.start} AND li < {leads.stop}"
-    head = con.sql(f"SELECT * FROM grid WHERE {where} ORDER BY li").to_arrow_table()
+    head, activities, records = _read(tables, leads, lock)
     grid = Grid.of(
         _numpy(head, "first_us").astype(np.int64), _numpy(head, "n_rows"), step
     )
     events = Events.of(
-        con.sql(f"SELECT * FROM act WHERE {where} ORDER BY li, t_us").to_arrow_table(),
+        activities,
         grid,
         leads.start,
         engagement_spans(config),
         passive_codes(config),
     )
-    records = con.sql(
-        f"SELECT * FROM qual WHERE {where} ORDER BY li, t_us, value"
-    ).to_arrow_table()
     created = _numpy(head, "created_us").astype(np.int64)[grid.lead]
     computed = {
         **engagement_arrays(grid, events, created, config),
@@ -190,5 +235,21 @@ def iter_batches(
     step = snapshot_step_us(config) if snapshots else 1
     specs = feature_specs(config, icp, tables.lead_extras)
     logger.info("features: %d rows in %d batch(es)", n_rows, len(batches))
-    for leads in batches:
-        yield _batch(tables, leads, step, config, specs, snapshots)
+    workers, lock = _workers(config), threading.Lock()
+    todo = iter(batches)
+    with ThreadPoolExecutor(workers, thread_name_prefix="features-batch") as pool:
+
+        def start(leads: range) -> Future[pa.Table]:
+            return pool.submit(
+                _batch, tables, leads, step, config, specs, snapshots, lock
+            )
+
+        pending = deque(start(leads) for leads in islice(todo, workers))
+        while pending:
+            done = pending.popleft().result()
+            # the next batch starts before this one is handed over: the workers stay
+            # busy while the caller writes it (in order; ``workers`` computing at most)
+            following = next(todo, None)
+            if following is not None:
+                pending.append(start(following))
+            yield done
