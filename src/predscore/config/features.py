@@ -48,8 +48,10 @@ class FeaturesConfig(_Section):
     horizon_days: float | None = Field(
         None,
         gt=0,
-        description="label = won within this many days of the snapshot; "
-        "None: won at all",
+        description="label = won within this many days of the snapshot; the leads "
+        "still open at the data's cutoff then give the rows whose window has passed "
+        "(label 0), and each row is kept only when its label is known at the cutoff; "
+        "None: won at all, closed leads only",
     )
     batch_rows: int = Field(
         250_000,
