@@ -72,6 +72,7 @@ def _snapshot_spine(
     outcomes = tables["outcomes"].assign(closed_us=lambda d: _us(d["closed_at"]))
     every = round(config.snapshot_every_days * DAY)
     horizon = None if config.horizon_days is None else round(config.horizon_days * DAY)
+    complete = horizon is not None and config.horizon_rows == "complete"
     if cutoff_us is None:
         cutoff_us = _newest_event_us(tables)
     rows = []
@@ -86,7 +87,7 @@ def _snapshot_spine(
         while True:
             if closed_us is not None and as_of >= closed_us:
                 break
-            if closed_us is None and as_of + horizon > cutoff_us:
+            if (closed_us is None or complete) and as_of + horizon > cutoff_us:
                 break  # the window of this row (and of later ones) is not over at C
             won = closed_us is not None and lead.outcome == "won"
             in_horizon = horizon is None or (won and closed_us - as_of <= horizon)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -278,19 +279,21 @@ def test_snapshots_never_see_past_their_as_of(
         )
 
 
-HORIZON_CONFIG = FeaturesConfig(snapshot_every_days=9.5, horizon_days=20)
-
-
-@examples(12)
+@pytest.mark.parametrize("rows", ["complete", "known"])
+@examples(10)
 @given(tables=crm(), offset=seconds, data=st.data())
 def test_horizon_labels_know_nothing_after_the_cutoff(
-    tables: dict[str, pd.DataFrame], offset: int, data: st.DataObject
+    rows: str, tables: dict[str, pd.DataFrame], offset: int, data: st.DataObject
 ) -> None:
-    config, cutoff = HORIZON_CONFIG, _at(offset)
+    config = FeaturesConfig(snapshot_every_days=9.5, horizon_days=20, horizon_rows=rows)
+    cutoff = _at(offset)
     snaps = build_snapshots(tables, config, cutoff=cutoff)
     horizon = pd.Timedelta(days=config.horizon_days)
-    # every row's label is known at the cutoff: its lead closed, or its window passed
-    known = snaps["closed_at"].le(cutoff) | (snaps["as_of"] + horizon).le(cutoff)
+    # every row's label is known at the cutoff: its window passed, or ("known") its
+    # lead closed by then
+    known = (snaps["as_of"] + horizon).le(cutoff)
+    if rows == "known":
+        known |= snaps["closed_at"].le(cutoff)
     assert known.all()
     assert (snaps.loc[snaps["closed_at"].isna(), "label"] == 0).all()
     # events after the cutoff change nothing

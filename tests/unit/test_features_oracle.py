@@ -94,14 +94,19 @@ HORIZON_CUTOFFS = [
 ]
 
 
+@pytest.mark.parametrize("rows", ["complete", "known"])
 @pytest.mark.parametrize(
     "cutoff", HORIZON_CUTOFFS, ids=[str(c) for c in HORIZON_CUTOFFS]
 )
 def test_horizon_snapshots_equal_the_reference(
-    tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp
+    tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp, rows: str
 ) -> None:
-    engine = build_snapshots(tables, ODD, ODD_ICP, cutoff)
-    assert_same(engine, oracle_snapshots(tables, ODD, ODD_ICP, cutoff))
+    config = ODD.model_copy(update={"horizon_rows": rows})
+    engine = build_snapshots(tables, config, ODD_ICP, cutoff)
+    assert_same(engine, oracle_snapshots(tables, config, ODD_ICP, cutoff))
+    window_over = engine["as_of"] + pd.Timedelta(days=ODD.horizon_days) <= cutoff
+    if rows == "complete":
+        assert window_over.all()
     open_rows = engine["closed_at"].isna()
     assert open_rows.any()  # the leads still open give rows, all labelled 0
     assert (engine.loc[open_rows, "label"] == 0).all()

@@ -195,33 +195,40 @@ def test_rows_known_at_a_date_follow_the_label_window() -> None:
     )
     before_close = day + pd.Timedelta(days=45)
     # A's first window (days 0-30) is over: known, label 0; its second is not
-    assert rows_known_at(frame, before_close, 30).tolist() == [True, False, True]
+    for kept in ("complete", "known"):
+        known = rows_known_at(frame, before_close, 30, kept)
+        assert known.tolist() == [True, False, True]
     # one microsecond short of the first window's end: nothing known yet
     early = day + pd.Timedelta(days=30) - pd.Timedelta(microseconds=1)
     assert rows_known_at(frame, early, 30).tolist() == [False, False, False]
     at_close = day + pd.Timedelta(days=59)
-    assert rows_known_at(frame, at_close, 30).tolist() == [True, True, True]
+    # A closed: "known" takes its second row (window to day 61), "complete" waits
+    assert rows_known_at(frame, at_close, 30, "known").tolist() == [True, True, True]
+    assert rows_known_at(frame, at_close, 30).tolist() == [True, False, True]
     # without a horizon a label ("won at all") is known only once the lead closed
     assert rows_known_at(frame, before_close).tolist() == [False, False, False]
     assert rows_known_at(frame, at_close).tolist() == [True, True, False]
 
 
+@pytest.mark.parametrize("kept", ["complete", "known"])
 def test_horizon_folds_train_on_rows_known_at_their_origin(
-    horizon_snapshots: pd.DataFrame,
+    horizon_snapshots: pd.DataFrame, kept: str
 ) -> None:
     leads = lead_table(horizon_snapshots).set_index("lead_id")
-    folds = rolling_folds(horizon_snapshots, 3, HORIZON)
+    folds = rolling_folds(horizon_snapshots, 3, HORIZON, kept)
     closed_only = rolling_folds(horizon_snapshots, 3)
     for fold, before in zip(folds, closed_only, strict=True):
-        known = rows_known_at(horizon_snapshots, fold.origin, HORIZON)
+        known = rows_known_at(horizon_snapshots, fold.origin, HORIZON, kept)
         rows = horizon_snapshots.loc[known]
         assert (rows["as_of"] < fold.origin).all()  # never a row from after it
+        passed = rows["as_of"] + pd.Timedelta(days=HORIZON) <= fold.origin
+        assert passed.all() == (kept == "complete")
         assert set(fold.train_leads) == set(
             rows.loc[rows["lead_id"].map(leads["created_at"]) < fold.origin, "lead_id"]
         )
         assert (leads.loc[fold.test_leads, "created_at"] >= fold.origin).all()
-        # the leads still open at the origin add their past windows
-        assert set(before.train_leads) <= set(fold.train_leads)
+        if kept == "known":  # the leads closed then, plus the open ones' windows
+            assert set(before.train_leads) <= set(fold.train_leads)
     assert len(folds[-1].train_leads) > len(closed_only[-1].train_leads)
 
 

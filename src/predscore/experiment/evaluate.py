@@ -137,15 +137,15 @@ def backtest(
     and tests on every row of its leads known at ``cutoff``.
     """
     say = progress or (lambda _line: None)
-    horizon = config.features.horizon_days
+    horizon, kept = config.features.horizon_days, config.features.horizon_rows
     snapshots = build_snapshots(tables, config.features, config.icp, cutoff)
     rows, skipped = [], []
-    for fold in rolling_folds(snapshots, folds, horizon):
+    for fold in rolling_folds(snapshots, folds, horizon, kept):
         say(f"fold {fold.number}/{folds}: origin {fold.origin:%Y-%m-%d}")
         # only rows known at the origin: the model of that day saw no later label
         known = snapshots[
             snapshots["lead_id"].isin(fold.train_leads).to_numpy()
-            & rows_known_at(snapshots, fold.origin, horizon)
+            & rows_known_at(snapshots, fold.origin, horizon, kept)
         ]
         test = snapshots[snapshots["lead_id"].isin(fold.test_leads)].reset_index(
             drop=True

@@ -15,9 +15,10 @@ The contract, shared by the SQL engine, the numpy engine and the label windows:
 * a lead is **open** at ``as_of`` when it was created at or before ``as_of`` and has no
   outcome closed at or before ``as_of``;
 * a label window starts strictly after ``as_of``: ``as_of < closed <= as_of + horizon``;
-* with a horizon, a row's label is **known** at a cutoff ``C`` when its lead closed at
-  or before ``C``, or when its whole window has passed: ``as_of + horizon <= C``
-  (a lead still open then was not won in the window: label 0).
+* with a horizon, a row's window has **passed** at a cutoff ``C`` when
+  ``as_of + horizon <= C`` (a lead still open then was not won in the window: label
+  0); its label is **known** when that holds or when its lead closed at or before
+  ``C``.
 
 SQL functions take SQL expressions (column names or literals) that evaluate to epoch
 microseconds as ``BIGINT`` and return a fragment. The numpy functions work on the *row
@@ -51,6 +52,7 @@ __all__ = [
     "known_at",
     "label_known",
     "labelled_before",
+    "window_passed",
     "last_snapshot",
     "snapshot_count",
     "starts_day",
@@ -192,15 +194,22 @@ def in_label_window(
     return after & (closed - as_of <= duration_us(horizon_days))
 
 
+def window_passed(
+    as_of: pd.Series, cutoff: pd.Timestamp, horizon_days: float
+) -> np.ndarray:
+    """The label window of each row is over at ``cutoff``: ``as_of + horizon <=
+    cutoff``."""
+    horizon = pd.Timedelta(microseconds=duration_us(horizon_days))
+    return (as_of + horizon <= cutoff).to_numpy(dtype=bool)
+
+
 def label_known(
     closed: pd.Series, as_of: pd.Series, cutoff: pd.Timestamp, horizon_days: float
 ) -> np.ndarray:
     """The label of each row is known at ``cutoff`` (see the module): its lead closed
-    at or before ``cutoff`` (``closed`` is NaT while open), or ``as_of + horizon``
-    is at or before ``cutoff``."""
-    horizon = pd.Timedelta(microseconds=duration_us(horizon_days))
+    at or before ``cutoff`` (``closed`` is NaT while open), or its window passed."""
     closed_then = (closed <= cutoff).fillna(False).to_numpy(dtype=bool)
-    return closed_then | (as_of + horizon <= cutoff).to_numpy(dtype=bool)
+    return closed_then | window_passed(as_of, cutoff, horizon_days)
 
 
 def check_ages(min_age_days: float | None, what: str) -> None:

@@ -15,9 +15,11 @@ last row), and ``created_us``, ``closed_us``, ``won``:
 Without a horizon, leads without an outcome never give snapshots: their label ("won at
 all") is not known yet. With ``horizon_days`` H, a row's label is whatever happened in
 ``(as_of, as_of + H]``, and a row is kept when that is **known at the data's cutoff**
-C (:func:`pit.label_known`): every row of a lead closed at or before C, and, for a lead
-not closed at C (no outcome, or one recorded after C), the rows with
-``as_of + H <= C`` (:func:`pit.labelled_before`), labelled 0. Such a lead is open as
+C: with ``horizon_rows: complete`` (default), the rows whose window has passed,
+``as_of + H <= C`` (:func:`pit.labelled_before`), of every lead, open or closed; with
+``horizon_rows: known`` (:func:`pit.label_known`), also every later row of a lead
+closed at or before C. A lead not closed at C (no outcome, or one recorded after C)
+gives the rows whose window passed, labelled 0. Such a lead is open as
 far as the rows know: its ``closed_us`` is ``C + 1`` and ``won`` false, so nothing
 after C reaches its rows (the caller turns ``C + 1`` into a missing ``closed_at``).
 The cutoff is read from the one-row table ``label_cutoff`` (:func:`stage_cutoff`).
@@ -111,7 +113,10 @@ def _horizon_spine_sql(config: FeaturesConfig, step: int) -> str:
     assert config.horizon_days is not None
     closed = f"coalesce({pit.known_at('o.closed_us', 'c.cutoff_us')}, FALSE)"
     until = pit.labelled_before("c.cutoff_us", pit.duration_us(config.horizon_days))
-    count_closed = pit.snapshot_count("l.created_us", "o.closed_us", step)
+    end = "o.closed_us"
+    if config.horizon_rows == "complete":  # a closed lead's rows stop there too
+        end = f"least(o.closed_us, {until})"
+    count_closed = pit.snapshot_count("l.created_us", end, step)
     count_open = pit.snapshot_count("l.created_us", until, step)
     return (
         "SELECT lead_id, created_us, created_us AS first_us, n_rows, "

@@ -21,7 +21,7 @@ import pandas as pd
 
 from predscore.config import SplitConfig
 from predscore.errors import DataValidationError
-from predscore.features.pit import label_known
+from predscore.features.pit import label_known, window_passed
 
 __all__ = [
     "IMMATURE",
@@ -160,32 +160,42 @@ class Fold:
 
 
 def rows_known_at(
-    snapshots: pd.DataFrame, origin: pd.Timestamp, horizon_days: float | None = None
+    snapshots: pd.DataFrame,
+    origin: pd.Timestamp,
+    horizon_days: float | None = None,
+    horizon_rows: str = "complete",
 ) -> np.ndarray:
     """Mask of the snapshot rows a model trained at ``origin`` could learn from.
 
     Without a horizon: the rows taken before ``origin`` of the leads closed by then
     (a label "won at all" is known only once the lead closed). With ``horizon_days``
-    H: the rows whose label was known at ``origin``
-    (:func:`predscore.features.pit.label_known`): their lead had closed, or
-    ``as_of + H <= origin``; the label is then that of the row, since its window was
-    over by ``origin``.
+    H, as the snapshots themselves are kept at the data's cutoff
+    (``features.horizon_rows``): ``complete``, the rows whose window had passed,
+    ``as_of + H <= origin``; ``known``, also the rows of the leads closed by then
+    (:func:`predscore.features.pit.label_known`). The label is the row's own: its
+    window was over, or its lead closed, by ``origin``.
     """
     if horizon_days is None:
         closed = snapshots["closed_at"].le(origin).to_numpy(dtype=bool)
         return closed & snapshots["as_of"].lt(origin).to_numpy(dtype=bool)
+    if horizon_rows == "complete":
+        return window_passed(snapshots["as_of"], origin, horizon_days)
     return label_known(snapshots["closed_at"], snapshots["as_of"], origin, horizon_days)
 
 
 def rolling_folds(
-    snapshots: pd.DataFrame, folds: int, horizon_days: float | None = None
+    snapshots: pd.DataFrame,
+    folds: int,
+    horizon_days: float | None = None,
+    horizon_rows: str = "complete",
 ) -> list[Fold]:
     """Rolling-origin folds over lead creation time.
 
     Leads are cut by creation into ``folds + 1`` blocks of equal size. Fold ``k``
     (1..K) tests on the leads created in block ``k`` and trains on the older leads
     with a row known at the block's start (:func:`rows_known_at`, with the label
-    horizon ``horizon_days``; without one, the leads closed before ``origin``):
+    horizon ``horizon_days`` and ``horizon_rows``; without one, the leads closed
+    before ``origin``):
     exactly what a model trained on that day could have learned from.
 
     Raises
@@ -210,7 +220,7 @@ def rolling_folds(
         if horizon_days is None:
             known = (leads["closed_at"] <= origin).to_numpy()
         else:
-            rows = rows_known_at(snapshots, origin, horizon_days)
+            rows = rows_known_at(snapshots, origin, horizon_days, horizon_rows)
             known = leads["lead_id"].isin(snapshots.loc[rows, "lead_id"]).to_numpy()
         out.append(
             Fold(
