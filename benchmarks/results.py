@@ -11,6 +11,13 @@ canonical tables, builds the training snapshots and splits them **by lead**:
   (``split.mature_quantile``: of the leads created within a sales cycle of the newest
   close, only the fast closers have closed); train = the older leads whose outcome was
   already known when the first test lead was created;
+* with a label horizon (``features.horizon_days``, set per data set by
+  ``configs/features/<name>.yaml``), as the product does: the snapshots are labelled
+  "won within H days" and hold every row whose label is known at the cut-off
+  (:data:`AS_OF`), the leads still open included, no lead is left out as too recent,
+  and train = the rows of the older leads whose label was known when the first test
+  lead was created (``as_of + H`` at or before it; with ``horizon_rows: known``,
+  also the rows of the leads closed by then);
 * where the data set has no usable time (one placeholder creation date for every lead:
   X Education, IBM), test = a random 20 % of the leads, stratified on the outcome, drawn
   with the configuration's seed; train = the other leads.
@@ -23,7 +30,8 @@ Rows of the table (:data:`SCORERS`), all scored on the same test snapshots:
   is chosen on valid, the trees are stopped early on valid, the calibration is fitted
   on calibration. Model settings: ``configs/model.yaml``, overlaid with
   ``configs/model/<name>.yaml`` when that file exists (keys of the ``model`` section;
-  the file says why the data set needs it);
+  the file says why the data set needs it); features likewise, ``configs/features.yaml``
+  overlaid with ``configs/features/<name>.yaml``;
 * ``rules``: the data set's rule points rank the leads (nothing is fitted); for Brier
   and ECE the points are mapped to a probability on the same calibration period as the
   model's, as ``predscore evaluate`` does;
@@ -224,7 +232,7 @@ def _candidates(context: Context) -> list[tuple[Any, pd.DataFrame]]:
         # the grid would tie and keep its first candidate (the product's tie rule)
         return [(candidates[0], prepared.snapshots)]
     return [
-        (candidate, build_snapshots(prepared.tables, candidate, config.icp))
+        (candidate, build_snapshots(prepared.tables, candidate, config.icp, AS_OF))
         for candidate in candidates
     ]
 
@@ -343,9 +351,10 @@ def retrained(
     from snapshots taken before that day only. The product's own inner split (train /
     valid / calibration, leads too recent to judge left out) is drawn again each time.
     """
-    from predscore.model import lead_table, split_leads
+    from predscore.model import lead_table, rows_known_at, split_leads
 
     config, prepared = context.config, context.prepared
+    horizon, kept = config.features.horizon_days, config.features.horizon_rows
     once = factory(context)
     if once is None:
         return None
@@ -360,10 +369,10 @@ def retrained(
         for _, block in leads.groupby(period.to_numpy(), sort=True):
             origin = block["created_at"].min()
             known = everything.loc[
-                (everything["closed_at"] <= origin) & (everything["as_of"] < origin)
+                rows_known_at(everything, origin, horizon, kept)
             ].reset_index(drop=True)
             inner, strategy = split_leads(
-                known, config.model.split, config.seed, with_test=False
+                known, config.model.split, config.seed, False, horizon
             )
             again = replace(
                 context,
@@ -438,15 +447,19 @@ def _split(
 def prepare(data_set: DataSet, config: Any) -> Prepared:
     """Tables → snapshots → train / test split for one data set."""
     from predscore.features import build_snapshots
-    from predscore.model import split_leads
+    from predscore.model import rows_known_at, split_leads
 
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix=f"predscore-{data_set.name}-") as work:
         tables = _load_tables(data_set, config, Path(work))
-    snapshots = build_snapshots(tables, config.features, config.icp)
-    test_mask, split, immature = _split(
-        snapshots, config.seed, config.model.split.mature_quantile
-    )
+    horizon = config.features.horizon_days
+    # the tables were validated (ingested) as of AS_OF: with a horizon, the labels
+    # known then are the snapshots' (no effect without one)
+    snapshots = build_snapshots(tables, config.features, config.icp, AS_OF)
+    # as the product does: with a horizon every row is labelled only once known,
+    # no lead is too recent to judge
+    mature_quantile = None if horizon else config.model.split.mature_quantile
+    test_mask, split, immature = _split(snapshots, config.seed, mature_quantile)
     if immature:
         notes.append(
             f"{immature} leads too recent to judge left out of the test "
@@ -455,12 +468,14 @@ def prepare(data_set: DataSet, config: Any) -> Prepared:
     test = snapshots.loc[test_mask].reset_index(drop=True)
     train = snapshots.loc[~test_mask]
     if split == "time":
-        # the train labels must have been known when the test period began
+        # the train labels must have been known when the test period began (without
+        # a horizon: the lead had closed; with one: that, or the row's window passed)
         start = test.groupby("lead_id", observed=True)["as_of"].min().min()
-        train = train.loc[train["closed_at"] <= start]
+        kept = config.features.horizon_rows
+        train = train.loc[rows_known_at(train, start, horizon, kept)]
     train = train.reset_index(drop=True)
     inner, inner_strategy = split_leads(
-        train, config.model.split, config.seed, with_test=False
+        train, config.model.split, config.seed, False, horizon
     )
     return Prepared(tables, snapshots, train, test, split, inner, inner_strategy, notes)
 
@@ -473,15 +488,26 @@ def _rules_for(data_set: DataSet, config: Any) -> Any:
     return load_rules(CONFIGS / "rules" / f"{data_set.rules}.yaml")
 
 
+#: sections a data set may overlay: ``configs/<section>/<name>.yaml`` over
+#: ``configs/<section>.yaml``, one file per section as the product's own configs
+OVERLAID_SECTIONS = ("model", "features")
+
+
 def _config_for(data_set: DataSet, config: Any) -> tuple[Any, str | None]:
-    """``configs/model.yaml`` overlaid with ``configs/model/<name>.yaml`` if any."""
+    """``configs/model.yaml`` and ``configs/features.yaml`` overlaid with
+    ``configs/model/<name>.yaml`` and ``configs/features/<name>.yaml`` if any."""
     from predscore.config import load_config, read_yaml
 
-    path = CONFIGS / "model" / f"{data_set.name}.yaml"
-    if not path.is_file():
+    paths = {
+        section: CONFIGS / section / f"{data_set.name}.yaml"
+        for section in OVERLAID_SECTIONS
+    }
+    found = {section: path for section, path in paths.items() if path.is_file()}
+    if not found:
         return config, None
-    overlaid = load_config(CONFIGS, overrides={"model": read_yaml(path)})
-    return overlaid, os.path.relpath(path, ROOT)
+    overrides = {section: read_yaml(path) for section, path in found.items()}
+    overlaid = load_config(CONFIGS, overrides=overrides)
+    return overlaid, ", ".join(os.path.relpath(p, ROOT) for p in found.values())
 
 
 # -- measuring ------------------------------------------------------------------------

@@ -53,25 +53,50 @@ def _open_spine(tables: Mapping[str, pd.DataFrame], as_of_us: int) -> pd.DataFra
     return spine.sort_values("lead_id").reset_index(drop=True)
 
 
+def _newest_event_us(tables: Mapping[str, pd.DataFrame]) -> int:
+    """The newest creation, activity, qualification or close: the default cutoff."""
+    columns = {
+        "leads": "created_at",
+        "activities": "occurred_at",
+        "qualifications": "recorded_at",
+        "outcomes": "closed_at",
+    }
+    times = [_us(tables[t][c]).max() for t, c in columns.items() if len(tables[t])]
+    return int(max(times)) if times else 0
+
+
 def _snapshot_spine(
-    tables: Mapping[str, pd.DataFrame], config: FeaturesConfig
+    tables: Mapping[str, pd.DataFrame], config: FeaturesConfig, cutoff_us: int | None
 ) -> pd.DataFrame:
     leads = tables["leads"].assign(created_us=lambda d: _us(d["created_at"]))
     outcomes = tables["outcomes"].assign(closed_us=lambda d: _us(d["closed_at"]))
     every = round(config.snapshot_every_days * DAY)
     horizon = None if config.horizon_days is None else round(config.horizon_days * DAY)
+    complete = horizon is not None and config.horizon_rows == "complete"
+    if cutoff_us is None:
+        cutoff_us = _newest_event_us(tables)
     rows = []
-    for lead in leads.merge(outcomes, on="lead_id").itertuples():
+    for lead in leads.merge(outcomes, on="lead_id", how="left").itertuples():
+        closed = not pd.isna(lead.closed_us)
+        if horizon is None and not closed:
+            continue  # without a horizon, only a close gives the label
+        if horizon is not None and closed and lead.closed_us > cutoff_us:
+            closed = False  # closed after the cutoff: still open as far as C knows
+        closed_us = int(lead.closed_us) if closed else None
         as_of = lead.created_us
-        while as_of < lead.closed_us:
-            won = lead.outcome == "won"
-            in_horizon = horizon is None or lead.closed_us - as_of <= horizon
+        while True:
+            if closed_us is not None and as_of >= closed_us:
+                break
+            if (closed_us is None or complete) and as_of + horizon > cutoff_us:
+                break  # the window of this row (and of later ones) is not over at C
+            won = closed_us is not None and lead.outcome == "won"
+            in_horizon = horizon is None or (won and closed_us - as_of <= horizon)
             rows.append(
                 (
                     lead.lead_id,
                     as_of,
                     lead.created_us,
-                    lead.closed_us,
+                    closed_us,
                     int(won and in_horizon),
                 )
             )
@@ -385,7 +410,7 @@ def _rows(
     }
     if "closed_us" in rows:
         columns["closed_at"] = pd.to_datetime(
-            rows["closed_us"].astype("int64"), unit="us", utc=True
+            rows["closed_us"].astype("Int64"), unit="us", utc=True
         )
         columns["label"] = rows["label"].astype("int8")
     for family in (
@@ -423,7 +448,9 @@ def oracle_snapshots(
     tables: Mapping[str, pd.DataFrame],
     config: FeaturesConfig | None = None,
     icp: IcpConfig | None = None,
+    cutoff: object = None,
 ) -> pd.DataFrame:
-    """Reference of ``build_snapshots``."""
+    """Reference of ``build_snapshots`` (``cutoff``: only read with a horizon)."""
     config, icp = config or FeaturesConfig(), icp or IcpConfig()
-    return _rows(tables, _snapshot_spine(tables, config), config, icp)
+    cutoff_us = None if cutoff is None else _stamp_us(cutoff)
+    return _rows(tables, _snapshot_spine(tables, config, cutoff_us), config, icp)

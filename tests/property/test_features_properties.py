@@ -4,6 +4,8 @@
   stamped after ``as_of`` leaves every feature row unchanged (the leakage test);
 * row order is irrelevant;
 * a snapshot's features are those of the data cut at its ``as_of``;
+* with a label horizon H and a cutoff C, events after C change no snapshot, and a
+  row's presence and label depend on nothing after ``min(as_of + H, C)``;
 * counts are non-negative and windows nest (7-day <= 30-day <= 90-day);
 * the engine equals the pandas reference.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -172,6 +175,26 @@ def crm(draw: st.DrawFn) -> dict[str, pd.DataFrame]:
     }
 
 
+def _with_future(
+    tables: dict[str, pd.DataFrame], future: dict[str, pd.DataFrame], at: pd.Timestamp
+) -> dict[str, pd.DataFrame]:
+    """``tables`` with every activity, qualification and outcome after ``at`` replaced
+    by those of ``future`` (of the same leads): future rows added, removed, changed."""
+    mutated = dict(tables)
+    for table, column in (
+        ("activities", "occurred_at"),
+        ("qualifications", "recorded_at"),
+        ("outcomes", "closed_at"),
+    ):
+        past = tables[table][tables[table][column] <= at]
+        later = future[table][future[table][column] > at]
+        later = later[later["lead_id"].isin(tables["leads"]["lead_id"])]
+        if table == "outcomes":  # one outcome per lead
+            later = later[~later["lead_id"].isin(past["lead_id"])]
+        mutated[table] = pd.concat([past, later], ignore_index=True)
+    return mutated
+
+
 def _cut(
     tables: dict[str, pd.DataFrame], as_of: pd.Timestamp
 ) -> dict[str, pd.DataFrame]:
@@ -200,19 +223,7 @@ def test_future_rows_change_nothing(
 ) -> None:
     # Replace every activity, qualification and outcome after as_of by others, also
     # after it: that adds, removes and changes future rows at once.
-    future = data.draw(crm())
-    mutated = dict(tables)
-    for table, column in (
-        ("activities", "occurred_at"),
-        ("qualifications", "recorded_at"),
-        ("outcomes", "closed_at"),
-    ):
-        past = tables[table][tables[table][column] <= AS_OF]
-        later = future[table][future[table][column] > AS_OF]
-        later = later[later["lead_id"].isin(tables["leads"]["lead_id"])]
-        if table == "outcomes":  # one outcome per lead
-            later = later[~later["lead_id"].isin(past["lead_id"])]
-        mutated[table] = pd.concat([past, later], ignore_index=True)
+    mutated = _with_future(tables, data.draw(crm()), AS_OF)
     pd.testing.assert_frame_equal(
         build_features(mutated, AS_OF), build_features(tables, AS_OF)
     )
@@ -265,6 +276,48 @@ def test_snapshots_never_see_past_their_as_of(
         pd.testing.assert_frame_equal(
             _plain(seen.reset_index(drop=True)),
             _plain(row.drop(columns=["closed_at", "label"]).reset_index(drop=True)),
+        )
+
+
+@pytest.mark.parametrize("rows", ["complete", "known"])
+@examples(10)
+@given(tables=crm(), offset=seconds, data=st.data())
+def test_horizon_labels_know_nothing_after_the_cutoff(
+    rows: str, tables: dict[str, pd.DataFrame], offset: int, data: st.DataObject
+) -> None:
+    config = FeaturesConfig(snapshot_every_days=9.5, horizon_days=20, horizon_rows=rows)
+    cutoff = _at(offset)
+    snaps = build_snapshots(tables, config, cutoff=cutoff)
+    horizon = pd.Timedelta(days=config.horizon_days)
+    # every row's label is known at the cutoff: its window passed, or ("known") its
+    # lead closed by then
+    known = (snaps["as_of"] + horizon).le(cutoff)
+    if rows == "known":
+        known |= snaps["closed_at"].le(cutoff)
+    assert known.all()
+    assert (snaps.loc[snaps["closed_at"].isna(), "label"] == 0).all()
+    # events after the cutoff change nothing
+    mutated = _with_future(tables, data.draw(crm()), cutoff)
+    pd.testing.assert_frame_equal(
+        _plain(build_snapshots(mutated, config, cutoff=cutoff)), _plain(snaps)
+    )
+    if snaps.empty:
+        return
+    # a row's presence, label and features depend on nothing after min(as_of + H, C)
+    picks = data.draw(
+        st.lists(st.integers(0, len(snaps) - 1), min_size=1, max_size=2, unique=True)
+    )
+    for i in picks:
+        row = snaps.iloc[[i]]
+        until = min(row["as_of"].iloc[0] + horizon, cutoff)
+        then = build_snapshots(_cut(tables, until), config, cutoff=until)
+        then = then[
+            then["lead_id"].eq(row["lead_id"].iloc[0])
+            & then["as_of"].eq(row["as_of"].iloc[0])
+        ]
+        pd.testing.assert_frame_equal(
+            _plain(then.drop(columns="closed_at").reset_index(drop=True)),
+            _plain(row.drop(columns="closed_at").reset_index(drop=True)),
         )
 
 

@@ -252,10 +252,16 @@ def test_snapshots_until_strictly_before_close(tables: Tables) -> None:
 
 
 def test_snapshot_horizon(tables: Tables) -> None:
-    snaps = build_snapshots(tables, FeaturesConfig(horizon_days=10))
+    config = FeaturesConfig(horizon_days=10, horizon_rows="known")
+    snaps = build_snapshots(tables, config)
     l7 = snaps[snaps["lead_id"] == "L7"]  # won at as_of + 1 s, created 30 days before
     expected = [(AS_OF + SECOND - t) <= pd.Timedelta(days=10) for t in l7["as_of"]]
     assert l7["label"].astype(bool).tolist() == expected == [False] * 3 + [True] * 2
+    # "complete" keeps only the rows whose 10 days have passed at the cutoff (the
+    # newest event, two days after as_of): L7's last row (as_of - 2 days) goes
+    complete = build_snapshots(tables, FeaturesConfig(horizon_days=10))
+    kept = complete[complete["lead_id"] == "L7"]
+    assert kept["as_of"].tolist() == l7["as_of"].tolist()[:-1]
 
 
 def test_snapshot_rows_equal_features_at_their_as_of(tables: Tables) -> None:

@@ -83,3 +83,30 @@ def test_snapshots_equal_the_reference(
     for table in TABLE_ORDER:
         write_table(tables[table], tmp_path, table)
     assert_same(build_snapshots(tmp_path, config), oracle_snapshots(tables, config))
+
+
+HORIZON_CUTOFFS = [
+    AS_OF,  # L6 closes exactly then (closed), L7 a second later (still open)
+    AS_OF - SECOND,
+    AS_OF + 10 * DAY,
+    pd.Timestamp("2026-01-25T12:00:00Z"),  # = L1's third row + 20 days: kept
+    pd.Timestamp("2026-01-25T11:59:59Z"),  # one second short of it: not kept
+]
+
+
+@pytest.mark.parametrize("rows", ["complete", "known"])
+@pytest.mark.parametrize(
+    "cutoff", HORIZON_CUTOFFS, ids=[str(c) for c in HORIZON_CUTOFFS]
+)
+def test_horizon_snapshots_equal_the_reference(
+    tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp, rows: str
+) -> None:
+    config = ODD.model_copy(update={"horizon_rows": rows})
+    engine = build_snapshots(tables, config, ODD_ICP, cutoff)
+    assert_same(engine, oracle_snapshots(tables, config, ODD_ICP, cutoff))
+    window_over = engine["as_of"] + pd.Timedelta(days=ODD.horizon_days) <= cutoff
+    if rows == "complete":
+        assert window_over.all()
+    open_rows = engine["closed_at"].isna()
+    assert open_rows.any()  # the leads still open give rows, all labelled 0
+    assert (engine.loc[open_rows, "label"] == 0).all()

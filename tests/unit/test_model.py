@@ -12,8 +12,10 @@ from model_data import fast_config, small_demo
 from predscore.config import CalibrationConfig, HistoryConfig, SplitConfig
 from predscore.errors import DataValidationError, InsufficientHistoryError, ModelError
 from predscore.experiment import (
+    backtest,
     check_history,
     choose_candidate,
+    evaluate_model,
     train_model,
     training_warnings,
 )
@@ -29,9 +31,12 @@ from predscore.model import (
     load_bundle,
     rolling_folds,
     row_weights,
+    rows_known_at,
     save_bundle,
     split_leads,
 )
+
+HORIZON = 60.0
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +48,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def snapshots(demo: dict) -> pd.DataFrame:
     config = fast_config()
     return build_snapshots(demo, config.features, config.icp)
+
+
+@pytest.fixture(scope="module")
+def horizon_snapshots(demo: dict) -> pd.DataFrame:
+    """Snapshots labelled "won within 60 days", the leads still open included."""
+    config = fast_config()
+    features = config.features.model_copy(update={"horizon_days": HORIZON})
+    return build_snapshots(demo, features, config.icp)
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +157,80 @@ def test_rolling_folds_only_train_on_known_outcomes(snapshots: pd.DataFrame) -> 
         assert not set(fold.train_leads) & set(fold.test_leads)
     with pytest.raises(DataValidationError, match="folds"):
         rolling_folds(snapshots, 0)
+
+
+def test_horizon_rows_replace_the_maturity_filter(
+    horizon_snapshots: pd.DataFrame,
+) -> None:
+    leads = lead_table(horizon_snapshots)
+    still_open = leads["closed_at"].isna()
+    assert still_open.any()  # the leads open at the cutoff give rows
+    config = SplitConfig(strategy="time")
+    assignment, _ = split_leads(horizon_snapshots, config, 0, horizon_days=HORIZON)
+    assert not assignment.eq(IMMATURE).any()  # every row's label is known: none left
+    # without the horizon the same config would leave the newest leads out
+    assert split_leads(horizon_snapshots, config, 0)[0].eq(IMMATURE).any()
+    counts = check_history(
+        horizon_snapshots, HistoryConfig(min_closed_leads=1, min_wins=1), assignment
+    )
+    # leads with a labelled row count, open or closed; a win is a row labelled 1
+    assert counts["open_leads"] == int(still_open.sum())
+    assert counts["closed_leads"] + counts["open_leads"] == len(leads)
+    positive = horizon_snapshots.groupby("lead_id", observed=True)["label"].max()
+    assert counts["wins"] == int(positive.sum())
+    short = HistoryConfig(min_closed_leads=len(leads) + 1, min_wins=1)
+    with pytest.raises(InsufficientHistoryError, match="still open"):
+        check_history(horizon_snapshots, short, assignment)
+
+
+def test_rows_known_at_a_date_follow_the_label_window() -> None:
+    day = pd.Timestamp("2026-01-01T00:00:00Z")
+    frame = pd.DataFrame(
+        {
+            "lead_id": ["A", "A", "B"],
+            "as_of": [day, day + pd.Timedelta(days=31), day],
+            # A is won on day 59 (its second row's window holds it), B still open
+            "closed_at": [day + pd.Timedelta(days=59)] * 2 + [pd.NaT],
+            "label": [0, 1, 0],
+        }
+    )
+    before_close = day + pd.Timedelta(days=45)
+    # A's first window (days 0-30) is over: known, label 0; its second is not
+    for kept in ("complete", "known"):
+        known = rows_known_at(frame, before_close, 30, kept)
+        assert known.tolist() == [True, False, True]
+    # one microsecond short of the first window's end: nothing known yet
+    early = day + pd.Timedelta(days=30) - pd.Timedelta(microseconds=1)
+    assert rows_known_at(frame, early, 30).tolist() == [False, False, False]
+    at_close = day + pd.Timedelta(days=59)
+    # A closed: "known" takes its second row (window to day 61), "complete" waits
+    assert rows_known_at(frame, at_close, 30, "known").tolist() == [True, True, True]
+    assert rows_known_at(frame, at_close, 30).tolist() == [True, False, True]
+    # without a horizon a label ("won at all") is known only once the lead closed
+    assert rows_known_at(frame, before_close).tolist() == [False, False, False]
+    assert rows_known_at(frame, at_close).tolist() == [True, True, False]
+
+
+@pytest.mark.parametrize("kept", ["complete", "known"])
+def test_horizon_folds_train_on_rows_known_at_their_origin(
+    horizon_snapshots: pd.DataFrame, kept: str
+) -> None:
+    leads = lead_table(horizon_snapshots).set_index("lead_id")
+    folds = rolling_folds(horizon_snapshots, 3, HORIZON, kept)
+    closed_only = rolling_folds(horizon_snapshots, 3)
+    for fold, before in zip(folds, closed_only, strict=True):
+        known = rows_known_at(horizon_snapshots, fold.origin, HORIZON, kept)
+        rows = horizon_snapshots.loc[known]
+        assert (rows["as_of"] < fold.origin).all()  # never a row from after it
+        passed = rows["as_of"] + pd.Timedelta(days=HORIZON) <= fold.origin
+        assert passed.all() == (kept == "complete")
+        assert set(fold.train_leads) == set(
+            rows.loc[rows["lead_id"].map(leads["created_at"]) < fold.origin, "lead_id"]
+        )
+        assert (leads.loc[fold.test_leads, "created_at"] >= fold.origin).all()
+        if kept == "known":  # the leads closed then, plus the open ones' windows
+            assert set(before.train_leads) <= set(fold.train_leads)
+    assert len(folds[-1].train_leads) > len(closed_only[-1].train_leads)
 
 
 # -- calibration -----------------------------------------------------------------
@@ -387,6 +474,24 @@ def test_few_trees_warn_of_drift() -> None:
     assert (
         training_warnings(kept, config.model_copy(update={"warn_below_trees": 0})) == []
     )
+
+
+def test_horizon_training_evaluation_and_backtest_use_known_labels(
+    demo: dict, horizon_snapshots: pd.DataFrame
+) -> None:
+    config = fast_config()
+    features = config.features.model_copy(update={"horizon_days": HORIZON})
+    config = config.model_copy(update={"features": features})
+    result = train_model(demo, config, None)
+    assert result.parts[IMMATURE]["leads"] == 0
+    # every lead with a known label is in one part, the open ones included
+    assert sum(p["leads"] for p in result.parts.values()) == len(
+        lead_table(horizon_snapshots)
+    )
+    metrics, scored = evaluate_model(demo, result.bundle, config)
+    assert len(scored) == result.parts["test"]["rows"] == metrics["rows"]
+    folds = backtest(demo, config, 2)
+    assert len(folds.folds) + len(folds.skipped) > 0
 
 
 def test_train_refuses_without_enough_history(demo: dict) -> None:

@@ -119,7 +119,9 @@ def features(
         typer.Option(
             "--snapshots",
             help="Write training snapshots (one row per closed lead every "
-            "snapshot_every_days, with its label) instead of the open leads at --as-of.",
+            "snapshot_every_days, with its label) instead of the open leads at --as-of; "
+            "with features.horizon_days, also the leads still open, each row labelled "
+            "as known at --as-of (default: the newest event).",
         ),
     ] = False,
     validated: Annotated[
@@ -151,7 +153,11 @@ def features(
                 )
         with err_console.status("building features"):
             if snapshots:
-                rows = export_snapshots(source, out, config.features, config.icp)
+                # with a label horizon, labels known at --as-of (else the newest event)
+                known_at = None if as_of is None else cutoff
+                rows = export_snapshots(
+                    source, out, config.features, config.icp, known_at
+                )
             else:
                 rows = export_features(source, cutoff, out, config.features, config.icp)
         what = "snapshots" if snapshots else f"open leads as of {cutoff}"

@@ -214,7 +214,7 @@ def explain_command(
 
 
 def global_artifacts(
-    tables: Any, result: Any, config: PredscoreConfig
+    tables: Any, result: Any, config: PredscoreConfig, cutoff: Any = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Figures and documents of the global view of a training (``train`` logs them).
 
@@ -237,7 +237,7 @@ def global_artifacts(
         rng = np.random.default_rng(config.seed)
         picked = rng.choice(leads, size=n, replace=False)
         rows = build_snapshots(
-            _lead_tables(tables, picked), bundle.features, bundle.icp
+            _lead_tables(tables, picked), bundle.features, bundle.icp, cutoff
         )
         if len(rows) > wanted:
             rows = rows.iloc[np.sort(rng.choice(len(rows), wanted, replace=False))]

@@ -88,6 +88,13 @@ def _tables(data: Path, validated: bool, as_of: str | None, config: PredscoreCon
     return result.tables
 
 
+def _cutoff(as_of: str | None) -> pd.Timestamp | None:
+    """The data's cutoff for horizon labels (``features.horizon_days``): ``--as-of``
+    when given; otherwise None, read as the newest event of the data (the time of
+    the export is not known, and "now" could be long after it)."""
+    return None if as_of is None else _as_of(as_of)
+
+
 def _inputs(
     data: Path,
     config_file: Path | None,
@@ -133,14 +140,18 @@ def train(
         config, rules, tables = _inputs(data, config_file, rules_file, validated, as_of)
         with err_console.status("training") as status:
             try:
-                result = train_model(tables, config, rules, progress=status.update)
+                result = train_model(
+                    tables, config, rules, status.update, _cutoff(as_of)
+                )
             except InsufficientHistoryError as exc:
                 console.print(f"[yellow]{exc}[/]")
                 return
             from predscore.cli.explain import global_artifacts
 
             status.update("explaining the test period (global view)")
-            shap_figures, shap_documents = global_artifacts(tables, result, config)
+            shap_figures, shap_documents = global_artifacts(
+                tables, result, config, _cutoff(as_of)
+            )
             status.update("logging the run to MLflow")
             started = time.perf_counter()
             metrics = {
@@ -219,7 +230,9 @@ def evaluate(
             bundle, origin = resolve_model(model, config.model.tracking)
         tables = _tables(data, validated, as_of, config)
         with err_console.status("evaluating"):
-            metrics, scored = evaluate_model(tables, bundle, config, rules)
+            metrics, scored = evaluate_model(
+                tables, bundle, config, rules, cutoff=_cutoff(as_of)
+            )
         metrics["model_uri"] = origin
         _write_json(out / "metrics.json", metrics)
         figures = evaluation_figures(scored, bundle.model.feature_importance())
@@ -251,7 +264,9 @@ def backtest_command(
     with _errors():
         config, rules, tables = _inputs(data, config_file, rules_file, validated, as_of)
         with err_console.status("backtesting") as status:
-            result = backtest(tables, config, folds, rules, progress=status.update)
+            result = backtest(
+                tables, config, folds, rules, status.update, _cutoff(as_of)
+            )
         for line in result.skipped:
             console.print(f"[yellow]skipped {line}[/]")
         if len(result.folds):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import (
     Field,
     field_validator,
@@ -48,8 +50,18 @@ class FeaturesConfig(_Section):
     horizon_days: float | None = Field(
         None,
         gt=0,
-        description="label = won within this many days of the snapshot; "
-        "None: won at all",
+        description="label = won within this many days of the snapshot; the leads "
+        "still open at the data's cutoff then give the rows whose window has passed "
+        "(label 0), and each row is kept only when its label is known at the cutoff "
+        "(see horizon_rows); None: won at all, closed leads only",
+    )
+    horizon_rows: Literal["complete", "known"] = Field(
+        "complete",
+        description="with horizon_days, which rows are kept at a cutoff: 'complete', "
+        "those whose window (as_of, as_of + horizon] has passed, whatever the "
+        "outcome; 'known', also the later rows of the leads closed by then. "
+        "'known' keeps more rows but selects them on the outcome: when wins are "
+        "recorded sooner than losses, its newest rows are mostly wins",
     )
     batch_rows: int = Field(
         250_000,

@@ -50,7 +50,8 @@ class SplitConfig(_Section):
         "cycle (creation to close, over the closed leads) before the newest close "
         "are left out of every part: of those, only the fast closers have closed yet "
         "(mostly losses), a sample that would bias calibration and test; null: keep "
-        "them",
+        "them. Not applied with features.horizon_days: every row is then labelled "
+        "only once its label is known (the leads still open included)",
     )
 
     @model_validator(mode="after")
@@ -64,7 +65,12 @@ class SplitConfig(_Section):
 
 
 class HistoryConfig(_Section):
-    """Below these counts of closed leads and wins, train refuses; rules score alone."""
+    """Below these counts of closed leads and wins, train refuses; rules score alone.
+
+    With ``features.horizon_days``, the leads still open with a labelled row (their
+    window passed) count with the closed ones against ``min_closed_leads``; a win is
+    a lead with a row labelled 1 (won within the horizon).
+    """
 
     min_closed_leads: int = Field(200, ge=1)
     min_wins: int = Field(40, ge=1)

@@ -28,7 +28,7 @@ from predscore.experiment.train import (
     split_parts,
 )
 from predscore.features import build_snapshots
-from predscore.model import ModelBundle, rolling_folds, split_leads
+from predscore.model import ModelBundle, rolling_folds, rows_known_at, split_leads
 
 __all__ = ["BacktestResult", "backtest", "evaluate_model"]
 
@@ -41,6 +41,7 @@ def evaluate_model(
     config: PredscoreConfig,
     rules: RulesConfig | None = None,
     references: Sequence[str] = (),
+    cutoff: pd.Timestamp | None = None,
 ) -> tuple[dict[str, object], pd.DataFrame]:
     """Model and rules (and reference models) on the bundle's test leads.
 
@@ -60,6 +61,9 @@ def evaluate_model(
         :data:`predscore.experiment.references.REFERENCES`). Each is fitted on every
         snapshot of the leads outside the test part (the leads whose snapshots grew,
         stopped and calibrated the model), with the model's feature columns.
+    cutoff : Timestamp, optional
+        As in :func:`predscore.experiment.train_model`: with a label horizon, the
+        test rows are those whose label is known at it.
 
     Returns
     -------
@@ -77,8 +81,10 @@ def evaluate_model(
     ConfigError
         When a reference name is unknown.
     """
-    snapshots = build_snapshots(tables, bundle.features, bundle.icp)
-    assignment, strategy = split_leads(snapshots, bundle.split, bundle.seed)
+    snapshots = build_snapshots(tables, bundle.features, bundle.icp, cutoff)
+    assignment, strategy = split_leads(
+        snapshots, bundle.split, bundle.seed, horizon_days=bundle.features.horizon_days
+    )
     parts = split_parts(snapshots, assignment)
     test = parts["test"]
     if len(test) == 0:
@@ -120,25 +126,33 @@ def backtest(
     folds: int,
     rules: RulesConfig | None = None,
     progress: Progress | None = None,
+    cutoff: pd.Timestamp | None = None,
 ) -> BacktestResult:
     """Rolling-origin evaluation over ``folds`` periods (see the module docstring).
 
     The engagement features are those of ``config.features`` (the grid is chosen by
     ``train``); a fold whose known history is below ``model.history`` is skipped and
-    listed with its reason.
+    listed with its reason. With ``features.horizon_days``, a fold learns from the
+    rows whose label was known at its origin (:func:`predscore.model.rows_known_at`)
+    and tests on every row of its leads known at ``cutoff``.
     """
     say = progress or (lambda _line: None)
-    snapshots = build_snapshots(tables, config.features, config.icp)
+    horizon, kept = config.features.horizon_days, config.features.horizon_rows
+    snapshots = build_snapshots(tables, config.features, config.icp, cutoff)
     rows, skipped = [], []
-    for fold in rolling_folds(snapshots, folds):
+    for fold in rolling_folds(snapshots, folds, horizon, kept):
         say(f"fold {fold.number}/{folds}: origin {fold.origin:%Y-%m-%d}")
-        known = snapshots[snapshots["lead_id"].isin(fold.train_leads)]
-        # only snapshots taken before the origin: the model of that day saw no later row
-        known = known[known["as_of"] < fold.origin]
+        # only rows known at the origin: the model of that day saw no later label
+        known = snapshots[
+            snapshots["lead_id"].isin(fold.train_leads).to_numpy()
+            & rows_known_at(snapshots, fold.origin, horizon, kept)
+        ]
         test = snapshots[snapshots["lead_id"].isin(fold.test_leads)].reset_index(
             drop=True
         )
-        assignment, _ = split_leads(known, config.model.split, config.seed, False)
+        assignment, _ = split_leads(
+            known, config.model.split, config.seed, False, horizon
+        )
         try:
             check_history(known, config.model.history, assignment)
         except ModelError as exc:

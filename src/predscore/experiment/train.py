@@ -69,10 +69,18 @@ class TrainingResult:
 def check_history(
     snapshots: pd.DataFrame, config: HistoryConfig, assignment: pd.Series | None = None
 ) -> dict[str, int]:
-    """Closed leads and wins available; raise when below the configured minimum.
+    """Labelled leads and wins available; raise when below the configured minimum.
 
-    With ``assignment`` (the parts of :func:`split_leads`), the leads too recent to
-    judge (part ``immature``) do not count: no period uses them.
+    A lead counts when it has a labelled row: closed, or (horizon labels) still open
+    with a row whose window has passed; a win is a lead with a row labelled 1. With
+    ``assignment`` (the parts of :func:`split_leads`), the leads too recent to judge
+    (part ``immature``) do not count: no period uses them.
+
+    Returns
+    -------
+    dict
+        ``closed_leads`` and ``open_leads`` (their sum is held against
+        ``min_closed_leads``) and ``wins``.
 
     Raises
     ------
@@ -84,8 +92,15 @@ def check_history(
     if assignment is not None:
         immature = leads["lead_id"].map(assignment).eq(IMMATURE).to_numpy()
         recent, leads = int(immature.sum()), leads.loc[~immature]
-    closed, wins = len(leads), int(leads["won"].sum())
-    if closed < config.min_closed_leads or wins < config.min_wins:
+    still_open = int(leads["closed_at"].isna().sum())
+    labelled, wins = len(leads), int(leads["won"].sum())
+    if labelled < config.min_closed_leads or wins < config.min_wins:
+        found = (
+            f"{labelled} leads with known labels ({still_open} still open, labelled "
+            "by `features.horizon_days`)"
+            if still_open
+            else f"{labelled} closed leads"
+        )
         aside = (
             f" ({recent} more closed leads are too recent to judge: "
             "`split.mature_quantile`)"
@@ -93,12 +108,16 @@ def check_history(
             else ""
         )
         raise InsufficientHistoryError(
-            f"not enough history to train: {closed} closed leads and {wins} wins"
+            f"not enough history to train: {found} and {wins} wins"
             f"{aside}, need at least {config.min_closed_leads} and "
             f"{config.min_wins} (configs/model.yaml `history`); predscore keeps "
             "scoring with the rules alone until more leads have closed"
         )
-    return {"closed_leads": closed, "wins": wins}
+    return {
+        "closed_leads": labelled - still_open,
+        "open_leads": still_open,
+        "wins": wins,
+    }
 
 
 def feature_candidates(
@@ -287,21 +306,25 @@ def _grid(
     tables: object,
     config: PredscoreConfig,
     progress: Progress,
+    cutoff: pd.Timestamp | None = None,
 ) -> tuple[GridChoice, str, int]:
     """Build each candidate's snapshots, split them; choose on validation.
 
     Returns the choice, the split strategy and the number of leads left out as too
-    recent to judge (``split.mature_quantile``).
+    recent to judge (``split.mature_quantile``; none with a label horizon).
     """
     candidates = feature_candidates(config.features, config.model)
     split: dict[str, Any] = {}
 
     def parts_of_each() -> Iterator[tuple[FeaturesConfig, dict[str, pd.DataFrame]]]:
         for candidate in candidates:
-            snapshots = build_snapshots(tables, candidate, config.icp)
+            snapshots = build_snapshots(tables, candidate, config.icp, cutoff)
             if not split:
                 split["assignment"], split["strategy"] = split_leads(
-                    snapshots, config.model.split, config.seed
+                    snapshots,
+                    config.model.split,
+                    config.seed,
+                    horizon_days=candidate.horizon_days,
                 )
                 check_history(snapshots, config.model.history, split["assignment"])
             parts = split_parts(snapshots, split["assignment"])
@@ -321,6 +344,7 @@ def train_model(
     config: PredscoreConfig,
     rules: RulesConfig | None = None,
     progress: Progress | None = None,
+    cutoff: pd.Timestamp | None = None,
 ) -> TrainingResult:
     """Train the calibrated closing-probability model and evaluate it against rules.
 
@@ -335,6 +359,10 @@ def train_model(
         The rule baseline to compare with on the same test leads.
     progress : callable, optional
         Receives a short line at each step.
+    cutoff : Timestamp, optional
+        The time the tables describe (their validation ``as_of``): with
+        ``features.horizon_days``, the labels known then are the training rows
+        (:func:`predscore.features.build_snapshots`; default: the newest event).
 
     Returns
     -------
@@ -348,7 +376,7 @@ def train_model(
     say = progress or (lambda _line: None)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    choice, strategy, immature = _grid(tables, config, say)
+    choice, strategy, immature = _grid(tables, config, say, cutoff)
     chosen, parts, grid = choice.features, choice.parts, choice.grid
     timings["snapshots_and_grid_s"] = time.perf_counter() - start
     params, trials = dict(config.model.lightgbm), 0

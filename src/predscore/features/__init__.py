@@ -9,12 +9,13 @@ Public API
 ----------
 ``build_features(tables_or_dir, as_of, config=None, icp=None) -> DataFrame``
     One row per lead open at ``as_of``: ``lead_id``, ``as_of``, then the features.
-``build_snapshots(tables_or_dir, config=None, icp=None) -> DataFrame``
+``build_snapshots(tables_or_dir, config=None, icp=None, cutoff=None) -> DataFrame``
     Training rows: ``lead_id``, ``as_of``, ``closed_at``, ``label``, then the features,
-    one row per closed lead every ``snapshot_every_days`` until before its close.
+    one row per closed lead every ``snapshot_every_days`` until before its close; with
+    ``horizon_days``, the rows whose label is known at ``cutoff``, open leads included.
 ``export_features(tables_or_dir, as_of, path, config=None, icp=None) -> int``
     :func:`build_features` streamed to a Parquet file in bounded memory; rows written.
-``export_snapshots(tables_or_dir, path, config=None, icp=None) -> int``
+``export_snapshots(tables_or_dir, path, config=None, icp=None, cutoff=None) -> int``
     :func:`build_snapshots` streamed to a Parquet file in bounded memory; rows written.
 ``write_features(frame, path) -> Path``
     Write a feature or snapshot frame to Parquet atomically.

@@ -28,6 +28,7 @@ from predscore.features.engine import iter_batches
 from predscore.features.registry import FeatureSpec
 from predscore.features.sources import TablesOrDir, open_tables
 from predscore.features.specs import feature_specs
+from predscore.features.spine import newest_event_us, stage_cutoff
 from predscore.io import AtomicParquetWriter, write_parquet
 
 __all__ = [
@@ -55,21 +56,52 @@ def _as_category(series: pd.Series) -> pd.Series:
     return series.astype("str").astype("category")
 
 
+def _open_at_cutoff(batch: pa.Table, cutoff_us: int) -> pa.Table:
+    """``closed_at`` missing on the rows of leads not closed at the cutoff.
+
+    The horizon spine gives those leads the close ``cutoff + 1`` (see :mod:`spine`):
+    a stand-in, so that nothing recorded after the cutoff reaches their rows.
+    """
+    index = batch.schema.get_field_index("closed_at")
+    closed = batch.column(index)
+    limit = pa.scalar(cutoff_us, pa.int64()).cast(closed.type)
+    masked = pc.if_else(pc.greater(closed, limit), pa.scalar(None, closed.type), closed)
+    return batch.set_column(index, "closed_at", masked)
+
+
 def _run(
-    source: TablesOrDir, as_of_us: int | None, config: FeaturesConfig, icp: IcpConfig
+    source: TablesOrDir,
+    as_of_us: int | None,
+    config: FeaturesConfig,
+    icp: IcpConfig,
+    cutoff_us: int | None = None,
 ) -> Iterator[tuple[tuple[FeatureSpec, ...], pa.Table]]:
-    """Yield (specs, batch): features as of ``as_of_us``, or snapshots when None."""
+    """Yield (specs, batch): features as of ``as_of_us``, or snapshots when None
+    (labelled as known at ``cutoff_us`` when ``config.horizon_days`` is set)."""
     with open_tables(source, config) as tables:
         specs = feature_specs(config, icp, tables.lead_extras)
+        horizon = as_of_us is None and config.horizon_days is not None
+        if horizon:
+            if cutoff_us is None:  # no cutoff given: the newest event bounds it
+                cutoff_us = newest_event_us(tables.con) or 0
+            stage_cutoff(tables.con, cutoff_us)
         for batch in iter_batches(tables, as_of_us, config, icp):
-            yield specs, batch
+            yield specs, _open_at_cutoff(batch, cutoff_us) if horizon else batch
 
 
 def _collect(
-    source: TablesOrDir, as_of_us: int | None, config: FeaturesConfig, icp: IcpConfig
+    source: TablesOrDir,
+    as_of_us: int | None,
+    config: FeaturesConfig,
+    icp: IcpConfig,
+    cutoff_us: int | None = None,
 ) -> pd.DataFrame:
-    results = list(_run(source, as_of_us, config, icp))
+    results = list(_run(source, as_of_us, config, icp, cutoff_us))
     return _to_frame([batch for _, batch in results], results[0][0])
+
+
+def _cutoff_us(cutoff: AsOf | None) -> int | None:
+    return None if cutoff is None else pit.epoch_us(cutoff)
 
 
 def build_features(
@@ -127,13 +159,18 @@ def build_snapshots(
     tables_or_dir: TablesOrDir,
     config: FeaturesConfig | None = None,
     icp: IcpConfig | None = None,
+    cutoff: AsOf | None = None,
 ) -> pd.DataFrame:
-    """Labelled training snapshots of every closed lead.
+    """Labelled training snapshots of every closed lead (and, with a horizon, of the
+    leads still open at the cutoff).
 
     One row per closed lead every ``config.snapshot_every_days`` from its
     ``created_at`` (included) until strictly before its ``closed_at``; each row's
     features are exactly those :func:`build_features` gives for that lead at that
-    ``as_of``.
+    ``as_of``. With ``config.horizon_days`` H, a row is kept when its label is known
+    at ``cutoff``: every row of a lead closed at or before it, and the rows with
+    ``as_of + H <= cutoff`` of a lead not closed then (label 0, ``closed_at``
+    missing). Nothing after the cutoff changes any row.
 
     Parameters
     ----------
@@ -143,14 +180,19 @@ def build_snapshots(
         Also sets ``snapshot_every_days`` and ``horizon_days``.
     icp : IcpConfig, optional
         Ideal Customer Profile.
+    cutoff : Timestamp, datetime or str, optional
+        The data's cutoff, the time the tables describe (the ``as_of`` they were
+        validated at): only read with a horizon. Default: the newest event of the
+        tables (creation, activity, qualification or close), a lower bound of it.
 
     Returns
     -------
     DataFrame
-        ``lead_id``, ``as_of``, ``closed_at``, ``label`` (``int8``: 1 when the lead was
-        won within ``horizon_days`` after ``as_of``, or won at all when it is None),
-        then the features; sorted by ``(lead_id, as_of)``. Split by lead and time, never
-        at random across snapshots of one lead.
+        ``lead_id``, ``as_of``, ``closed_at`` (missing for a lead not closed at the
+        cutoff), ``label`` (``int8``: 1 when the lead was won within ``horizon_days``
+        after ``as_of``, or won at all when it is None), then the features; sorted by
+        ``(lead_id, as_of)``. Split by lead and time, never at random across
+        snapshots of one lead.
 
     Raises
     ------
@@ -159,7 +201,7 @@ def build_snapshots(
     """
     config = config or FeaturesConfig()
     icp = icp or IcpConfig()
-    return _collect(tables_or_dir, None, config, icp)
+    return _collect(tables_or_dir, None, config, icp, _cutoff_us(cutoff))
 
 
 def _arrow_for_file(table: pa.Table, specs: tuple[FeatureSpec, ...]) -> pa.Table:
@@ -180,8 +222,9 @@ def _export(
     path: Path,
     config: FeaturesConfig,
     icp: IcpConfig,
+    cutoff_us: int | None = None,
 ) -> int:
-    batches = _run(source, as_of_us, config, icp)
+    batches = _run(source, as_of_us, config, icp, cutoff_us)
     specs, first = next(batches)  # there is always one batch, even when empty
     head = _arrow_for_file(first, specs)
 
@@ -230,8 +273,10 @@ def export_snapshots(
     path: Path,
     config: FeaturesConfig | None = None,
     icp: IcpConfig | None = None,
+    cutoff: AsOf | None = None,
 ) -> int:
-    """Stream the snapshots of :func:`build_snapshots` to a Parquet file.
+    """Stream the snapshots of :func:`build_snapshots` (same ``cutoff``) to a Parquet
+    file.
 
     Returns
     -------
@@ -240,7 +285,7 @@ def export_snapshots(
     """
     config = config or FeaturesConfig()
     icp = icp or IcpConfig()
-    return _export(tables_or_dir, None, Path(path), config, icp)
+    return _export(tables_or_dir, None, Path(path), config, icp, _cutoff_us(cutoff))
 
 
 def write_features(frame: pd.DataFrame, path: Path) -> Path:

@@ -14,7 +14,11 @@ The contract, shared by the SQL engine, the numpy engine and the label windows:
   satisfies ``0 <= age < w days``;
 * a lead is **open** at ``as_of`` when it was created at or before ``as_of`` and has no
   outcome closed at or before ``as_of``;
-* a label window starts strictly after ``as_of``: ``as_of < closed <= as_of + horizon``.
+* a label window starts strictly after ``as_of``: ``as_of < closed <= as_of + horizon``;
+* with a horizon, a row's window has **passed** at a cutoff ``C`` when
+  ``as_of + horizon <= C`` (a lead still open then was not won in the window: label
+  0); its label is **known** when that holds or when its lead closed at or before
+  ``C``.
 
 SQL functions take SQL expressions (column names or literals) that evaluate to epoch
 microseconds as ``BIGINT`` and return a fragment. The numpy functions work on the *row
@@ -46,6 +50,9 @@ __all__ = [
     "in_label_window",
     "is_open",
     "known_at",
+    "label_known",
+    "labelled_before",
+    "window_passed",
     "last_snapshot",
     "snapshot_count",
     "starts_day",
@@ -93,6 +100,16 @@ def known_at(event: str, as_of: str) -> str:
 def is_open(created: str, closed: str, as_of: str) -> str:
     """The lead exists at ``as_of`` and is not closed yet (``closed`` may be NULL)."""
     return f"({created} <= {as_of} AND ({closed} IS NULL OR {closed} > {as_of}))"
+
+
+def labelled_before(cutoff: str, horizon_us: int) -> str:
+    """End (exclusive) of the as-of times whose label window has passed at ``cutoff``.
+
+    A row at ``as_of`` strictly before it has ``as_of + horizon <= cutoff``: its
+    window ``(as_of, as_of + horizon]`` is over, its label known even if the lead is
+    still open.
+    """
+    return f"({cutoff} - CAST({int(horizon_us)} AS BIGINT) + 1)"
 
 
 def snapshot_count(created: str, closed: str, every_us: int) -> str:
@@ -175,6 +192,24 @@ def in_label_window(
     if horizon_days is None:
         return after
     return after & (closed - as_of <= duration_us(horizon_days))
+
+
+def window_passed(
+    as_of: pd.Series, cutoff: pd.Timestamp, horizon_days: float
+) -> np.ndarray:
+    """The label window of each row is over at ``cutoff``: ``as_of + horizon <=
+    cutoff``."""
+    horizon = pd.Timedelta(microseconds=duration_us(horizon_days))
+    return (as_of + horizon <= cutoff).to_numpy(dtype=bool)
+
+
+def label_known(
+    closed: pd.Series, as_of: pd.Series, cutoff: pd.Timestamp, horizon_days: float
+) -> np.ndarray:
+    """The label of each row is known at ``cutoff`` (see the module): its lead closed
+    at or before ``cutoff`` (``closed`` is NaT while open), or its window passed."""
+    closed_then = (closed <= cutoff).fillna(False).to_numpy(dtype=bool)
+    return closed_then | window_passed(as_of, cutoff, horizon_days)
 
 
 def check_ages(min_age_days: float | None, what: str) -> None:

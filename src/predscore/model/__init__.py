@@ -12,8 +12,8 @@ Public API
     ``contributions`` (TreeSHAP on log-odds).
 ``Calibrator``, ``fit_calibrator``
     Isotonic or sigmoid map, chosen by cross-validated Brier score.
-``split_leads``, ``rolling_folds``, ``lead_table``, ``immature_leads``
-    Splits by lead and time; the leads too recent to judge.
+``split_leads``, ``rolling_folds``, ``lead_table``, ``immature_leads``, ``rows_known_at``
+    Splits by lead and time; the leads too recent to judge; the rows known at a date.
 ``ModelBundle``, ``save_bundle``, ``load_bundle``
     The fitted model with the feature configuration it needs, on disk.
 :mod:`predscore.model.tracking` (MLflow runs, registry, promote, URIs) and
@@ -30,6 +30,7 @@ from predscore.model.split import (
     immature_leads,
     lead_table,
     rolling_folds,
+    rows_known_at,
     split_leads,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "load_bundle",
     "rolling_folds",
     "row_weights",
+    "rows_known_at",
     "save_bundle",
     "split_leads",
 ]

@@ -4,6 +4,12 @@ Stage: model. Input: snapshots (``lead_id``, ``as_of``, ``closed_at``, ``label``
 features). Output: the part (``train``, ``valid``, ``calibration``, ``test``) of each
 lead, or rolling-origin folds. A lead's creation time is its first snapshot's
 ``as_of`` (snapshots start at creation).
+
+With a label horizon (``features.horizon_days``), every snapshot's label is known
+when the snapshots are built, leads still open included (see
+:mod:`predscore.features.spine`): the row-level rule replaces the lead-level
+``mature_quantile`` filter, and a row is known at a fold's origin when its lead had
+closed by then or its window had passed (:func:`rows_known_at`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import pandas as pd
 
 from predscore.config import SplitConfig
 from predscore.errors import DataValidationError
+from predscore.features.pit import label_known, window_passed
 
 __all__ = [
     "IMMATURE",
@@ -23,6 +30,7 @@ __all__ = [
     "immature_leads",
     "lead_table",
     "rolling_folds",
+    "rows_known_at",
     "split_leads",
 ]
 
@@ -34,7 +42,8 @@ IMMATURE = "immature"
 def lead_table(snapshots: pd.DataFrame) -> pd.DataFrame:
     """One row per lead: ``created_at`` (first as_of), ``closed_at``, ``won``, ``rows``.
 
-    Sorted by ``(created_at, lead_id)``, the order every time split follows.
+    ``won`` is 1 when one of the lead's rows is labelled 1; ``closed_at`` is missing
+    for a lead still open (horizon labels). Sorted by ``(created_at, lead_id)``, the order every time split follows.
     """
     missing = {"lead_id", "as_of", "closed_at", "label"} - set(snapshots.columns)
     if missing:
@@ -86,7 +95,11 @@ def _cut(n: int, shares: list[float]) -> np.ndarray:
 
 
 def split_leads(
-    snapshots: pd.DataFrame, config: SplitConfig, seed: int, with_test: bool = True
+    snapshots: pd.DataFrame,
+    config: SplitConfig,
+    seed: int,
+    with_test: bool = True,
+    horizon_days: float | None = None,
 ) -> tuple[pd.Series, str]:
     """Assign every lead to one part.
 
@@ -101,6 +114,10 @@ def split_leads(
     with_test : bool
         False: no test part, the other shares are scaled up to fill it (the test
         leads are held out elsewhere, e.g. by a rolling-origin fold).
+    horizon_days : float, optional
+        The snapshots' label horizon (``features.horizon_days``). When set, every
+        row is labelled only once its label is known, so no lead is too recent to
+        judge: ``config.mature_quantile`` is not applied.
 
     Returns
     -------
@@ -108,7 +125,7 @@ def split_leads(
         Part name per ``lead_id`` (index) and the strategy used (``time`` or
         ``random``). With a time split and ``config.mature_quantile``, the leads too
         recent to judge (:func:`immature_leads`) are in part ``immature``, which
-        no period uses.
+        no period uses (never with ``horizon_days``).
     """
     leads = lead_table(snapshots)
     strategy = _strategy(leads, config)
@@ -117,7 +134,8 @@ def split_leads(
     names = np.asarray(PARTS[: len(shares)], dtype=object)
     part = np.empty(len(leads), dtype=object)
     if strategy == "time":
-        recent = immature_leads(leads, config.mature_quantile)
+        quantile = config.mature_quantile if horizon_days is None else None
+        recent = immature_leads(leads, quantile)
         part[recent] = IMMATURE
         part[~recent] = names[_cut(int((~recent).sum()), shares)]
     else:
@@ -131,7 +149,8 @@ def split_leads(
 
 @dataclass(frozen=True)
 class Fold:
-    """One rolling-origin fold: train on leads closed before ``origin``, test after."""
+    """One rolling-origin fold: train on the leads created before ``origin`` with a
+    row known then (:func:`rows_known_at`), test on those created after."""
 
     number: int
     origin: pd.Timestamp
@@ -140,13 +159,44 @@ class Fold:
     test_leads: np.ndarray
 
 
-def rolling_folds(snapshots: pd.DataFrame, folds: int) -> list[Fold]:
+def rows_known_at(
+    snapshots: pd.DataFrame,
+    origin: pd.Timestamp,
+    horizon_days: float | None = None,
+    horizon_rows: str = "complete",
+) -> np.ndarray:
+    """Mask of the snapshot rows a model trained at ``origin`` could learn from.
+
+    Without a horizon: the rows taken before ``origin`` of the leads closed by then
+    (a label "won at all" is known only once the lead closed). With ``horizon_days``
+    H, as the snapshots themselves are kept at the data's cutoff
+    (``features.horizon_rows``): ``complete``, the rows whose window had passed,
+    ``as_of + H <= origin``; ``known``, also the rows of the leads closed by then
+    (:func:`predscore.features.pit.label_known`). The label is the row's own: its
+    window was over, or its lead closed, by ``origin``.
+    """
+    if horizon_days is None:
+        closed = snapshots["closed_at"].le(origin).to_numpy(dtype=bool)
+        return closed & snapshots["as_of"].lt(origin).to_numpy(dtype=bool)
+    if horizon_rows == "complete":
+        return window_passed(snapshots["as_of"], origin, horizon_days)
+    return label_known(snapshots["closed_at"], snapshots["as_of"], origin, horizon_days)
+
+
+def rolling_folds(
+    snapshots: pd.DataFrame,
+    folds: int,
+    horizon_days: float | None = None,
+    horizon_rows: str = "complete",
+) -> list[Fold]:
     """Rolling-origin folds over lead creation time.
 
     Leads are cut by creation into ``folds + 1`` blocks of equal size. Fold ``k``
-    (1..K) tests on the leads created in block ``k`` and trains on the leads whose
-    outcome was known at the block's start (closed before ``origin``): exactly what a
-    model trained on that day could have learned from.
+    (1..K) tests on the leads created in block ``k`` and trains on the older leads
+    with a row known at the block's start (:func:`rows_known_at`, with the label
+    horizon ``horizon_days`` and ``horizon_rows``; without one, the leads closed
+    before ``origin``):
+    exactly what a model trained on that day could have learned from.
 
     Raises
     ------
@@ -158,7 +208,7 @@ def rolling_folds(snapshots: pd.DataFrame, folds: int) -> list[Fold]:
         raise DataValidationError(f"--folds must be >= 1, got {folds}")
     if len(leads) < folds + 1:
         raise DataValidationError(
-            f"{len(leads)} closed leads cannot make {folds} folds"
+            f"{len(leads)} labelled leads cannot make {folds} folds"
         )
     block = _cut(len(leads), [1 / (folds + 1)] * (folds + 1))
     created = leads["created_at"]
@@ -167,7 +217,11 @@ def rolling_folds(snapshots: pd.DataFrame, folds: int) -> list[Fold]:
         in_block = block == k
         origin = created[in_block].min()
         end = created[block == k + 1].min() if k < folds else created.max()
-        known = (leads["closed_at"] <= origin).to_numpy()
+        if horizon_days is None:
+            known = (leads["closed_at"] <= origin).to_numpy()
+        else:
+            rows = rows_known_at(snapshots, origin, horizon_days, horizon_rows)
+            known = leads["lead_id"].isin(snapshots.loc[rows, "lead_id"]).to_numpy()
         out.append(
             Fold(
                 number=k,
