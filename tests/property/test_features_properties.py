@@ -255,6 +255,13 @@ def test_row_order_changes_nothing_and_counts_nest(
             assert (frame[short] <= frame[long]).all(), (short, long)
 
 
+def _some_rows(data: st.DataObject, frame: pd.DataFrame) -> list[int]:
+    """One or two positions of ``frame`` (not empty) drawn by Hypothesis."""
+    return data.draw(
+        st.lists(st.integers(0, len(frame) - 1), min_size=1, max_size=2, unique=True)
+    )
+
+
 @examples(12)
 @given(tables=crm(), data=st.data())
 def test_snapshots_never_see_past_their_as_of(
@@ -265,10 +272,7 @@ def test_snapshots_never_see_past_their_as_of(
     assert (snaps["as_of"] < snaps["closed_at"]).all()
     if snaps.empty:
         return
-    picks = data.draw(
-        st.lists(st.integers(0, len(snaps) - 1), min_size=1, max_size=2, unique=True)
-    )
-    for i in picks:
+    for i in _some_rows(data, snaps):
         row = snaps.iloc[[i]]
         as_of = row["as_of"].iloc[0]
         seen = build_features(_cut(tables, as_of), as_of, config)
@@ -304,10 +308,7 @@ def test_horizon_labels_know_nothing_after_the_cutoff(
     if snaps.empty:
         return
     # a row's presence, label and features depend on nothing after min(as_of + H, C)
-    picks = data.draw(
-        st.lists(st.integers(0, len(snaps) - 1), min_size=1, max_size=2, unique=True)
-    )
-    for i in picks:
+    for i in _some_rows(data, snaps):
         row = snaps.iloc[[i]]
         until = min(row["as_of"].iloc[0] + horizon, cutoff)
         then = build_snapshots(_cut(tables, until), config, cutoff=until)
