@@ -6,30 +6,36 @@ scoring with an exported bundle never loads MLflow.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
+from typing import Any
 
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
+from mlflow.pyfunc import PythonModelContext
 
 from predscore.model.bundle import load_bundle
 
 __all__ = ["PredscorePyfunc"]
 
-with warnings.catch_warnings():
-    # MLflow asks for type hints on predict; hints would make it re-shape the input
-    warnings.filterwarnings("ignore", message=".*type hints.*", category=UserWarning)
 
-    class PredscorePyfunc(mlflow.pyfunc.PythonModel):
-        """Canonical feature rows in, calibrated closing probability out.
+class PredscorePyfunc(mlflow.pyfunc.PythonModel):
+    """Canonical feature rows in, calibrated closing probability out.
 
-        The bundle folder is the model's artifact ``bundle``; input rows are those of
-        ``predscore features`` (category columns may arrive as plain strings).
-        """
+    The bundle folder is the model's artifact ``bundle``; input rows are those of
+    ``predscore features`` (category columns may arrive as plain strings). The input
+    hint is ``pd.DataFrame``: MLflow then infers no schema from it and leaves the rows
+    as they are (the logged signature describes them).
+    """
 
-        def load_context(self, context):  # noqa: ANN001, ANN201
-            self.bundle = load_bundle(Path(context.artifacts["bundle"]))
+    def load_context(self, context: PythonModelContext) -> None:
+        self.bundle = load_bundle(Path(context.artifacts["bundle"]))
 
-        def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
-            frame = pd.DataFrame(model_input)
-            return self.bundle.predict_proba(frame).to_numpy()
+    def predict(
+        self,
+        context: PythonModelContext | None,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> np.ndarray:
+        frame = pd.DataFrame(model_input)
+        return self.bundle.predict_proba(frame).to_numpy()

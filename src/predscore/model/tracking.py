@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import tempfile
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,18 +169,15 @@ def log_training(
             signature = ModelSignature(
                 inputs=_input_schema(example), outputs=Schema([ColSpec("double")])
             )
-            with warnings.catch_warnings():
-                # MLflow asks for type hints on predict (see predscore.model.pyfunc)
-                warnings.filterwarnings("ignore", message=".*type hints.*")
-                info = mlflow.pyfunc.log_model(
-                    name="model",
-                    python_model=PredscorePyfunc(),
-                    artifacts={"bundle": str(folder)},
-                    signature=signature,
-                    input_example=inputs,
-                    registered_model_name=config.registered_model,
-                    pip_requirements=_requirements(),
-                )
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=PredscorePyfunc(),
+                artifacts={"bundle": str(folder)},
+                signature=signature,
+                input_example=inputs,
+                registered_model_name=config.registered_model,
+                pip_requirements=_requirements(),
+            )
     version = str(info.registered_model_version)
     client = mlflow.MlflowClient()
     client.set_registered_model_alias(config.registered_model, CHALLENGER, version)
