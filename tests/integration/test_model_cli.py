@@ -47,6 +47,7 @@ def test_train_evaluate_promote_and_serve_as_pyfunc(env: Path) -> None:
     _run("validate", "--data", "demo", "--as-of", "2026-10-01", "--out", "valid")
     out = _run("train", "--data", "valid", "--validated", "--config", "model.yaml")
     assert "version 1 (alias challenger)" in " ".join(out.split())
+    assert "label: won; leads per period: train" in " ".join(out.split())
     assert (env / "mlflow" / "mlflow.db").is_file()
     # artifacts go where tracking.artifact_location says, not to MLflow's ./mlruns
     assert (env / "mlflow" / "artifacts").is_dir() and not (env / "mlruns").exists()
@@ -135,3 +136,35 @@ def test_train_without_history_says_so_and_succeeds(env: Path) -> None:
         _run("validate", "--data", "demo", "--as-of", "2026-10-01", "--out", "valid")
     out = _run("train", "--data", "valid", "--validated", "--config", "strict.yaml")
     assert "not enough history" in out and "rules" in out
+
+
+def test_train_evaluate_backtest_with_a_horizon(env: Path) -> None:
+    """``features.horizon_days`` through the command line: the model learns "won
+    within H days" from the rows whose window had passed at --as-of, open leads'
+    included, and carries its horizon in the exported bundle."""
+    configs = env / "horizon-configs"
+    if not configs.exists():
+        configs.mkdir()
+        for source in (ROOT / "configs").glob("*.yaml"):
+            (configs / source.name).write_text(source.read_text())
+        features = yaml.safe_load((configs / "features.yaml").read_text())
+        features["horizon_days"] = 120
+        (configs / "features.yaml").write_text(yaml.safe_dump(features))
+    if not (env / "valid").exists():
+        _run("demo-data", "--out", "demo", "--leads", "1500", "--seed", "5")
+        _run("validate", "--data", "demo", "--as-of", "2026-10-01", "--out", "valid")
+    (env / "model.yaml").write_text(yaml.safe_dump(FAST_MODEL))
+    common = ("--data", "valid", "--validated", "--as-of", "2026-10-01")
+    with_horizon = ("--config-dir", str(configs))
+    out = _run(*with_horizon, "train", *common, "--config", "model.yaml")
+    assert "label: won within 120 days" in " ".join(out.split())
+    _run(*with_horizon, "promote")
+    bundle = json.loads((env / "models" / "champion" / "bundle.json").read_text())
+    assert bundle["features_config"]["horizon_days"] == 120
+    _run(*with_horizon, "evaluate", *common, "--out", "eval-h")
+    metrics = json.loads((env / "eval-h" / "metrics.json").read_text())
+    assert 0 < metrics["model"]["roc_auc"] <= 1
+    out = _run(
+        *with_horizon, "backtest", *common, "--folds", "2", "--config", "model.yaml"
+    )
+    assert "Over the folds" in out or "skipped" in out

@@ -190,6 +190,19 @@ def train(
         if len(result.grid):
             console.print(_frame_table(result.grid, "Engagement grid (validation)"))
         sel = result.metrics["selected"]
+        horizon = result.bundle.features.horizon_days
+        label = "won" if horizon is None else f"won within {horizon:g} days"
+        periods = ", ".join(
+            f"{name} {part['leads']:,} ({part.get('wins', 0):,} won)"
+            for name, part in result.parts.items()
+            if "rows" in part
+        )
+        immature = result.parts.get("immature", {}).get("leads", 0)
+        console.print(
+            f"label: {label}; leads per period: {periods}"
+            + (f"; {immature:,} too recent to judge, left out" if immature else ""),
+            highlight=False,
+        )
         console.print(
             f"chose half-life {sel['half_life_days']:g} d, windows "
             f"{sel['windows_days']}, {sel['best_iteration']} trees; calibration "
