@@ -168,3 +168,25 @@ def test_train_evaluate_backtest_with_a_horizon(env: Path) -> None:
         *with_horizon, "backtest", *common, "--folds", "2", "--config", "model.yaml"
     )
     assert "Over the folds" in out or "skipped" in out
+
+
+def test_horizon_cutoff_is_never_after_the_data_nor_before_training(env: Path) -> None:
+    configs = env / "horizon-configs"
+    if not configs.exists() or not (env / "valid").exists():
+        pytest.skip("needs the data and configuration of the previous test")
+    with_horizon = ("--config-dir", str(configs))
+    data = ("--data", "valid", "--validated")
+    # an --as-of long after the export: labels are read at its newest event
+    out = _run(*with_horizon, "train", *data, "--as-of", "2027-06-01")
+    assert "is after the newest event of the data" in " ".join(out.split())
+    _run(*with_horizon, "promote")
+    bundle = json.loads((env / "models" / "champion" / "bundle.json").read_text())
+    assert bundle["metadata"]["label_cutoff"] < "2026-10-02"
+    # evaluating at an earlier cutoff would test leads it was calibrated on
+    result = CliRunner().invoke(
+        app, [*with_horizon, "evaluate", *data, "--as-of", "2026-06-01", "--out", "e"]
+    )
+    assert result.exit_code != 0
+    assert "before the one this model's labels were read at" in " ".join(
+        result.output.split()
+    )

@@ -50,7 +50,8 @@ AsOfOption = Annotated[
     typer.Option(
         "--as-of",
         help="Cutoff time, ISO 8601 (e.g. 2026-09-30 or 2026-09-30T12:00:00Z); "
-        "naive times are UTC. Default: now.",
+        "naive times are UTC. Default: now (labels with a horizon: never after the "
+        "newest event of the data).",
         show_default=False,
     ),
 ]

@@ -88,11 +88,21 @@ def _tables(data: Path, validated: bool, as_of: str | None, config: PredscoreCon
     return result.tables
 
 
-def _cutoff(as_of: str | None) -> pd.Timestamp | None:
-    """The data's cutoff for horizon labels (``features.horizon_days``): ``--as-of``
-    when given; otherwise None, read as the newest event of the data (the time of
-    the export is not known, and "now" could be long after it)."""
-    return None if as_of is None else _as_of(as_of)
+def _cutoff(
+    tables: Any, as_of: str | None, horizon_days: float | None
+) -> pd.Timestamp | None:
+    """The data's cutoff for horizon labels (``features.horizon_days``; None without
+    one): ``--as-of``, or the newest event of the data when it is not given or later
+    than the data (the time of the export is not known otherwise, and a later cutoff
+    would read "not won" for windows the export cannot see the end of)."""
+    from predscore.features import label_cutoff
+
+    if horizon_days is None:
+        return None
+    cutoff, note = label_cutoff(tables, as_of)
+    if note:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    return cutoff
 
 
 def _inputs(
@@ -138,11 +148,10 @@ def train(
 
     with _errors():
         config, rules, tables = _inputs(data, config_file, rules_file, validated, as_of)
+        cutoff = _cutoff(tables, as_of, config.features.horizon_days)
         with err_console.status("training") as status:
             try:
-                result = train_model(
-                    tables, config, rules, status.update, _cutoff(as_of)
-                )
+                result = train_model(tables, config, rules, status.update, cutoff)
             except InsufficientHistoryError as exc:
                 console.print(f"[yellow]{exc}[/]")
                 return
@@ -150,7 +159,7 @@ def train(
 
             status.update("explaining the test period (global view)")
             shap_figures, shap_documents = global_artifacts(
-                tables, result, config, _cutoff(as_of)
+                tables, result, config, cutoff
             )
             status.update("logging the run to MLflow")
             started = time.perf_counter()
@@ -228,6 +237,8 @@ def evaluate(
     as_of: AsOfOption = None,
 ) -> None:
     """Model and rules side by side on the model's test leads: metrics.json + plots."""
+    import matplotlib.pyplot as plt
+
     from predscore.experiment import (
         evaluate_model,
         evaluation_figures,
@@ -243,8 +254,10 @@ def evaluate(
             bundle, origin = resolve_model(model, config.model.tracking)
         tables = _tables(data, validated, as_of, config)
         with err_console.status("evaluating"):
+            # given: read as for train; not given: the cutoff of the model's training
+            given = None if as_of is None else bundle.features.horizon_days
             metrics, scored = evaluate_model(
-                tables, bundle, config, rules, cutoff=_cutoff(as_of)
+                tables, bundle, config, rules, cutoff=_cutoff(tables, as_of, given)
             )
         metrics["model_uri"] = origin
         _write_json(out / "metrics.json", metrics)
@@ -252,6 +265,7 @@ def evaluate(
         (out / "plots").mkdir(parents=True, exist_ok=True)
         for name, figure in figures.items():
             figure.savefig(out / "plots" / name, dpi=110)
+            plt.close(figure)
         console.print(_frame_table(metrics_table(metrics), f"Test period ({origin})"))
         segments = segments_table(metrics)
         if segments is not None:
@@ -276,10 +290,9 @@ def backtest_command(
 
     with _errors():
         config, rules, tables = _inputs(data, config_file, rules_file, validated, as_of)
+        cutoff = _cutoff(tables, as_of, config.features.horizon_days)
         with err_console.status("backtesting") as status:
-            result = backtest(
-                tables, config, folds, rules, status.update, _cutoff(as_of)
-            )
+            result = backtest(tables, config, folds, rules, status.update, cutoff)
         for line in result.skipped:
             console.print(f"[yellow]skipped {line}[/]")
         if len(result.folds):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from predscore.config import PredscoreConfig, RulesConfig
-from predscore.errors import ModelError
+from predscore.errors import DataValidationError, ModelError
 from predscore.experiment.compare import scored_rows, side_by_side
 from predscore.experiment.references import reference_probability
 from predscore.experiment.train import (
@@ -27,7 +27,7 @@ from predscore.experiment.train import (
     score_rule_baseline,
     split_parts,
 )
-from predscore.features import build_snapshots
+from predscore.features import build_snapshots, newest_event
 from predscore.model import ModelBundle, rolling_folds, rows_known_at, split_leads
 
 __all__ = ["BacktestResult", "backtest", "evaluate_model"]
@@ -81,6 +81,7 @@ def evaluate_model(
     ConfigError
         When a reference name is unknown.
     """
+    cutoff = evaluation_cutoff(tables, bundle, cutoff)
     snapshots = build_snapshots(tables, bundle.features, bundle.icp, cutoff)
     assignment, strategy = split_leads(
         snapshots, bundle.split, bundle.seed, horizon_days=bundle.features.horizon_days
@@ -106,6 +107,34 @@ def evaluate_model(
         metrics["rules_note"] = note
     scored = scored_rows(test, probability, rule_out, rule_prob, others)
     return metrics, scored
+
+
+def evaluation_cutoff(
+    tables: object, bundle: ModelBundle, cutoff: pd.Timestamp | None
+) -> pd.Timestamp | None:
+    """The label cutoff to evaluate ``bundle`` at (models with a label horizon only).
+
+    Default: the cutoff recorded at training (``metadata["label_cutoff"]``), else the
+    newest event. An earlier cutoff than the training one is refused: fewer leads
+    have a known label then, the time split moves back and the test period would
+    hold leads the model was fitted or calibrated on.
+    """
+    if bundle.features.horizon_days is None:
+        return cutoff
+    recorded = bundle.metadata.get("label_cutoff")
+    trained = None if recorded is None else pd.Timestamp(recorded)
+    if cutoff is None:
+        return trained if trained is not None else newest_event(tables)
+    cutoff = pd.Timestamp(cutoff)
+    if cutoff.tzinfo is None:
+        cutoff = cutoff.tz_localize("UTC")
+    if trained is not None and cutoff < trained:
+        raise DataValidationError(
+            f"cutoff {cutoff.isoformat()} is before the one this model's labels were "
+            f"read at ({trained.isoformat()}): its test period would hold leads it was "
+            "trained or calibrated on; evaluate at that cutoff or later"
+        )
+    return cutoff
 
 
 @dataclass(frozen=True)

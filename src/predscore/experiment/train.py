@@ -30,7 +30,7 @@ from predscore.config import (
 )
 from predscore.errors import ConfigError, InsufficientHistoryError
 from predscore.experiment.compare import scored_rows, side_by_side
-from predscore.features import build_snapshots
+from predscore.features import build_snapshots, newest_event
 from predscore.model import LeadModel, ModelBundle, fit_calibrator, row_weights
 from predscore.model.split import IMMATURE, lead_table, split_leads
 from predscore.rules import score_rules
@@ -376,6 +376,8 @@ def train_model(
     say = progress or (lambda _line: None)
     timings: dict[str, float] = {}
     start = time.perf_counter()
+    if config.features.horizon_days is not None and cutoff is None:
+        cutoff = newest_event(tables)  # resolved once: the bundle records it
     choice, strategy, immature = _grid(tables, config, say, cutoff)
     chosen, parts, grid = choice.features, choice.parts, choice.grid
     timings["snapshots_and_grid_s"] = time.perf_counter() - start
@@ -426,7 +428,16 @@ def train_model(
         icp=config.icp,
         split=config.model.split,
         seed=config.seed,
-        metadata={"parts": counts, "strategy": strategy, "params": params},
+        metadata={
+            "parts": counts,
+            "strategy": strategy,
+            "params": params,
+            # with a label horizon, the cutoff its labels were read at: evaluating
+            # at an earlier one would move the test period onto trained leads
+            "label_cutoff": None
+            if chosen.horizon_days is None or cutoff is None
+            else pd.Timestamp(cutoff).isoformat(),
+        },
     )
     metrics["warnings"] = training_warnings(metrics, config.model)
     timings["total_s"] = time.perf_counter() - start

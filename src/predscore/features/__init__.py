@@ -17,6 +17,9 @@ Public API
     :func:`build_features` streamed to a Parquet file in bounded memory; rows written.
 ``export_snapshots(tables_or_dir, path, config=None, icp=None, cutoff=None) -> int``
     :func:`build_snapshots` streamed to a Parquet file in bounded memory; rows written.
+``label_cutoff(tables_or_dir, as_of) -> (Timestamp | None, note | None)``
+    The cutoff for horizon labels: ``as_of``, or the newest event when ``as_of`` is
+    later than the data (``newest_event(tables_or_dir)``) or not given.
 ``write_features(frame, path) -> Path``
     Write a feature or snapshot frame to Parquet atomically.
 ``feature_specs(config=None, icp=None, lead_extras=None) -> tuple[FeatureSpec, ...]``
@@ -33,6 +36,8 @@ from predscore.features.build import (
     export_features,
     export_snapshots,
     feature_specs,
+    label_cutoff,
+    newest_event,
     write_features,
 )
 from predscore.features.registry import KEY_COLUMNS, SNAPSHOT_COLUMNS, FeatureSpec
@@ -46,5 +51,7 @@ __all__ = [
     "export_features",
     "export_snapshots",
     "feature_specs",
+    "label_cutoff",
+    "newest_event",
     "write_features",
 ]

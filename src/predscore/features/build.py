@@ -100,6 +100,40 @@ def _collect(
     return _to_frame([batch for _, batch in results], results[0][0])
 
 
+def newest_event(source: TablesOrDir) -> pd.Timestamp | None:
+    """Time of the newest event of the tables (lead created, activity, qualification
+    recorded, outcome closed); None when they hold none.
+
+    A lower bound of the time the data was exported: a label cutoff later than it
+    would read "not won" for windows the export cannot see the end of.
+    """
+    with open_tables(source, FeaturesConfig()) as tables:
+        newest = newest_event_us(tables.con)
+    return None if newest is None else pd.Timestamp(newest, unit="us", tz="UTC")
+
+
+def label_cutoff(
+    source: TablesOrDir, as_of: AsOf | None, slack_days: float = 1.0
+) -> tuple[pd.Timestamp | None, str | None]:
+    """The cutoff at which horizon labels are read (see :func:`build_snapshots`).
+
+    ``as_of`` when given and not later than the newest event by more than
+    ``slack_days``; otherwise the newest event (with a note saying why): labels are
+    never read past what the export can show.
+    """
+    newest = newest_event(source)
+    if as_of is None:
+        return newest, None
+    given = pd.Timestamp(pit.epoch_us(as_of), unit="us", tz="UTC")
+    if newest is not None and given > newest + pd.Timedelta(days=slack_days):
+        return newest, (
+            f"--as-of {given:%Y-%m-%d %H:%M} is after the newest event of the data "
+            f"({newest:%Y-%m-%d %H:%M}): horizon labels are read at the newest event, "
+            "as windows ending later cannot be seen in this export"
+        )
+    return given, None
+
+
 def _cutoff_us(cutoff: AsOf | None) -> int | None:
     return None if cutoff is None else pit.epoch_us(cutoff)
 

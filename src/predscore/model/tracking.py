@@ -140,6 +140,7 @@ def log_training(
         Feature rows for the signature and input example.
     """
     mlflow = _mlflow(config)
+    import matplotlib.pyplot as plt
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
@@ -163,6 +164,7 @@ def log_training(
                 mlflow.log_dict(content, name)
         for name, figure in figures.items():
             mlflow.log_figure(figure, f"plots/{name}")
+            plt.close(figure)  # logged: free it (a training makes about ten)
         with tempfile.TemporaryDirectory() as tmp:
             folder = save_bundle(bundle, Path(tmp) / "bundle")
             inputs = _example(example)
