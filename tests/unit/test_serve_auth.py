@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from predscore.config import ServeConfig
@@ -86,3 +88,36 @@ def test_throttle_memory_is_bounded() -> None:
     assert len(limiter._failures) == 100
     assert limiter.retry_after("10.0.3.231") > 0  # the latest kept
     assert limiter.retry_after("10.0.0.0") == 0  # the oldest forgotten
+
+
+def test_ipv6_hosts_count_per_64_and_ipv4_alone() -> None:
+    key = AttemptLimiter.key
+    assert (
+        key("2001:db8:1:2:aaaa::1")
+        == key("2001:db8:1:2:ffff::9")
+        == ("2001:db8:1:2::/64")
+    )
+    assert key("2001:db8:1:3::1") != key("2001:db8:1:2::1")
+    assert key("10.0.0.1") != key("10.0.0.2")
+    assert key("::ffff:10.0.0.1") == key("10.0.0.1")  # IPv4 seen through IPv6
+    assert key("testclient") == "testclient"  # not an address: kept as it is
+
+
+def test_concurrent_guesses_never_exceed_the_budget() -> None:
+    limiter = AttemptLimiter(max_failures=10, window_seconds=300.0)
+    results: list[tuple[bool, int]] = []
+    barrier = threading.Barrier(16)
+
+    def guess() -> None:
+        barrier.wait()
+        for _ in range(20):
+            results.append(limiter.attempt("10.0.0.9", lambda: False))
+
+    threads = [threading.Thread(target=guess) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    checked = [wait for ok, wait in results if wait == 0]
+    assert len(results) == 320 and len(checked) == 10  # exactly the budget checked
+    assert limiter.retry_after("10.0.0.9") > 0

@@ -104,6 +104,8 @@ def serve(
         access_log=False,
         log_config=None,
         server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

@@ -62,6 +62,13 @@ class ServeConfig(_Section):
     session_hours: float = Field(
         12.0, gt=0, le=24 * 30, description="a page login lasts this long"
     )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="proxies trusted for X-Forwarded-For (uvicorn's "
+        "forwarded_allow_ips, comma-separated): the client address the token "
+        "throttle counts; list the reverse proxy's address when it runs elsewhere",
+    )
     max_token_failures: int = Field(
         10,
         ge=1,

@@ -139,14 +139,12 @@ class _Guard:
         self, request: Request, token: str, page: bool, next_url: str | None = None
     ) -> bool:
         """Check a presented token, throttled per client address (429 when over)."""
-        client = _client(request)
-        wait = self.limiter.retry_after(client)
+        ok, wait = self.limiter.attempt(
+            _client(request), lambda: self.guard.token_ok(token)
+        )
         if wait:
             raise _Throttled(wait, page, next_url or _without_token(request))
-        if self.guard.token_ok(token):
-            return True
-        self.limiter.failed(client)
-        return False
+        return ok
 
     def page(self, request: Request) -> None:
         """Let a page through with a session cookie or a bearer token."""

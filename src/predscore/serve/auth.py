@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
@@ -119,7 +121,7 @@ class TokenGuard:
 
 
 class AttemptLimiter:
-    """Wrong-token attempts per client address, in a sliding window.
+    """Wrong-token attempts per client address, in a sliding window (thread-safe).
 
     Parameters
     ----------
@@ -132,6 +134,8 @@ class AttemptLimiter:
     max_clients : int, optional
         Addresses remembered at most (the least recently failing are forgotten
         first), so that many addresses cannot grow the memory without bound.
+
+    IPv6 clients are counted per /64 network (one host usually holds a whole /64).
     """
 
     def __init__(
@@ -146,32 +150,71 @@ class AttemptLimiter:
         self._clock = clock
         self._max_clients = max_clients
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def _recent(self, client: str) -> deque[float] | None:
-        times = self._failures.get(client)
+    @staticmethod
+    def key(client: str) -> str:
+        """The counter of an address: itself (IPv4), its /64 network (IPv6)."""
+        try:
+            address = ipaddress.ip_address(client)
+        except ValueError:
+            return client
+        if isinstance(address, ipaddress.IPv6Address):
+            if address.ipv4_mapped is not None:
+                return str(address.ipv4_mapped)
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return str(address)
+
+    def _recent(self, key: str) -> deque[float] | None:
+        times = self._failures.get(key)
         if times is None:
             return None
         horizon = self._clock() - self.window
         while times and times[0] <= horizon:
             times.popleft()
         if not times:
-            del self._failures[client]
+            del self._failures[key]
             return None
         return times
 
-    def retry_after(self, client: str) -> int:
-        """Seconds until ``client`` may try a token again; 0 when it may now."""
-        times = self._recent(client)
+    def _wait(self, key: str) -> int:
+        times = self._recent(key)
         if times is None or len(times) < self.max_failures:
             return 0
         return max(1, int(times[0] + self.window - self._clock()) + 1)
 
-    def failed(self, client: str) -> None:
-        """Count one wrong token from ``client``."""
-        times = self._recent(client)
+    def _fail(self, key: str) -> None:
+        times = self._recent(key)
         if times is None:
-            times = self._failures[client] = deque()
+            times = self._failures[key] = deque()
         times.append(self._clock())
-        self._failures.move_to_end(client)
+        self._failures.move_to_end(key)
         while len(self._failures) > self._max_clients:
             self._failures.popitem(last=False)
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until ``client`` may try a token again; 0 when it may now."""
+        with self._lock:
+            return self._wait(self.key(client))
+
+    def failed(self, client: str) -> None:
+        """Count one wrong token from ``client``."""
+        with self._lock:
+            self._fail(self.key(client))
+
+    def attempt(self, client: str, check: Callable[[], bool]) -> tuple[bool, int]:
+        """Check a token for ``client`` as one step: ``(ok, retry_after)``.
+
+        When the address is over its budget, ``check`` is not called and
+        ``(False, seconds)`` comes back; otherwise ``check()`` runs and a failure is
+        counted, all under one lock, so concurrent guesses cannot exceed the budget.
+        """
+        key = self.key(client)
+        with self._lock:
+            wait = self._wait(key)
+            if wait:
+                return False, wait
+            ok = check()
+            if not ok:
+                self._fail(key)
+            return ok, 0
