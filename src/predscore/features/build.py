@@ -261,6 +261,7 @@ def _export(
     batches = _run(source, as_of_us, config, icp, cutoff_us)
     specs, first = next(batches)  # there is always one batch, even when empty
     head = _arrow_for_file(first, specs)
+    del first  # the file's copy (head) is what is kept
 
     def write(batch: pa.Table) -> None:
         writer.write(_arrow_for_file(batch, specs).cast(head.schema))

@@ -247,9 +247,16 @@ def iter_batches(
         pending = deque(start(leads) for leads in islice(todo, workers))
         while pending:
             done = pending.popleft().result()
-            # the next batch starts before this one is handed over: the workers stay
-            # busy while the caller writes it (in order; ``workers`` computing at most)
-            following = next(todo, None)
+            # with two workers or more, the next batch starts before this one is
+            # handed over: the workers stay busy while the caller writes it (in order;
+            # ``workers`` computing at most). With one (``threads: 1``), it starts
+            # only once this one is handed over: one batch alive at a time, as before
+            following = next(todo, None) if workers > 1 else None
             if following is not None:
                 pending.append(start(following))
             yield done
+            if workers == 1:
+                del done  # handed over: free it before the next one is computed
+                following = next(todo, None)
+                if following is not None:
+                    pending.append(start(following))
