@@ -40,9 +40,13 @@ def test_errors_never_show_the_token() -> None:
 
 def test_bearer_header() -> None:
     guard = TokenGuard(TOKEN, 1.0)
-    assert guard.bearer_ok(f"Bearer {TOKEN}") and guard.bearer_ok(f"bearer {TOKEN}")
+
+    def bearer_ok(header: str | None) -> bool:
+        return guard.token_ok(guard.bearer(header))
+
+    assert bearer_ok(f"Bearer {TOKEN}") and bearer_ok(f"bearer {TOKEN}")
     for header in (None, "", TOKEN, f"Basic {TOKEN}", f"Bearer {TOKEN}x", "Bearer "):
-        assert not guard.bearer_ok(header), header
+        assert not bearer_ok(header), header
     assert not guard.token_ok("é" * 20)  # non-ASCII input compares, never raises
 
 
@@ -67,14 +71,14 @@ def test_wrong_tokens_are_throttled_per_address_in_a_sliding_window() -> None:
     limiter = AttemptLimiter(max_failures=3, window_seconds=60.0, clock=clock)
     for _ in range(3):
         assert limiter.retry_after("10.0.0.1") == 0
-        limiter.failed("10.0.0.1")
+        limiter.attempt("10.0.0.1", lambda: False)
         clock.now += 10
     # three failures at 100, 110, 120: blocked until the first leaves the window
     assert limiter.retry_after("10.0.0.1") == 31  # 100 + 60 - 130, plus a second
     assert limiter.retry_after("10.0.0.2") == 0  # other addresses are not concerned
     clock.now = 160.0  # the failure of 100 is out: one attempt free again
     assert limiter.retry_after("10.0.0.1") == 0
-    limiter.failed("10.0.0.1")
+    limiter.attempt("10.0.0.1", lambda: False)
     assert limiter.retry_after("10.0.0.1") > 0
     clock.now = 1_000.0
     assert limiter.retry_after("10.0.0.1") == 0
@@ -84,7 +88,7 @@ def test_throttle_memory_is_bounded() -> None:
     clock = Clock(0.0)
     limiter = AttemptLimiter(1, 60.0, clock=clock, max_clients=100)
     for i in range(1_000):
-        limiter.failed(f"10.0.{i // 256}.{i % 256}")
+        limiter.attempt(f"10.0.{i // 256}.{i % 256}", lambda: False)
     assert len(limiter._failures) == 100
     assert limiter.retry_after("10.0.3.231") > 0  # the latest kept
     assert limiter.retry_after("10.0.0.0") == 0  # the oldest forgotten

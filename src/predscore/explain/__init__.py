@@ -24,6 +24,7 @@ Public API
 
 from predscore.explain.batch import (
     EXPLAINED_COLUMNS,
+    NUMBER_COLUMNS,
     REASON_KEYS,
     check_additivity,
     explain_leads,
@@ -43,6 +44,7 @@ from predscore.explain.routing import grid_cells, route_leads
 
 __all__ = [
     "EXPLAINED_COLUMNS",
+    "NUMBER_COLUMNS",
     "REASON_COLUMNS",
     "REASON_KEYS",
     "Explainer",

@@ -24,6 +24,7 @@ from predscore.rules import score_rules, temperature
 
 __all__ = [
     "EXPLAINED_COLUMNS",
+    "NUMBER_COLUMNS",
     "REASON_KEYS",
     "check_additivity",
     "explain_leads",
@@ -32,14 +33,18 @@ __all__ = [
 
 #: Keys of one reason record (the rules' keys plus the family).
 REASON_KEYS = ("feature", "family", "value", "points", "text")
-#: Columns of :func:`explain_leads` after the key columns.
-EXPLAINED_COLUMNS = (
+#: The model's numbers of a lead: probability, score, base and the family subtotals.
+NUMBER_COLUMNS = (
     "probability",
     "score",
     "base",
     "fit_points",
     "engagement_points",
     "qualification_points",
+)
+#: Columns of :func:`explain_leads` after the key columns.
+EXPLAINED_COLUMNS = (
+    *NUMBER_COLUMNS,
     "grid",
     "tier",
     "route",

@@ -36,7 +36,7 @@ from predscore.config import (
     RulesConfig,
 )
 from predscore.errors import DataValidationError, ModelError
-from predscore.explain import Explainer, route_leads
+from predscore.explain import NUMBER_COLUMNS, Explainer, route_leads
 from predscore.features import feature_specs
 from predscore.model import ModelBundle
 from predscore.rules import score_rules, temperature
@@ -96,14 +96,7 @@ SCORE_SCHEMA = pa.schema(
 
 
 #: The model's numbers: probability, score, then the points (null in rules mode).
-_NUMBERS = (
-    "probability",
-    "score",
-    "base",
-    "fit_points",
-    "engagement_points",
-    "qualification_points",
-)
+_NUMBERS = NUMBER_COLUMNS
 
 
 def _text(value: Any) -> str | None:

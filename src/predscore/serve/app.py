@@ -155,10 +155,8 @@ class _Guard:
             raise _LoginRequired(_without_token(request), "That token is not valid.")
         if self.guard.session_ok(request.cookies.get(SESSION_COOKIE)):
             return
-        scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
-        if scheme.lower() == "bearer" and self.token_ok(
-            request, value.strip(), page=True
-        ):
+        bearer = self.guard.bearer(request.headers.get("authorization"))
+        if bearer is not None and self.token_ok(request, bearer, page=True):
             return
         raise _LoginRequired(_without_token(request))
 

@@ -93,12 +93,11 @@ class TokenGuard:
             return False
         return hmac.compare_digest(candidate.encode("utf-8"), self._token)
 
-    def bearer_ok(self, authorization: str | None) -> bool:
-        """Whether an ``Authorization`` header carries the token as a bearer."""
-        if not authorization:
-            return False
-        scheme, _, value = authorization.partition(" ")
-        return scheme.lower() == "bearer" and self.token_ok(value.strip())
+    @staticmethod
+    def bearer(authorization: str | None) -> str | None:
+        """The token an ``Authorization: Bearer …`` header carries, else None."""
+        scheme, _, value = (authorization or "").partition(" ")
+        return value.strip() if scheme.lower() == "bearer" else None
 
     def _sign(self, expires: int) -> str:
         return hmac.new(self._key, str(expires).encode(), hashlib.sha256).hexdigest()
@@ -196,11 +195,6 @@ class AttemptLimiter:
         """Seconds until ``client`` may try a token again; 0 when it may now."""
         with self._lock:
             return self._wait(self.key(client))
-
-    def failed(self, client: str) -> None:
-        """Count one wrong token from ``client``."""
-        with self._lock:
-            self._fail(self.key(client))
 
     def attempt(self, client: str, check: Callable[[], bool]) -> tuple[bool, int]:
         """Check a token for ``client`` as one step: ``(ok, retry_after)``.
