@@ -589,8 +589,7 @@ def bench_serve(work: Path) -> dict[str, object]:
                     "half_life_days": [30.0],
                     "windows_days": [[7, 30, 90]],
                 },
-                "num_boost_round": 300,
-                "early_stopping_rounds": 30,
+                "max_trees": 300,
             }
         },
     )
@@ -823,7 +822,96 @@ def bench_score(work: Path) -> dict[str, object]:
     }
 
 
+#: the single-split training this benchmark compares with (one validation period
+#: chose the trees, one calibration period the map; the commit before time-series
+#: cross-validation)
+TRAIN_REFERENCE_COMMIT = "82b1938"
+TRAIN_LEADS = (5_000, 100_000)
+TRAIN_SCRIPT = """
+import json, sys, time
+from pathlib import Path
+from predscore.config import load_config
+from predscore.experiment import train_model
+config = load_config(Path(sys.argv[1]))
+started = time.perf_counter()
+result = train_model(sys.argv[2], config, config.rules)
+selected = result.metrics.get("selected", {})
+print(json.dumps({"train_seconds": time.perf_counter() - started,
+                  "selected": {k: v for k, v in selected.items() if k != "windows_days"}}))
+"""
+
+
+def _reference_tree(work: Path) -> Path:
+    """The reference commit's ``src`` and ``configs``, exported from git."""
+    folder = work / f"reference_{TRAIN_REFERENCE_COMMIT}"
+    if not folder.exists():
+        folder.mkdir()
+        archive = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(ROOT),
+                "archive",
+                TRAIN_REFERENCE_COMMIT,
+                "src",
+                "configs",
+            ],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def _train_run(src: Path, configs: Path, data: Path) -> dict[str, object]:
+    """``train_model`` in a fresh child with ``src`` first on the path: wall time
+    and peak RSS of the child (MLflow left out: the same for both)."""
+    script = (
+        "import resource, subprocess, sys, time, json, os\n"
+        "t = time.perf_counter()\n"
+        "out = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True,"
+        " env={**os.environ, 'PYTHONPATH': sys.argv[-1]})\n"
+        "wall = time.perf_counter() - t\n"
+        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "inner = json.loads(out.stdout.strip().splitlines()[-1])\n"
+        "print(json.dumps({'seconds': wall, 'peak_rss_mib': rss, **inner}))\n"
+    )
+    cmd = [sys.executable, "-c", TRAIN_SCRIPT, str(configs), str(data), str(src)]
+    out = subprocess.run(
+        [sys.executable, "-c", script, *cmd], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_train(work: Path) -> dict[str, object]:
+    """``train`` (time-series cross-validation of every candidate, cross-fitted
+    calibration, refit on every labelled lead) at 5,000 and 100,000 demo leads,
+    against the single-split training of :data:`TRAIN_REFERENCE_COMMIT` on the same
+    tables in the same run."""
+    reference = _reference_tree(work)
+    runs: dict[str, dict[str, object]] = {}
+    for leads in TRAIN_LEADS:
+        data = _clean_demo(work, leads)
+        ours = _train_run(ROOT / "src", ROOT / "configs", data)
+        theirs = _train_run(reference / "src", reference / "configs", data)
+        runs[str(leads)] = {
+            "predscore": ours,
+            "single_split_reference": theirs,
+            "time_ratio": ours["seconds"] / theirs["seconds"],
+            "peak_rss_ratio": ours["peak_rss_mib"] / theirs["peak_rss_mib"],
+        }
+        print(f"train {leads:,} leads: {json.dumps(runs[str(leads)])}", flush=True)  # noqa: T201
+    return {
+        "name": "train",
+        "reference": f"single-split train_model of commit {TRAIN_REFERENCE_COMMIT} "
+        "(same tables, same run)",
+        "runs": runs,
+        "targets": {"time_ratio_at_most": 3.0, "peak_rss_mib_at_100k_below": 6144},
+    }
+
+
 BENCHMARKS: dict[str, Callable[[Path], dict[str, object]]] = {
+    "train": bench_train,
     "demo_data": bench_demo_data,
     "features": bench_features,
     "explain": bench_explain,

@@ -38,9 +38,9 @@ from predscore.config import load_config, load_section
 from predscore.demo import generate_demo_data
 from predscore.evaluation.calibration import calibration_table
 from predscore.experiment import (
-    REFERENCES,
     evaluate_model,
     evaluation_figures,
+    intervals_table,
     metrics_table,
     segments_table,
     train_model,
@@ -71,18 +71,23 @@ print(
 pd.DataFrame(result.parts).T
 
 # %% [markdown]
-# The engagement grid (decay half-life and windows, chosen on the validation
-# period; empty when the settings hold a single candidate) and what was chosen:
+# Every choice was made by time-series cross-validation by lead: expanding-window
+# folds, the newest weighing most. The engagement grid (decay half-life and windows;
+# empty when the settings hold a single candidate), then every model candidate (tree
+# complexities, the linear model, their blend, recency weights; lower score is
+# better), and what was chosen:
 
 # %%
-display(result.grid, result.metrics["selected"])
+display(result.grid, result.candidates, result.metrics["selected"])
 
 # %% [markdown]
-# ## Side by side on the test leads
+# ## Side by side on the out-of-fold rows
 #
-# The rules rank by their points; their points are also mapped to a probability on
-# the calibration period, so that Brier score and calibration error (ECE) mean the
-# same for both.
+# Every probability below was made by a fit that never saw its lead (the
+# cross-validation's); the calibration and the choices were made on these rows, so
+# the honest figures come from `evaluate_model` below. The rules rank by their
+# points; their points are also mapped to a probability the same way, so that Brier
+# score and calibration error (ECE) mean the same for both.
 
 # %%
 metrics_table(result.metrics)
@@ -115,28 +120,31 @@ segments_table(result.metrics)
 
 # %%
 display(figures["importance.png"])
-result.importance.head(15).rename("total gain").to_frame()
+result.importance.head(15).rename("share").to_frame()
 
 # %% [markdown]
-# ## The saved model, evaluated again, beside the references
+# ## Out of time, beside the notebook references
 #
-# The bundle on disk holds the model and the features configuration it needs.
-# `evaluate_model` rebuilds the snapshots, takes the same test leads (same split and
-# seed) and scores them again; the references are fitted on the other leads (those
-# the model learnt from) with the model's feature columns.
+# The bundle on disk holds the model, the features configuration it needs and the
+# procedure that trained it. `evaluate_model` holds out the newest leads, replays
+# that whole procedure at a few origins before them on what was known then, and
+# fits the references (`model.evaluation.references`: a default `LGBMClassifier`, a
+# logistic regression, optionally FLAML) on the same rows. The last table gives the
+# model minus each other scorer with a paired bootstrap interval by lead: a
+# difference whose interval holds 0 is inside the noise.
 
 # %%
 path = save_bundle(result.bundle, WORK / "02_model")
 bundle = load_bundle(path)
-metrics, scored = evaluate_model(
-    tables, bundle, config, config.rules, references=REFERENCES
-)
-same = metrics["model"]["roc_auc"] == result.metrics["model"]["roc_auc"]
-print(f"model read back from {path}: same test ROC AUC as at training: {same}")
+metrics, scored = evaluate_model(tables, bundle, config, config.rules)
+print(f"model read back from {path}; origins: {metrics['origins']}")
 metrics_table(metrics)
 
 # %%
 segments_table(metrics)
+
+# %%
+intervals_table(metrics["intervals"])
 
 # %% [markdown]
 # Next: `03_explain_a_lead` opens the model up — why one lead scores what it

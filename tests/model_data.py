@@ -20,11 +20,24 @@ def small_demo(folder: Path, leads: int = DEMO_LEADS, seed: int = 7) -> dict:
 
 
 def fast_config(**model: object) -> PredscoreConfig:
-    """Defaults with a one-candidate grid, fewer rounds, one thread: seconds."""
+    """Defaults with one engagement candidate, two tree complexities, one linear
+    candidate, three folds, one thread: seconds."""
     base = {
         "feature_grid": {"half_life_days": [30.0], "windows_days": [[7, 30, 90]]},
-        "num_boost_round": 300,
-        "early_stopping_rounds": 30,
+        "trees": [
+            {
+                "name": "trees_small",
+                "params": {"num_leaves": 4, "min_child_samples": 50},
+            },
+            {
+                "name": "trees_medium",
+                "params": {"num_leaves": 15, "min_child_samples": 30},
+            },
+        ],
+        "max_trees": 300,
+        "linear": {"C": [0.1]},
+        "recency_half_life_days": [None, 180.0],
+        "cv": {"folds": 3},
         "history": {"min_closed_leads": 100, "min_wins": 20},
         # one thread: on a busy 2-core machine more threads than free cores slow the
         # fits 5-20x (and a test's results do not depend on it)
@@ -39,27 +52,28 @@ def small_bundle(
     valid: Path, out: Path, config: PredscoreConfig | None = None
 ) -> dict[str, Any]:
     """Train a small model on a validated folder (no MLflow), save its bundle to
-    ``out`` and return the snapshots of each split part."""
-    from predscore.experiment.train import split_parts
+    ``out`` and return its training rows (``train``) and the newest 20 % of the
+    leads, held out (``test``)."""
+    from predscore.experiment import fit_procedure
     from predscore.features import build_snapshots
-    from predscore.model import LeadModel, ModelBundle, save_bundle, split_leads
+    from predscore.model import ModelBundle, holdout_leads, labelled_rows, save_bundle
 
-    config = config or fast_config(num_boost_round=120, early_stopping_rounds=15)
+    config = config or fast_config()
     snapshots = build_snapshots(valid, config.features, config.icp)
-    assignment, _ = split_leads(snapshots, config.model.split, config.seed)
-    parts = split_parts(snapshots, assignment)
-    model = LeadModel.from_config(config.model, config.seed).fit(
-        parts["train"], parts["valid"], parts["calibration"]
-    )
+    rows, strategy, _ = labelled_rows(snapshots, config.model.split)
+    held = rows["lead_id"].isin(holdout_leads(rows, 0.2, strategy, config.seed))
+    train = rows.loc[~held.to_numpy()].reset_index(drop=True)
+    test = rows.loc[held.to_numpy()].reset_index(drop=True)
+    fitted = fit_procedure([(config.features, train)], 1, config, strategy)
     bundle = ModelBundle(
-        model=model,
+        model=fitted.model,
         features=config.features,
         icp=config.icp,
         split=config.model.split,
         seed=config.seed,
     )
     save_bundle(bundle, out)
-    return parts
+    return {"train": train, "test": test}
 
 
 def demo_folders(work: Path, root: Path, leads: int = DEMO_LEADS) -> Path:

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.filterwarnings(
 )
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2026-10-01T00:00:00Z"
-FEW_TREES = {"num_boost_round": 120, "early_stopping_rounds": 15}  # fast, still rich
+FEW_TREES = {"max_trees": 150}  # fast, still rich
 
 
 def _run(*args: str, code: int = 0) -> SimpleNamespace:

@@ -19,7 +19,7 @@ from predscore.config import (
     load_config,
 )
 from predscore.errors import ConfigError
-from predscore.experiment.train import split_parts
+from predscore.experiment import fit_procedure
 from predscore.explain import (
     Explainer,
     build_grouping,
@@ -32,7 +32,7 @@ from predscore.explain import (
     route_leads,
 )
 from predscore.features import build_snapshots, feature_specs
-from predscore.model import LeadModel, ModelBundle, split_leads
+from predscore.model import ModelBundle, holdout_leads, labelled_rows
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::PendingDeprecationWarning:shap",
@@ -40,26 +40,29 @@ pytestmark = pytest.mark.filterwarnings(
 )
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = load_config(ROOT / "configs")
-FEW_TREES = {"num_boost_round": 120, "early_stopping_rounds": 15}  # fast, still rich
+TREES_ONLY = {"linear": {"enabled": False}}
 
 
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
     demo = small_demo(tmp_path_factory.mktemp("demo"))
-    config = fast_config(**FEW_TREES)
+    config = fast_config()
     snapshots = build_snapshots(demo, config.features, config.icp)
-    assignment, _ = split_leads(snapshots, config.model.split, config.seed)
-    return split_parts(snapshots, assignment)
+    rows, strategy, _ = labelled_rows(snapshots, config.model.split)
+    held = rows["lead_id"].isin(holdout_leads(rows, 0.2, strategy, config.seed))
+    return {
+        "train": rows.loc[~held.to_numpy()].reset_index(drop=True),
+        "test": rows.loc[held.to_numpy()].reset_index(drop=True),
+    }
 
 
 @pytest.fixture(scope="module")
 def bundle(parts: dict[str, pd.DataFrame]) -> ModelBundle:
-    config = fast_config(**FEW_TREES)
-    model = LeadModel.from_config(config.model, config.seed).fit(
-        parts["train"], parts["valid"], parts["calibration"]
-    )
+    # trees alone: their contributions are checked against shap's own TreeSHAP
+    config = fast_config(**TREES_ONLY)
+    fitted = fit_procedure([(config.features, parts["train"])], 1, config, "time")
     return ModelBundle(
-        model=model,
+        model=fitted.model,
         features=config.features,
         icp=config.icp,
         split=config.model.split,
@@ -99,8 +102,9 @@ def test_contributions_equal_shap_tree_explainer(
     ours = reference_contributions(model, test_rows)
     np.testing.assert_allclose(ours.to_numpy(), native.to_numpy(), atol=1e-6, rtol=0)
     # and shap.TreeExplainer's default path on the same booster and rows
+    matrix = pd.DataFrame(model.matrix(test_rows), columns=model.features_)
     default = shap.TreeExplainer(model.booster_).shap_values(
-        model._matrix(test_rows), tree_limit=model.best_iteration_
+        matrix, tree_limit=model.best_iteration_
     )
     np.testing.assert_allclose(default, native.iloc[:, :-1], atol=1e-6, rtol=0)
     np.testing.assert_allclose(

@@ -1,42 +1,50 @@
-"""The model stage: splits, calibration, LightGBM estimator, bundles, training."""
+"""The model stage: splits, cross-validation folds, calibration, the tree and
+linear families and their blend, model choice, bundles, training."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from model_data import fast_config, small_demo
 from predscore.config import CalibrationConfig, HistoryConfig, SplitConfig
 from predscore.errors import DataValidationError, InsufficientHistoryError, ModelError
+from predscore.evaluation import roc_auc
 from predscore.experiment import (
     backtest,
     check_history,
-    choose_candidate,
     evaluate_model,
+    fit_procedure,
     train_model,
-    training_warnings,
 )
-from predscore.experiment.train import split_parts
 from predscore.features import build_snapshots
 from predscore.model import (
-    IMMATURE,
     Calibrator,
     LeadModel,
-    fit_calibrator,
+    ModelBundle,
+    ModelSpec,
+    choose_calibration,
+    cv_folds,
+    feature_matrix,
+    holdout_leads,
     immature_leads,
+    labelled_rows,
     lead_table,
     load_bundle,
     rolling_folds,
     row_weights,
     rows_known_at,
     save_bundle,
-    split_leads,
+    select_model,
 )
+from predscore.model.calibrate import platt_fit
+from predscore.model.linear import fit_linear
+from predscore.model.selection import fold_score
 
 HORIZON = 60.0
+IDENTITY = Calibrator("sigmoid", {"a": 1.0, "b": 0.0})
 
 
 @pytest.fixture(scope="module")
@@ -60,91 +68,84 @@ def horizon_snapshots(demo: dict) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def parts(snapshots: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    config = fast_config()
-    assignment, _ = split_leads(snapshots, config.model.split, config.seed)
-    return split_parts(snapshots, assignment)
+    """The labelled rows, the newest 20 % of the leads held out."""
+    rows, strategy, _ = labelled_rows(snapshots, SplitConfig())
+    held = rows["lead_id"].isin(holdout_leads(rows, 0.2, strategy, 0)).to_numpy()
+    return {
+        "train": rows.loc[~held].reset_index(drop=True),
+        "test": rows.loc[held].reset_index(drop=True),
+    }
+
+
+def _spec(family: str) -> ModelSpec:
+    trees = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 7}
+    return ModelSpec(
+        name=family,
+        tree_params=None if family == "linear" else trees,
+        tree_count=0 if family == "linear" else 60,
+        linear_C=None if family == "lightgbm" else 0.1,
+        blend=0.6 if family == "blend" else 1.0,
+    )
+
+
+def _fit(rows: pd.DataFrame, family: str, seed: int = 3) -> LeadModel:
+    return LeadModel(spec=_spec(family), seed=seed).fit(rows, IDENTITY)
 
 
 @pytest.fixture(scope="module")
-def fitted(parts: dict[str, pd.DataFrame]) -> LeadModel:
-    return _model().fit(parts["train"], parts["valid"], parts["calibration"])
+def models(parts: dict[str, pd.DataFrame]) -> dict[str, LeadModel]:
+    return {f: _fit(parts["train"], f) for f in ("lightgbm", "linear", "blend")}
 
 
-def _model(seed: int = 3, **model: object) -> LeadModel:
-    return LeadModel.from_config(fast_config(**model).model, seed)
-
-
-# -- splits ----------------------------------------------------------------------
-def test_time_split_keeps_leads_whole_and_ordered(snapshots: pd.DataFrame) -> None:
-    assignment, strategy = split_leads(snapshots, SplitConfig(strategy="time"), 0)
-    assert strategy == "time"
-    leads = lead_table(snapshots).set_index("lead_id")
-    assert set(assignment.index) == set(leads.index)  # every lead in exactly one part
-    created = leads["created_at"]
-    order = ["train", "valid", "calibration", "test", IMMATURE]
-    for older, newer in zip(order, order[1:], strict=False):
-        assert created[assignment[assignment == older].index].max() <= (
-            created[assignment[assignment == newer].index].min()
-        )
-    shares = assignment[assignment != IMMATURE].value_counts(normalize=True)
-    assert shares["train"] == pytest.approx(0.55, abs=0.01)
-    assert shares["test"] == pytest.approx(0.15, abs=0.01)
-
-
+# -- rows and splits -----------------------------------------------------------------
 def test_leads_too_recent_to_judge_are_left_out(snapshots: pd.DataFrame) -> None:
     leads = lead_table(snapshots)
     created, closed = leads["created_at"], leads["closed_at"]
     recent = immature_leads(leads, 0.9)
     assert recent.any() and not recent.all()
-    # the newest leads, those created within the cycle (90 % of the closed leads
-    # closed within it) before the newest close
     cycle = (closed - created).quantile(0.9)
     np.testing.assert_array_equal(recent, (created > closed.max() - cycle).to_numpy())
     # of them, only the fast closers have closed yet: their close rate reads low
     assert leads.loc[recent, "won"].mean() < leads.loc[~recent, "won"].mean()
-    assert not immature_leads(leads, None).any()
-    assignment, _ = split_leads(snapshots, SplitConfig(strategy="time"), 0)
-    assert set(assignment[assignment == IMMATURE].index) == set(
+    rows, strategy, left_out = labelled_rows(snapshots, SplitConfig(strategy="time"))
+    assert strategy == "time" and left_out == int(recent.sum())
+    assert not set(rows["lead_id"]) & set(leads.loc[recent, "lead_id"])
+    assert len(rows) + snapshots["lead_id"].isin(
         leads.loc[recent, "lead_id"]
-    )
-    used = pd.concat(split_parts(snapshots, assignment).values())["lead_id"]
-    assert not set(used) & set(leads.loc[recent, "lead_id"])
-    off, _ = split_leads(snapshots, SplitConfig(mature_quantile=None), 0)
-    assert not off.eq(IMMATURE).any()
+    ).sum() == len(snapshots)
+    kept, _, none = labelled_rows(snapshots, SplitConfig(mature_quantile=None))
+    assert none == 0 and len(kept) == len(snapshots)
     # a random split (no usable time) never leaves a lead out
-    shuffled, _ = split_leads(snapshots, SplitConfig(strategy="random"), 0)
-    assert not shuffled.eq(IMMATURE).any()
+    shuffled, strategy, none = labelled_rows(snapshots, SplitConfig(strategy="random"))
+    assert strategy == "random" and none == 0 and len(shuffled) == len(snapshots)
 
 
-def test_history_counts_only_leads_old_enough_to_judge(snapshots: pd.DataFrame) -> None:
-    assignment, _ = split_leads(snapshots, SplitConfig(strategy="time"), 0)
-    mature = int(assignment.ne(IMMATURE).sum())
-    wins = 1
-    enough = HistoryConfig(min_closed_leads=mature, min_wins=wins)
-    assert check_history(snapshots, enough, assignment)["closed_leads"] == mature
-    short = HistoryConfig(min_closed_leads=mature + 1, min_wins=wins)
-    check_history(snapshots, short)  # all closed leads count without the split
-    with pytest.raises(InsufficientHistoryError, match="too recent to judge"):
-        check_history(snapshots, short, assignment)
-
-
-def test_random_split_is_seeded_and_stratified(snapshots: pd.DataFrame) -> None:
-    config = SplitConfig(strategy="random")
-    first, strategy = split_leads(snapshots, config, 11)
-    again, _ = split_leads(snapshots, config, 11)
-    other, _ = split_leads(snapshots, config, 12)
-    assert strategy == "random"
-    pd.testing.assert_series_equal(first, again)
-    assert not first.equals(other)
-    won = lead_table(snapshots).set_index("lead_id")["won"]
-    rates = won.groupby(first).mean()
-    assert rates.max() - rates.min() < 0.02  # each part keeps the overall win rate
+def test_holdout_is_the_newest_leads_or_a_stratified_draw(
+    snapshots: pd.DataFrame,
+) -> None:
+    leads = lead_table(snapshots).set_index("lead_id")
+    held = holdout_leads(snapshots, 0.15, "time", 0)
+    assert len(held) == pytest.approx(0.15 * len(leads), abs=1)
+    rest = leads.index.difference(held)
+    assert leads.loc[held, "created_at"].min() >= leads.loc[rest, "created_at"].max()
+    first = holdout_leads(snapshots, 0.2, "random", 11)
+    np.testing.assert_array_equal(first, holdout_leads(snapshots, 0.2, "random", 11))
+    assert set(first) != set(holdout_leads(snapshots, 0.2, "random", 12))
+    won = leads["won"]
+    assert won.loc[first].mean() == pytest.approx(won.mean(), abs=0.02)
 
 
 def test_auto_split_goes_random_when_dates_are_few(snapshots: pd.DataFrame) -> None:
     one_day = snapshots.assign(as_of=snapshots["as_of"].min())
-    _, strategy = split_leads(one_day, SplitConfig(), 0)
-    assert strategy == "random"
+    assert labelled_rows(one_day, SplitConfig())[1] == "random"
+
+
+def test_history_counts_labelled_leads(snapshots: pd.DataFrame) -> None:
+    leads = len(lead_table(snapshots))
+    enough = HistoryConfig(min_closed_leads=leads, min_wins=1)
+    assert check_history(snapshots, enough)["closed_leads"] == leads
+    with pytest.raises(InsufficientHistoryError, match="rules alone"):
+        check_history(snapshots, HistoryConfig(min_closed_leads=leads + 1))
 
 
 def test_rolling_folds_only_train_on_known_outcomes(snapshots: pd.DataFrame) -> None:
@@ -166,21 +167,18 @@ def test_horizon_rows_replace_the_maturity_filter(
     still_open = leads["closed_at"].isna()
     assert still_open.any()  # the leads open at the cutoff give rows
     config = SplitConfig(strategy="time")
-    assignment, _ = split_leads(horizon_snapshots, config, 0, horizon_days=HORIZON)
-    assert not assignment.eq(IMMATURE).any()  # every row's label is known: none left
+    rows, _, left_out = labelled_rows(horizon_snapshots, config, HORIZON)
+    assert left_out == 0 and len(rows) == len(horizon_snapshots)
     # without the horizon the same config would leave the newest leads out
-    assert split_leads(horizon_snapshots, config, 0)[0].eq(IMMATURE).any()
-    counts = check_history(
-        horizon_snapshots, HistoryConfig(min_closed_leads=1, min_wins=1), assignment
-    )
-    # leads with a labelled row count, open or closed; a win is a row labelled 1
+    assert labelled_rows(horizon_snapshots, config)[2] > 0
+    counts = check_history(rows, HistoryConfig(min_closed_leads=1, min_wins=1))
     assert counts["open_leads"] == int(still_open.sum())
     assert counts["closed_leads"] + counts["open_leads"] == len(leads)
     positive = horizon_snapshots.groupby("lead_id", observed=True)["label"].max()
     assert counts["wins"] == int(positive.sum())
     short = HistoryConfig(min_closed_leads=len(leads) + 1, min_wins=1)
     with pytest.raises(InsufficientHistoryError, match="still open"):
-        check_history(horizon_snapshots, short, assignment)
+        check_history(rows, short)
 
 
 def test_rows_known_at_a_date_follow_the_label_window() -> None:
@@ -233,80 +231,147 @@ def test_horizon_folds_train_on_rows_known_at_their_origin(
     assert len(folds[-1].train_leads) > len(closed_only[-1].train_leads)
 
 
-# -- calibration -----------------------------------------------------------------
-def test_calibrators_are_monotone_and_round_trip() -> None:
+# -- cross-validation folds ----------------------------------------------------------
+def test_time_folds_expand_and_train_only_on_what_was_known(
+    parts: dict[str, pd.DataFrame],
+) -> None:
+    rows = parts["train"]
+    config = fast_config(cv={"folds": 4, "min_train_share": 0.4}).model
+    folds = cv_folds(rows, config, "time", 0)
+    assert [f.number for f in folds] == [1, 2, 3, 4]
+    assert [f.weight for f in folds] == [1.0, 2.0, 3.0, 4.0]  # the newest weigh most
+    leads = lead_table(rows).set_index("lead_id")
+    seen_valid: set = set()
+    for fold in folds:
+        train, valid = rows.loc[fold.train], rows.loc[fold.valid]
+        assert not set(train["lead_id"]) & set(valid["lead_id"])
+        assert (train["closed_at"] <= fold.origin).all()  # outcome known at origin
+        assert (train["as_of"] < fold.origin).all()
+        assert (leads.loc[valid["lead_id"].unique(), "created_at"] >= fold.origin).all()
+        assert not seen_valid & set(valid["lead_id"])  # each lead validated once
+        seen_valid |= set(valid["lead_id"])
+    # the oldest 40 % of the leads only ever train
+    assert len(seen_valid) == pytest.approx(0.6 * len(leads), abs=4)
+    sizes = [f.train.sum() for f in folds]
+    assert sizes == sorted(sizes)  # expanding window
+
+
+def test_random_folds_keep_leads_whole(parts: dict[str, pd.DataFrame]) -> None:
+    rows = parts["train"]
+    folds = cv_folds(rows, fast_config().model, "random", 5)
+    every = np.zeros(len(rows), dtype=int)
+    for fold in folds:
+        assert not set(rows.loc[fold.train, "lead_id"]) & set(
+            rows.loc[fold.valid, "lead_id"]
+        )
+        every += fold.valid
+    np.testing.assert_array_equal(every, 1)  # every row validated exactly once
+    few = rows.head(5).assign(label=0)
+    with pytest.raises(ModelError, match="won and lost"):
+        cv_folds(few, fast_config().model, "random", 5)
+
+
+def test_fold_score_ignores_the_level_not_the_order() -> None:
     rng = np.random.default_rng(0)
-    raw = rng.normal(size=4000)
-    y = (rng.random(4000) < 1 / (1 + np.exp(-(2 * raw - 1)))).astype(int)
-    groups = np.arange(4000)
+    raw = rng.normal(size=3000)
+    y = (rng.random(3000) < 1 / (1 + np.exp(-2 * raw))).astype(int)
+    w = np.ones(3000)
+    score = fold_score(raw, y, w)
+    # a shifted or rescaled ranking (a close rate that moved) scores the same
+    assert fold_score(raw + 3.0, y, w) == pytest.approx(score, abs=1e-9)
+    assert fold_score(0.2 * raw, y, w) == pytest.approx(score, abs=1e-9)
+    assert fold_score(rng.permutation(raw), y, w) > score + 0.05
+
+
+# -- calibration -----------------------------------------------------------------
+def test_platt_fit_is_scikit_learn_unpenalised_logistic_regression() -> None:
+    rng = np.random.default_rng(2)
+    raw = rng.normal(size=2000)
+    y = (rng.random(2000) < 1 / (1 + np.exp(-(1.5 * raw - 0.7)))).astype(int)
+    w = rng.uniform(0.2, 2.0, size=2000)
+    a, b = platt_fit(raw, y, w)
+    ref = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000)
+    ref.fit(raw.reshape(-1, 1), y, sample_weight=w)
+    assert a == pytest.approx(ref.coef_[0, 0], abs=1e-5)
+    assert b == pytest.approx(ref.intercept_[0], abs=1e-5)
+
+
+def _calibration_data(n: int = 6000, seed: int = 0) -> dict:
+    """Four folds of log-odds; the close rate jumps in the two newest."""
+    rng = np.random.default_rng(seed)
+    folds = np.repeat(np.arange(4), n // 4)
+    raw = rng.normal(size=n)
+    shift = np.where(folds >= 2, 1.5, 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(raw - 1.0 + shift)))).astype(int)
+    day = pd.Timestamp("2026-01-01")
+    as_of = (day + pd.to_timedelta(np.arange(n) * 0.1, unit="D")).to_numpy()
+    return {"raw": raw, "y": y, "folds": folds, "as_of": as_of, "groups": np.arange(n)}
+
+
+def test_calibrators_are_monotone_and_round_trip() -> None:
+    d = _calibration_data()
     for method in ("sigmoid", "isotonic"):
         config = CalibrationConfig(methods=[method], isotonic_min_leads=10)
-        cal = fit_calibrator(raw, y, np.ones(4000), groups, config)
+        cal = choose_calibration(
+            d["raw"],
+            d["y"],
+            np.ones(len(d["y"])),
+            d["groups"],
+            d["folds"],
+            d["as_of"],
+            config,
+        )
         assert cal.method == method
         grid = np.linspace(-4, 4, 50)
         p = cal.transform(grid)
         assert np.all(np.diff(p) >= -1e-12) and p.min() >= 0 and p.max() <= 1
         again = Calibrator.from_dict(cal.to_dict())
         np.testing.assert_array_equal(again.transform(grid), p)
-    both = fit_calibrator(raw, y, np.ones(4000), groups, CalibrationConfig())
-    assert set(both.cv_brier) == {"isotonic", "sigmoid"}
-    assert both.method == min(both.cv_brier, key=both.cv_brier.get)
-    # the data follow a logistic curve exactly: Platt recovers it
-    sig = fit_calibrator(
-        raw, y, np.ones(4000), groups, CalibrationConfig(methods=["sigmoid"])
+
+
+def test_calibration_level_follows_a_shifted_close_rate() -> None:
+    d = _calibration_data()
+    w = np.ones(len(d["y"]))
+    config = CalibrationConfig(methods=["sigmoid"], recency_half_life_days=[None, 30.0])
+    cal = choose_calibration(
+        d["raw"],
+        d["y"],
+        w,
+        d["groups"],
+        d["folds"],
+        d["as_of"],
+        config,
+        fold_weights=np.array([1.0, 2.0, 3.0, 4.0]),
     )
-    assert sig.params["a"] == pytest.approx(2, rel=0.15)
+    # forward in time, the recency-weighted map predicts the newer folds better
+    assert cal.recency_half_life_days == 30.0
+    assert set(cal.cv_brier) == {"sigmoid/none", "sigmoid/30d"}
+    newest = d["folds"] == 3
+    flat = CalibrationConfig(methods=["sigmoid"], recency_half_life_days=[None])
+    plain = choose_calibration(
+        d["raw"], d["y"], w, d["groups"], d["folds"], d["as_of"], flat
+    )
+    rate = d["y"][newest].mean()
+    assert abs(cal.transform(d["raw"][newest]).mean() - rate) < abs(
+        plain.transform(d["raw"][newest]).mean() - rate
+    )
 
 
 def test_isotonic_is_skipped_on_small_samples() -> None:
-    raw = np.linspace(-2, 2, 100)
-    y = (raw > 0).astype(int)
-    cal = fit_calibrator(raw, y, np.ones(100), np.arange(100), CalibrationConfig())
-    assert cal.method == "sigmoid"
-    # many snapshots of few leads are a small sample: the guard counts leads
-    rng = np.random.default_rng(1)
-    raw = rng.normal(size=5000)
-    y = (raw + rng.normal(size=5000) > 0).astype(int)
-    few = np.repeat(np.arange(250), 20)
-    config = CalibrationConfig(isotonic_min_leads=1000)
-    assert fit_calibrator(raw, y, np.ones(5000), few, config).method == "sigmoid"
-    many = fit_calibrator(raw, y, np.ones(5000), np.arange(5000), config)
-    assert set(many.cv_brier) == {"isotonic", "sigmoid"}
-
-
-# -- estimator -------------------------------------------------------------------
-def test_same_seed_same_model(
-    parts: dict[str, pd.DataFrame], fitted: LeadModel
-) -> None:
-    again = _model().fit(parts["train"], parts["valid"], parts["calibration"])
-    assert again.booster_.model_to_string() == fitted.booster_.model_to_string()
-    np.testing.assert_array_equal(
-        again.predict_proba(parts["test"]), fitted.predict_proba(parts["test"])
+    d = _calibration_data()
+    few = np.repeat(np.arange(300), 20)  # many snapshots of few leads: a small sample
+    config = CalibrationConfig(isotonic_min_leads=1000, recency_half_life_days=[None])
+    w = np.ones(len(d["y"]))
+    assert (
+        choose_calibration(
+            d["raw"], d["y"], w, few, d["folds"], d["as_of"], config
+        ).method
+        == "sigmoid"
     )
-
-
-def test_probabilities_are_calibrated_and_rank(
-    parts: dict[str, pd.DataFrame], fitted: LeadModel
-) -> None:
-    from predscore.evaluation import roc_auc
-
-    test = parts["test"]
-    p = fitted.predict_proba(test)
-    assert p.shape == (len(test),) and p.min() >= 0 and p.max() <= 1
-    assert roc_auc(test["label"], p) > 0.75
-    # calibration brings the mean back to the close rate of the period it is fitted
-    # on, snapshot by snapshot (the newest test leads are censored: only the fast
-    # closers among them have closed, so their rate is not the reference)
-    calibration = parts["calibration"]
-    assert fitted.predict_proba(calibration).mean() == pytest.approx(
-        calibration["label"].mean(), abs=0.02
+    many = choose_calibration(
+        d["raw"], d["y"], w, d["groups"], d["folds"], d["as_of"], config
     )
-    balanced = _model(class_weight="balanced").fit(
-        parts["train"], parts["valid"], calibration
-    )
-    assert balanced.predict_proba(calibration).mean() == pytest.approx(
-        calibration["label"].mean(), abs=0.02
-    )
+    assert set(many.cv_brier) == {"isotonic/none", "sigmoid/none"}
 
 
 def test_recency_weights_halve_every_half_life() -> None:
@@ -319,177 +384,221 @@ def test_recency_weights_halve_every_half_life() -> None:
             "label": [1, 0, 0, 1],
         }
     )
-    plain = row_weights(frame, "per_lead")
-    np.testing.assert_array_equal(plain, np.ones(4))
+    np.testing.assert_array_equal(row_weights(frame, "per_lead"), np.ones(4))
     w = row_weights(frame, "per_lead", recency_half_life_days=30.0)
     np.testing.assert_allclose(w / w[0], [1.0, 0.5, 0.25, 0.25])
     assert w.mean() == pytest.approx(1.0)  # the total weight does not change
-    # class balancing applies on top of the decay: wins weigh as much as losses
-    both = row_weights(frame, "per_lead", "balanced", recency_half_life_days=30.0)
-    y = frame["label"].to_numpy()
-    assert both[y == 1].sum() == pytest.approx(both[y == 0].sum())
+    later = row_weights(frame, "per_lead", 30.0, newest=now + 30 * day)
+    np.testing.assert_allclose(later / later[0], [1.0, 0.5, 0.25, 0.25])
 
 
-def test_refit_and_recency_keep_same_seed_same_model(
-    parts: dict[str, pd.DataFrame], fitted: LeadModel
+# -- the families ----------------------------------------------------------------------
+def test_linear_contributions_are_exact(
+    parts: dict[str, pd.DataFrame], models: dict[str, LeadModel]
 ) -> None:
-    def fit() -> LeadModel:
-        return _model(refit=True, recency_half_life_days=60.0).fit(
-            parts["train"], parts["valid"], parts["calibration"]
-        )
-
-    first, again = fit(), fit()
-    assert first.booster_.model_to_string() == again.booster_.model_to_string()
-    # regrown on train + valid with exactly the number of trees early stopping chose
-    assert first.booster_.num_trees() == first.best_iteration_
-    assert first.booster_.model_to_string() != fitted.booster_.model_to_string()
-    p = first.predict_proba(parts["test"])
-    np.testing.assert_array_equal(p, again.predict_proba(parts["test"]))
-    from predscore.evaluation import roc_auc
-
-    assert roc_auc(parts["test"]["label"], p) > 0.75
-
-
-def test_grid_keeps_the_trees_it_grew_at_the_model_rate(
-    parts: dict[str, pd.DataFrame], fitted: LeadModel
-) -> None:
-    config = fast_config(feature_grid={"learning_rate": None}).model
-    features = fast_config().features
-    choice = choose_candidate([(features, parts)], config, 3, count=2)
-    assert choice.model is not None  # grown with the model's own parameters: kept
-    finished = choice.model.complete_fit(
-        parts["train"], parts["valid"], parts["calibration"]
+    model = models["linear"]
+    rows = parts["test"]
+    contrib = model.contributions(rows)
+    np.testing.assert_allclose(contrib.sum(axis=1), model.predict_raw(rows), atol=1e-9)
+    # coefficient × (value − training mean): a number feature, by hand
+    linear = model.components_[0][1]
+    matrix = model.matrix(rows)
+    i, term = next(
+        (i, t)
+        for i, t in enumerate(linear.terms)
+        if t["kind"] == "number" and t["coef"] != 0 and not np.isnan(matrix[:, i]).any()
     )
-    # the same model as a fit from scratch: nothing is grown twice for nothing
-    assert finished.booster_.model_to_string() == fitted.booster_.model_to_string()
-    np.testing.assert_array_equal(
-        finished.predict_proba(parts["test"]), fitted.predict_proba(parts["test"])
+    z = (np.clip(matrix[:, i], term["low"], term["high"]) - term["mean"]) / term[
+        "scale"
+    ]
+    np.testing.assert_allclose(
+        contrib.iloc[:, i], term["coef"] * z - term["center"], atol=1e-9
     )
-    quick = fast_config(feature_grid={"learning_rate": 0.2}).model
-    proxy = choose_candidate([(features, parts)], quick, 3, count=2)
-    assert proxy.model is None  # compared on faster trees: the final ones are regrown
-    assert len(proxy.grid) == 1 and proxy.grid["best_iteration"].iloc[0] >= 1
+    # the expected value: the mean log-odds over the training rows
+    train_raw = model.predict_raw(parts["train"])
+    assert contrib["base"].iloc[0] == pytest.approx(train_raw.mean(), abs=1e-9)
 
 
-def test_training_matrix_is_the_prediction_encoding(
-    parts: dict[str, pd.DataFrame], fitted: LeadModel
+def test_linear_model_is_scikit_learn_on_its_design(
+    parts: dict[str, pd.DataFrame],
 ) -> None:
+    from predscore.model.linear import _design
+
+    rows = parts["train"]
+    model = _fit(rows, "linear")
+    matrix = model.matrix(rows)
+    categorical = set(model.categorical_indices())
+    leads = pd.factorize(rows["lead_id"])[0]
+    w = row_weights(rows, "per_lead")
+    _, columns, _ = _design(matrix, categorical, leads, 20, 0.001)
+    design = np.column_stack(columns)
+    ref = LogisticRegression(C=0.1, max_iter=2000, solver="newton-cholesky")
+    ref.fit(design, rows["label"], sample_weight=w)
+    np.testing.assert_allclose(
+        model.predict_raw(rows), ref.decision_function(design), atol=1e-6
+    )
+    again = fit_linear(matrix, rows["label"].to_numpy(), w, leads, categorical, 0.1)
+    np.testing.assert_allclose(again.raw(matrix), model.predict_raw(rows), atol=1e-12)
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "linear", "blend"])
+def test_contributions_add_up_for_every_family(
+    parts: dict[str, pd.DataFrame], models: dict[str, LeadModel], family: str
+) -> None:
+    model = models[family]
     rows = parts["test"].head(300)
-    matrix = fitted._array(rows)
-    assert matrix.dtype == np.float32 and matrix.shape == (300, len(fitted.features_))
-    frame = fitted._matrix(rows)  # pandas categories: what LightGBM encodes itself
+    contrib = model.contributions(rows)
+    assert list(contrib.columns) == [*model.features_, "base"]
+    np.testing.assert_allclose(contrib.sum(axis=1), model.predict_raw(rows), atol=1e-9)
+    assert model.family == family
+    if family == "blend":  # the weighted sum of its parts' contributions
+        matrix = model.matrix(rows)
+        parts_sum = sum(w * c.contributions(matrix) for w, c in model.components_)
+        np.testing.assert_allclose(contrib.to_numpy(), parts_sum, atol=1e-12)
+        assert [w for w, _ in model.components_] == [0.6, pytest.approx(0.4)]
+
+
+def test_same_seed_same_model(
+    parts: dict[str, pd.DataFrame], models: dict[str, LeadModel]
+) -> None:
+    again = _fit(parts["train"], "blend")
+    fitted = models["blend"]
+    assert again.booster_.model_to_string() == fitted.booster_.model_to_string()
     np.testing.assert_array_equal(
-        fitted.booster_.predict(frame, raw_score=True), fitted.predict_raw(rows)
+        again.predict_raw(parts["test"]), fitted.predict_raw(parts["test"])
     )
-    stacked = fitted._array(rows.head(100), rows.tail(200))
+
+
+def test_matrix_stacks_frames_and_reads_unseen_levels_as_missing(
+    parts: dict[str, pd.DataFrame], models: dict[str, LeadModel]
+) -> None:
+    model = models["blend"]
+    rows = parts["test"].head(300)
+    matrix = model.matrix(rows)
+    assert matrix.dtype == np.float32 and matrix.shape == (300, len(model.features_))
+    stacked = feature_matrix(
+        [rows.head(100), rows.tail(200)], model.features_, model.categories_
+    )
     np.testing.assert_array_equal(stacked, matrix)
-
-
-def test_contributions_add_up_to_the_raw_score(
-    parts: dict[str, pd.DataFrame], fitted: LeadModel
-) -> None:
-    rows = parts["test"].head(200)
-    contrib = fitted.contributions(rows)
-    assert list(contrib.columns) == [*fitted.features_, "base"]
-    np.testing.assert_allclose(contrib.sum(axis=1), fitted.predict_raw(rows), atol=1e-9)
-
-
-def test_unseen_category_and_column_order(
-    parts: dict[str, pd.DataFrame], fitted: LeadModel
-) -> None:
-    rows = parts["test"].head(50)
-    expected = fitted.predict_proba(rows)
     shuffled = rows[list(reversed(rows.columns))]
-    np.testing.assert_array_equal(fitted.predict_proba(shuffled), expected)
-    category = next(iter(fitted.categories_))
+    np.testing.assert_array_equal(model.predict_raw(shuffled), model.predict_raw(rows))
+    category = next(iter(model.categories_))
     odd = rows.assign(**{category: "never-seen-before"})
-    assert np.isfinite(fitted.predict_proba(odd)).all()
+    missing = rows.assign(**{category: None})
+    np.testing.assert_array_equal(model.predict_raw(odd), model.predict_raw(missing))
 
 
 def test_missing_feature_and_unfitted_model_fail_clearly(
-    parts: dict[str, pd.DataFrame], fitted: LeadModel
+    parts: dict[str, pd.DataFrame], models: dict[str, LeadModel]
 ) -> None:
+    fitted = models["lightgbm"]
     column = fitted.features_[0]
     with pytest.raises(DataValidationError, match=column):
         fitted.predict_proba(parts["test"].drop(columns=[column]))
     with pytest.raises(ModelError, match="not fitted"):
-        _model().predict_proba(parts["test"])
+        LeadModel(spec=_spec("lightgbm")).predict_proba(parts["test"])
+    with pytest.raises(ModelError, match="both won and lost"):
+        LeadModel(spec=_spec("linear")).fit(parts["train"].assign(label=0), IDENTITY)
 
 
+@pytest.mark.parametrize("family", ["lightgbm", "linear", "blend"])
 def test_bundle_round_trip(
-    tmp_path, parts: dict[str, pd.DataFrame], fitted: LeadModel
+    tmp_path, parts: dict[str, pd.DataFrame], models: dict[str, LeadModel], family: str
 ) -> None:
-    from predscore.model import ModelBundle
-
     config = fast_config()
+    fitted = models[family]
     bundle = ModelBundle(fitted, config.features, config.icp, config.model.split, 3)
     folder = save_bundle(bundle, tmp_path / "bundle")
     loaded = load_bundle(folder)
     np.testing.assert_array_equal(
         loaded.model.predict_proba(parts["test"]), fitted.predict_proba(parts["test"])
     )
+    np.testing.assert_array_equal(
+        loaded.model.contributions(parts["test"]).to_numpy(),
+        fitted.contributions(parts["test"]).to_numpy(),
+    )
+    assert loaded.model.spec == fitted.spec
     assert loaded.features == config.features
-    assert loaded.split == config.model.split
     with pytest.raises(ModelError, match="not a predscore model bundle"):
         load_bundle(tmp_path)
-    # a bundle from before `mature_quantile` keeps the periods it was trained with
-    doc_path = folder / "bundle.json"
-    doc = json.loads(doc_path.read_text())
-    del doc["split"]["mature_quantile"]
-    doc_path.write_text(json.dumps(doc))
-    assert load_bundle(folder).split.mature_quantile is None
+
+
+# -- choice by cross-validation -----------------------------------------------------
+def test_selection_scores_every_candidate_out_of_fold(
+    parts: dict[str, pd.DataFrame],
+) -> None:
+    rows = parts["train"]
+    config = fast_config().model
+    folds = cv_folds(rows, config, "time", 3)
+    selection = select_model(rows, folds, config, 3)
+    table = selection.candidates
+    names = set(table["candidate"])
+    assert {"trees_small", "trees_medium", "linear_C0.1"} <= names
+    assert {"blend_0.25", "blend_0.5", "blend_0.75"} <= names
+    # the chosen one has the lowest score; the recency weighting was tried too
+    assert selection.spec.name == table["candidate"].iloc[0]
+    assert table["cv_score"].iloc[0] == table["cv_score"].min()
+    assert set(table["recency_half_life_days"].dropna()) == {180.0}
+    # out-of-fold: every prediction made by a fit that never saw its lead
+    oof = selection.oof
+    for fold in folds:
+        held = oof.loc[oof["fold"] == fold.number, "lead_id"]
+        assert set(held) == set(rows.loc[fold.valid, "lead_id"])
+        assert not set(held) & set(rows.loc[fold.train, "lead_id"])
+    assert len(oof) == sum(int(f.valid.sum()) for f in folds)
+    again = select_model(rows, folds, config, 3)
+    pd.testing.assert_frame_equal(again.candidates, table)  # same seed, same choice
+
+
+def test_procedure_refits_on_every_row(parts: dict[str, pd.DataFrame]) -> None:
+    config = fast_config()
+    rows = parts["train"]
+    fitted = fit_procedure([(config.features, rows)], 1, config, "time")
+    assert len(fitted.rows) == len(rows)
+    model = fitted.model
+    assert model.spec == fitted.selection.spec
+    assert model.calibrator_ is fitted.selection.calibrator
+    p = model.predict_proba(parts["test"])
+    assert p.min() >= 0 and p.max() <= 1
+    assert roc_auc(parts["test"]["label"], p) > 0.75
 
 
 # -- training workflow -----------------------------------------------------------
-def test_train_model_beats_rules_and_reports(demo: dict) -> None:
+def test_train_model_beats_rules_and_reports(
+    demo: dict, snapshots: pd.DataFrame
+) -> None:
     config = fast_config()
     result = train_model(demo, config, config.rules)
     metrics = result.metrics
     for scorer in ("model", "rules"):
-        assert {
-            "roc_auc",
-            "pr_auc",
-            "brier",
-            "ece",
-            "lift_top10",
-            "capture_top20",
-        } <= set(metrics[scorer])
-    assert metrics["model"]["roc_auc"] > metrics["rules"]["roc_auc"]
-    assert sum(p["leads"] for p in result.parts.values()) == len(
-        lead_table(build_snapshots(demo, result.bundle.features, config.icp))
-    )
-    assert len(result.test) == metrics["rows"]
-    trees = metrics["selected"]["best_iteration"]
-    assert metrics["warnings"] == training_warnings(metrics, config.model)
-    assert (metrics["warnings"] != []) == (trees < config.model.warn_below_trees)
-
-
-def test_few_trees_warn_of_drift() -> None:
-    config = fast_config().model
-    kept = {"selected": {"best_iteration": 1}}
-    (warning,) = training_warnings(kept, config)
-    assert "kept 1 tree " in warning and "predscore backtest" in warning
-    enough = {"selected": {"best_iteration": config.warn_below_trees}}
-    assert training_warnings(enough, config) == []
-    assert (
-        training_warnings(kept, config.model_copy(update={"warn_below_trees": 0})) == []
-    )
+        assert {"roc_auc", "pr_auc", "brier", "ece", "lift_top10"} <= set(
+            metrics[scorer]
+        )
+    assert metrics["model"]["roc_auc"] > metrics["rules"]["roc_auc"] + 0.1
+    rows, _, immature = labelled_rows(snapshots, config.model.split)
+    # refit on every labelled lead; the leads too recent to judge left out
+    assert result.parts["labelled"]["leads"] == rows["lead_id"].nunique()
+    assert result.parts["immature"]["leads"] == immature
+    assert len(result.test) == metrics["model"]["rows"]
+    assert metrics["selected"]["candidate"] == result.candidates["candidate"].iloc[0]
+    procedure = result.bundle.metadata["procedure"]
+    assert procedure["model"]["cv"] == config.model.cv.model_dump(mode="json")
 
 
 def test_horizon_training_evaluation_and_backtest_use_known_labels(
     demo: dict, horizon_snapshots: pd.DataFrame
 ) -> None:
-    config = fast_config()
+    config = fast_config(evaluation={"origins": 2, "references": [], "resamples": 100})
     features = config.features.model_copy(update={"horizon_days": HORIZON})
     config = config.model_copy(update={"features": features})
     result = train_model(demo, config, None)
-    assert result.parts[IMMATURE]["leads"] == 0
-    # every lead with a known label is in one part, the open ones included
-    assert sum(p["leads"] for p in result.parts.values()) == len(
-        lead_table(horizon_snapshots)
-    )
+    assert result.parts["immature"]["leads"] == 0
+    # every lead with a known label is learnt from, the open ones included
+    assert result.parts["labelled"]["leads"] == len(lead_table(horizon_snapshots))
     metrics, scored = evaluate_model(demo, result.bundle, config)
-    assert len(scored) == result.parts["test"]["rows"] == metrics["rows"]
+    held = holdout_leads(horizon_snapshots, config.model.split.test, "time", 0)
+    assert set(scored["lead_id"]) == set(held)
+    assert len(scored) == metrics["model"]["rows"]
     folds = backtest(demo, config, 2)
     assert len(folds.folds) + len(folds.skipped) > 0
 
@@ -500,13 +609,13 @@ def test_train_refuses_without_enough_history(demo: dict) -> None:
         train_model(demo, config, config.rules)
 
 
-def test_grid_picks_the_lowest_validation_loss(demo: dict) -> None:
+def test_grid_picks_the_lowest_cross_validated_score(demo: dict) -> None:
     config = fast_config(
         feature_grid={"half_life_days": [3.0, 60.0], "windows_days": [[7, 30, 90]]}
     )
     result = train_model(demo, config, None)
     assert len(result.grid) == 2
-    best = result.grid.loc[result.grid["valid_logloss"].idxmin(), "half_life_days"]
+    best = result.grid.loc[result.grid["cv_score"].idxmin(), "half_life_days"]
     assert result.metrics["selected"]["half_life_days"] == best
     assert result.bundle.features.half_life_days == best
     assert "rules" not in result.metrics

@@ -177,7 +177,9 @@ def train(
                     "split_strategy": result.strategy,
                     "seed": config.seed,
                 },
-                metrics={k: metrics[k] for k in ("model", "rules") if k in metrics}
+                metrics={
+                    "cv": {k: metrics[k] for k in ("model", "rules") if k in metrics}
+                }
                 | {"timings": result.timings},
                 documents={
                     "metrics.json": json.loads(json.dumps(metrics, default=str)),
@@ -185,6 +187,7 @@ def train(
                     "features.json": {"features": result.bundle.model.features_},
                     "data.json": _data_hash(data),
                     "grid.json": result.grid.to_dict(orient="records"),
+                    "candidates.json": result.candidates.to_dict(orient="records"),
                     **shap_documents,
                 },
                 figures=evaluation_figures(result.test, result.importance)
@@ -192,32 +195,61 @@ def train(
                 example=result.example,
                 tags={"data": str(data)},
             )
-        console.print(_frame_table(metrics_table(result.metrics), "Test period"))
+        console.print(
+            _frame_table(
+                metrics_table(result.metrics),
+                "Cross-validation (out-of-fold rows; honest figures: `predscore evaluate`)",
+            )
+        )
         segments = segments_table(result.metrics)
         if segments is not None:
-            console.print(_frame_table(segments, "Trap segments (test period)"))
+            console.print(_frame_table(segments, "Trap segments (out-of-fold rows)"))
         if len(result.grid):
-            console.print(_frame_table(result.grid, "Engagement grid (validation)"))
+            console.print(
+                _frame_table(result.grid, "Engagement grid (cross-validated)")
+            )
+        console.print(
+            _frame_table(
+                result.candidates.loc[
+                    :,
+                    [
+                        c
+                        for c in (
+                            "candidate",
+                            "family",
+                            "recency_half_life_days",
+                            "trees",
+                            "cv_score",
+                            "cv_roc_auc",
+                        )
+                        if c in result.candidates.columns
+                    ],
+                ].head(8),
+                "Candidates (time-series cross-validation; lower score is better)",
+            )
+        )
         sel = result.metrics["selected"]
         horizon = result.bundle.features.horizon_days
         label = "won" if horizon is None else f"won within {horizon:g} days"
-        periods = ", ".join(
-            f"{name} {part['leads']:,} ({part.get('wins', 0):,} won)"
-            for name, part in result.parts.items()
-            if "rows" in part
-        )
+        labelled = result.parts["labelled"]
         immature = result.parts.get("immature", {}).get("leads", 0)
         console.print(
-            f"label: {label}; leads per period: {periods}"
+            f"label: {label}; learnt from {labelled['leads']:,} labelled leads "
+            f"({labelled['wins']:,} won), {len(result.metrics['folds'])} folds"
             + (f"; {immature:,} too recent to judge, left out" if immature else ""),
             highlight=False,
         )
+        calibration = result.metrics["calibration"]
+        recency = calibration["recency_half_life_days"]
         console.print(
-            f"chose half-life {sel['half_life_days']:g} d, windows "
-            f"{sel['windows_days']}, {sel['best_iteration']} trees; calibration "
-            f"{result.metrics['calibration']['method']}; split {result.strategy}; "
-            f"trained in {result.timings['total_s']:.1f} s "
-            f"(+{time.perf_counter() - started:.1f} s MLflow)"
+            f"chose {sel['candidate']} ({sel['family']}), engagement half-life "
+            f"{sel['half_life_days']:g} d, windows {sel['windows_days']}; calibration "
+            f"{calibration['method']}"
+            + ("" if recency is None else f" (recency half-life {recency:g} d)")
+            + f"; split {result.strategy}; trained in "
+            f"{result.timings['total_s']:.1f} s "
+            f"(+{time.perf_counter() - started:.1f} s MLflow)",
+            highlight=False,
         )
         for warning in result.metrics.get("warnings", []):
             console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
@@ -242,6 +274,7 @@ def evaluate(
     from predscore.experiment import (
         evaluate_model,
         evaluation_figures,
+        intervals_table,
         metrics_table,
         segments_table,
     )
@@ -253,11 +286,16 @@ def evaluate(
         with err_console.status("loading the model"):
             bundle, origin = resolve_model(model, config.model.tracking)
         tables = _tables(data, validated, as_of, config)
-        with err_console.status("evaluating"):
+        with err_console.status("evaluating") as status:
             # given: read as for train; not given: the cutoff of the model's training
             given = None if as_of is None else bundle.features.horizon_days
             metrics, scored = evaluate_model(
-                tables, bundle, config, rules, cutoff=_cutoff(tables, as_of, given)
+                tables,
+                bundle,
+                config,
+                rules,
+                cutoff=_cutoff(tables, as_of, given),
+                progress=status.update,
             )
         metrics["model_uri"] = origin
         _write_json(out / "metrics.json", metrics)
@@ -266,10 +304,24 @@ def evaluate(
         for name, figure in figures.items():
             figure.savefig(out / "plots" / name, dpi=110)
             plt.close(figure)
-        console.print(_frame_table(metrics_table(metrics), f"Test period ({origin})"))
+        periods = metrics["origins"]
+        console.print(
+            _frame_table(
+                metrics_table(metrics),
+                f"Out-of-time test: newest leads, retrained at {len(periods)} "
+                f"origin(s) ({origin}'s procedure)",
+            )
+        )
         segments = segments_table(metrics)
         if segments is not None:
             console.print(_frame_table(segments, "Trap segments"))
+        if metrics["intervals"]:
+            console.print(
+                _frame_table(
+                    intervals_table(metrics["intervals"]),
+                    "Model minus each other scorer (paired bootstrap by lead)",
+                )
+            )
         console.print(f"metrics → {out / 'metrics.json'}; plots → {out / 'plots'}")
 
 
@@ -286,7 +338,7 @@ def backtest_command(
     as_of: AsOfOption = None,
 ) -> None:
     """Rolling-origin backtest: train before period k, test on period k, K times."""
-    from predscore.experiment import backtest
+    from predscore.experiment import backtest, intervals_table
 
     with _errors():
         config, rules, tables = _inputs(data, config_file, rules_file, validated, as_of)
@@ -298,6 +350,13 @@ def backtest_command(
         if len(result.folds):
             console.print(_frame_table(_fold_view(result.folds), "Per fold"))
             console.print(_frame_table(_mean_view(result.mean), "Over the folds"))
+        if result.intervals:
+            console.print(
+                _frame_table(
+                    intervals_table(result.intervals),
+                    "Model minus each other scorer, folds pooled (paired bootstrap)",
+                )
+            )
         if out is not None:
             _write_json(
                 out / "backtest.json",
@@ -305,6 +364,7 @@ def backtest_command(
                     "folds": result.folds.to_dict(orient="records"),
                     "mean": result.mean.to_dict(orient="records"),
                     "skipped": result.skipped,
+                    "intervals": result.intervals,
                 },
             )
             console.print(f"backtest → {out / 'backtest.json'}")

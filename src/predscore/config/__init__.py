@@ -31,12 +31,15 @@ from predscore.config.loader import (
 )
 from predscore.config.model import (
     CalibrationConfig,
+    CrossValidationConfig,
+    EvaluationConfig,
     FeatureGridConfig,
     HistoryConfig,
+    LinearConfig,
     ModelConfig,
-    SearchConfig,
     SplitConfig,
     TrackingConfig,
+    TreeCandidate,
 )
 from predscore.config.rules import (
     RULE_OPS,
@@ -52,10 +55,13 @@ from predscore.config.serve import ServeConfig
 
 __all__ = [
     "CalibrationConfig",
+    "CrossValidationConfig",
+    "EvaluationConfig",
     "FeatureGridConfig",
     "HistoryConfig",
+    "LinearConfig",
     "ModelConfig",
-    "SearchConfig",
+    "TreeCandidate",
     "ServeConfig",
     "SplitConfig",
     "TrackingConfig",

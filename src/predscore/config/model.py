@@ -1,4 +1,5 @@
-"""Model section (``configs/model.yaml``): splits, LightGBM, calibration, tracking."""
+"""Model section (``configs/model.yaml``): history, splits, candidates, time-series
+cross-validation, calibration, tracking."""
 
 from __future__ import annotations
 
@@ -10,33 +11,35 @@ from predscore.config._base import _Section
 
 __all__ = [
     "CalibrationConfig",
+    "CrossValidationConfig",
+    "EvaluationConfig",
     "FeatureGridConfig",
     "HistoryConfig",
+    "LinearConfig",
     "ModelConfig",
-    "SearchConfig",
     "SplitConfig",
     "TrackingConfig",
+    "TreeCandidate",
 ]
 
 
 class SplitConfig(_Section):
-    """How closed leads are split, by lead and by time.
+    """How labelled leads are ordered and held out, by lead.
 
-    Leads are ordered by creation (the first snapshot of each lead); the oldest
-    ``train`` share fits the trees, the next ``valid`` share stops the boosting early and
-    picks the engagement windows, the next ``calibration`` share fits the probability
-    calibration, the newest ``test`` share is held out. Every snapshot of a lead goes
-    where its lead goes. With ``mature_quantile``, the leads too recent for their
-    outcome to be known (see the field) are left out before the time split. With ``strategy: random`` (or ``auto`` on a data set whose
-    leads share a handful of creation dates) leads are shuffled with the seed and the
-    shares are stratified by outcome.
+    Leads are ordered by creation (the first snapshot of each lead). ``evaluate``
+    holds out the newest ``test`` share; ``train`` learns from every labelled lead.
+    With ``strategy: random`` (or ``auto`` on a data set whose leads share a handful
+    of creation dates) time is unusable: the test share is drawn at random with the
+    seed, stratified by outcome, and cross-validation folds are stratified by lead.
     """
 
     strategy: Literal["auto", "time", "random"] = "auto"
-    train: float = Field(0.55, gt=0, lt=1)
-    valid: float = Field(0.15, gt=0, lt=1)
-    calibration: float = Field(0.15, gt=0, lt=1)
-    test: float = Field(0.15, gt=0, lt=1)
+    test: float = Field(
+        0.15,
+        gt=0,
+        lt=1,
+        description="share of the newest labelled leads `evaluate` holds out",
+    )
     min_distinct_days: int = Field(
         30,
         ge=2,
@@ -48,20 +51,11 @@ class SplitConfig(_Section):
         le=1,
         description="time split: leads created less than this quantile of the sales "
         "cycle (creation to close, over the closed leads) before the newest close "
-        "are left out of every part: of those, only the fast closers have closed yet "
-        "(mostly losses), a sample that would bias calibration and test; null: keep "
+        "are left out: of those, only the fast closers have closed yet (mostly "
+        "losses), a sample that would bias the folds and the test; null: keep "
         "them. Not applied with features.horizon_days: every row is then labelled "
         "only once its label is known (the leads still open included)",
     )
-
-    @model_validator(mode="after")
-    def _shares_sum_to_one(self) -> SplitConfig:
-        total = self.train + self.valid + self.calibration + self.test
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(
-                f"train + valid + calibration + test must be 1, got {total:g}"
-            )
-        return self
 
 
 class HistoryConfig(_Section):
@@ -76,21 +70,64 @@ class HistoryConfig(_Section):
     min_wins: int = Field(40, ge=1)
 
 
-class CalibrationConfig(_Section):
-    """Probability calibration fitted on the calibration period.
+class CrossValidationConfig(_Section):
+    """Expanding-window time-series cross-validation by lead (every choice of train).
 
-    Each candidate is scored by cross-validated Brier score inside the calibration
-    period (folds by lead); the best one is refitted on the whole period. Isotonic is
-    the more flexible map but overfits small samples: it is only a candidate when the
-    period holds ``isotonic_min_leads`` leads or more (a lead's snapshots share its
-    outcome: they are not independent observations, so rows would overstate the
-    sample).
+    The labelled leads are ordered by creation; the oldest ``min_train_share`` only
+    ever train. The rest is cut into ``folds`` consecutive blocks: fold k validates
+    on block k and trains on the older leads' rows whose label was known when block
+    k began. Newer folds weigh more (``fold_weights``): they resemble today. Where
+    time is unusable (split strategy random), ``folds`` stratified folds by lead.
+    """
+
+    folds: int = Field(4, ge=2)
+    min_train_share: float = Field(0.4, gt=0, lt=1)
+    fold_weights: Literal["linear", "equal"] = Field(
+        "linear", description="linear: fold k weighs k (the newest the most)"
+    )
+
+
+class TreeCandidate(_Section):
+    """One LightGBM complexity: parameters over ``lightgbm``."""
+
+    name: str
+    params: dict[str, Any] = {}
+
+
+class LinearConfig(_Section):
+    """The regularised logistic regression candidate.
+
+    Numbers: missing values imputed with the median plus a missing indicator,
+    clipped to the ``clip_quantile`` range seen in training, standardised.
+    Categories: one-hot over the levels held by at least ``min_level_leads`` leads
+    (the rest, and unseen levels, share one "other" column), missing as a level.
+    """
+
+    enabled: bool = True
+    C: list[float] = Field([0.05, 0.5], min_length=1)
+    min_level_leads: int = Field(20, ge=1)
+    clip_quantile: float = Field(0.001, ge=0, lt=0.5)
+    max_iter: int = Field(2000, ge=10)
+
+
+class CalibrationConfig(_Section):
+    """Calibration cross-fitted on the out-of-fold predictions.
+
+    Every ``methods`` × ``recency_half_life_days`` pair is scored by Brier score,
+    fitted on the earlier folds' out-of-fold predictions and tested on the next
+    fold (forward in time; other folds where time is unusable); the best is
+    refitted on every out-of-fold prediction. A recency half-life weighs the newer
+    leads more, so that the level follows a close rate that moved. Isotonic
+    overfits small samples: it is a candidate only from ``isotonic_min_leads``
+    leads (a lead's snapshots share its outcome: rows would overstate the sample).
     """
 
     methods: list[Literal["isotonic", "sigmoid"]] = Field(
         ["isotonic", "sigmoid"], min_length=1
     )
-    folds: int = Field(5, ge=2)
+    recency_half_life_days: list[float | None] = Field(
+        [None, 90.0, 365.0], min_length=1
+    )
     isotonic_min_leads: int = Field(1000, ge=10)
     row_weight: Literal["per_snapshot", "per_lead"] = Field(
         "per_snapshot",
@@ -99,25 +136,25 @@ class CalibrationConfig(_Section):
         "per_lead: every lead weighs 1 in total",
     )
 
+    @model_validator(mode="after")
+    def _positive(self) -> CalibrationConfig:
+        if any(h is not None and h <= 0 for h in self.recency_half_life_days):
+            raise ValueError("recency_half_life_days must be > 0 (or null: no decay)")
+        return self
+
 
 class FeatureGridConfig(_Section):
-    """Engagement windows and half-life chosen on the validation period.
+    """Engagement windows and half-life chosen by cross-validation.
 
-    Every combination is built, trees are grown on the training period and scored on
-    the validation period (log loss); the best wins and is reported. One value each
-    turns the search off. The candidates are compared on trees grown at
-    ``learning_rate`` (fewer, larger steps: a fraction of the time), the chosen one is
-    then fitted at the model's own rate.
+    Every combination is built and scored by the same folds with the first tree
+    candidate grown at ``learning_rate``; the best is kept. One value each turns the
+    grid off.
     """
 
     half_life_days: list[float] = Field([7.0, 30.0, 90.0], min_length=1)
     windows_days: list[list[int]] = Field([[7, 30, 90]], min_length=1)
-    learning_rate: float | None = Field(
-        0.1,
-        gt=0,
-        le=1,
-        description="learning rate of the trees that compare the candidates; null: "
-        "the model's own (then the chosen candidate's trees are kept, not regrown)",
+    learning_rate: float = Field(
+        0.1, gt=0, le=1, description="learning rate of the trees comparing them"
     )
 
     @model_validator(mode="after")
@@ -129,11 +166,22 @@ class FeatureGridConfig(_Section):
         return self
 
 
-class SearchConfig(_Section):
-    """Optional Optuna search of LightGBM parameters on the validation period."""
+class EvaluationConfig(_Section):
+    """Out-of-time evaluation (``evaluate``) and its intervals."""
 
-    trials: int = Field(0, ge=0, description="0: no search, use `lightgbm` as given")
-    timeout_seconds: float | None = Field(None, gt=0)
+    origins: int = Field(
+        3,
+        ge=1,
+        description="the held-out newest leads are cut into this many periods; each "
+        "is scored by a model trained (whole procedure) on what was known when it "
+        "began, as a team retraining that often would",
+    )
+    references: list[Literal["lgbm_default", "logreg", "flaml"]] = Field(
+        ["lgbm_default", "logreg"],
+        description="notebook references fitted on the same rows at the same origins",
+    )
+    resamples: int = Field(1000, ge=100, description="paired bootstrap resamples")
+    level: float = Field(0.95, gt=0.5, lt=1)
 
 
 class TrackingConfig(_Section):
@@ -152,17 +200,31 @@ class TrackingConfig(_Section):
     )
 
 
+_DEFAULT_TREES = [
+    TreeCandidate(
+        name="trees_small", params={"num_leaves": 4, "min_child_samples": 100}
+    ),
+    TreeCandidate(
+        name="trees_medium", params={"num_leaves": 15, "min_child_samples": 50}
+    ),
+    TreeCandidate(
+        name="trees_large", params={"num_leaves": 48, "min_child_samples": 20}
+    ),
+]
+
+
 class ModelConfig(_Section):
-    """LightGBM closing-probability model (``predscore train``)."""
+    """Closing-probability model (``predscore train``): candidates chosen by
+    time-series cross-validation, calibration cross-fitted, refit on every known
+    outcome."""
 
     history: HistoryConfig = HistoryConfig()
     split: SplitConfig = SplitConfig()
+    cv: CrossValidationConfig = CrossValidationConfig()
     lightgbm: dict[str, Any] = Field(
         {
             "objective": "binary",
-            "learning_rate": 0.03,
-            "num_leaves": 15,
-            "min_child_samples": 50,
+            "learning_rate": 0.05,
             "feature_fraction": 0.8,
             "bagging_fraction": 0.8,
             "bagging_freq": 1,
@@ -170,45 +232,36 @@ class ModelConfig(_Section):
             "cat_smooth": 20,
             "min_data_per_group": 50,
         },
-        description="LightGBM parameters (seed, threads and determinism are set by "
-        "predscore from `seed` and `threads`)",
+        description="LightGBM parameters shared by every tree candidate (seed, "
+        "threads and determinism are set by predscore from `seed` and `threads`)",
     )
-    num_boost_round: int = Field(2000, ge=1)
-    early_stopping_rounds: int = Field(100, ge=1)
-    warn_below_trees: int = Field(
-        10,
-        ge=0,
-        description="`train` warns when early stopping keeps fewer trees: the "
-        "validation period then barely rewards what the trees learnt (drift?)",
+    trees: list[TreeCandidate] = Field(_DEFAULT_TREES, min_length=1)
+    max_trees: int = Field(
+        800, ge=1, description="trees grown per fold; the count kept is chosen by CV"
     )
-    class_weight: Literal["balanced", "none"] = Field(
-        "none",
-        description="balanced: wins weighted up to the weight of losses while the "
-        "trees are grown; calibration maps the scores back to real close rates",
+    linear: LinearConfig = LinearConfig()
+    blend_weights: list[float] = Field(
+        [0.25, 0.5, 0.75],
+        description="weights of the best trees in a blend with the best linear model "
+        "(log-odds); kept only when cross-validation prefers it; []: no blend",
+    )
+    recency_half_life_days: list[float | None] = Field(
+        [None, 180.0],
+        min_length=1,
+        description="candidate half-lives of the training rows' weights (older rows "
+        "weigh less, for markets that drift); null: every period alike",
     )
     lead_weight: Literal["per_snapshot", "per_lead"] = Field(
         "per_lead",
         description="per_lead: each lead weighs 1 in total whatever its number of "
         "snapshots, so long sales cycles do not dominate",
     )
-    recency_half_life_days: float | None = Field(
-        180.0,
-        gt=0,
-        description="older training rows weigh less: half as much every this many "
-        "days before the newest one (for markets that drift); null: no decay",
-    )
-    refit: bool = Field(
-        True,
-        description="after early stopping on the validation period, grow the trees "
-        "again on the training and validation periods together (same number of "
-        "trees); the calibration period stays held out",
-    )
     exclude_features: list[str] = Field(
         [], description="feature columns never given to the model"
     )
     calibration: CalibrationConfig = CalibrationConfig()
     feature_grid: FeatureGridConfig = FeatureGridConfig()
-    search: SearchConfig = SearchConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
     tracking: TrackingConfig = TrackingConfig()
     threads: int = Field(
         1,
@@ -218,11 +271,21 @@ class ModelConfig(_Section):
     )
 
     @model_validator(mode="after")
-    def _reserved_params(self) -> ModelConfig:
+    def _checks(self) -> ModelConfig:
         reserved = {"seed", "num_threads", "deterministic", "verbose", "metric"}
-        clash = sorted(reserved & set(self.lightgbm))
-        if clash:
-            raise ValueError(
-                f"lightgbm: {clash} are set by predscore (use `seed` and `threads`)"
-            )
+        for where, params in [("lightgbm", self.lightgbm)] + [
+            (f"trees[{t.name}]", t.params) for t in self.trees
+        ]:
+            clash = sorted(reserved & set(params))
+            if clash:
+                raise ValueError(
+                    f"{where}: {clash} are set by predscore (use `seed` and `threads`)"
+                )
+        names = [t.name for t in self.trees]
+        if len(set(names)) != len(names):
+            raise ValueError(f"trees: candidate names must be unique, got {names}")
+        if any(not 0 < w < 1 for w in self.blend_weights):
+            raise ValueError("blend_weights must lie strictly between 0 and 1")
+        if any(h is not None and h <= 0 for h in self.recency_half_life_days):
+            raise ValueError("recency_half_life_days must be > 0 (or null: no decay)")
         return self

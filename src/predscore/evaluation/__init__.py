@@ -5,6 +5,9 @@ Public API
 ``evaluate_scores(labels, scores, decision=None, top_shares=(0.1, 0.2)) -> dict``
 ``roc_auc``, ``average_precision``, ``lift_at``, ``decision_metrics``,
 ``segment_rates``: the pieces.
+``paired_bootstrap(labels, groups, scores, against, ...) -> DataFrame``
+    Differences of one scorer with the others (ROC AUC, Brier) and their
+    intervals, resampling leads.
 ``trap_segments(features) -> dict[str, mask]``
     "engaged, no authority, no project" vs "quiet decision-maker with a deadline";
     both empty on data without engagement or qualification answers.
@@ -18,6 +21,7 @@ from predscore.evaluation.crm import (
     engagement_close_rates,
     funnel_table,
 )
+from predscore.evaluation.intervals import paired_bootstrap
 from predscore.evaluation.metrics import (
     average_precision,
     decision_metrics,
@@ -38,6 +42,7 @@ __all__ = [
     "QUIET_DEADLINE",
     "average_precision",
     "decision_metrics",
+    "paired_bootstrap",
     "engagement_close_rates",
     "evaluate_scores",
     "funnel_table",

@@ -7,9 +7,13 @@ results out; files and MLflow are written by :mod:`predscore.model.tracking` and
 Public API
 ----------
 ``train_model(tables, config, rules=None, progress=None) -> TrainingResult``
-``evaluate_model(tables, bundle, config, rules=None, references=()) -> (dict, DataFrame)``
-    ``references``: reference models (``lgbm_default``, ``logreg``) fitted on the
-    leads the model learnt from, measured on the same test leads.
+    Every choice by time-series cross-validation, refit on every labelled lead.
+``fit_procedure(candidates, count, config, strategy) -> FittedProcedure``
+    That procedure on given rows (replayed at past origins by the two below).
+``evaluate_model(tables, bundle, config, rules=None, references=None) -> (dict, DataFrame)``
+    The bundle's procedure replayed at origins before its newest leads, beside the
+    rules and the references (``lgbm_default``, ``logreg``, ``flaml``) fitted on the
+    same rows; paired bootstrap intervals by lead.
 ``backtest(tables, config, folds, rules=None) -> BacktestResult``
 ``side_by_side(features, probability, rules, rule_probability, references=None) -> dict``
 ``metrics_table(metrics)``, ``segments_table(metrics)``
@@ -23,18 +27,25 @@ Public API
 from predscore.experiment.compare import (
     METRIC_KEYS,
     evaluation_figures,
+    intervals_table,
     metrics_table,
     segments_table,
     side_by_side,
 )
-from predscore.experiment.evaluate import BacktestResult, backtest, evaluate_model
+from predscore.experiment.evaluate import (
+    BacktestResult,
+    backtest,
+    evaluate_model,
+    procedure_config,
+)
 from predscore.experiment.references import REFERENCES, reference_probability
 from predscore.experiment.train import (
-    GridChoice,
+    FittedProcedure,
     TrainingResult,
     check_history,
-    choose_candidate,
     feature_candidates,
+    fit_procedure,
+    rule_probability_map,
     train_model,
     training_warnings,
 )
@@ -43,16 +54,19 @@ __all__ = [
     "METRIC_KEYS",
     "REFERENCES",
     "BacktestResult",
-    "GridChoice",
+    "FittedProcedure",
     "TrainingResult",
     "backtest",
     "check_history",
-    "choose_candidate",
     "evaluate_model",
     "evaluation_figures",
     "feature_candidates",
+    "intervals_table",
+    "fit_procedure",
     "metrics_table",
+    "procedure_config",
     "reference_probability",
+    "rule_probability_map",
     "segments_table",
     "side_by_side",
     "train_model",

@@ -24,6 +24,7 @@ from predscore.evaluation.calibration import brier, expected_calibration_error
 __all__ = [
     "METRIC_KEYS",
     "evaluation_figures",
+    "intervals_table",
     "metrics_table",
     "scored_rows",
     "scorer_metrics",
@@ -215,6 +216,25 @@ def metrics_table(
         for name in scorer_names(metrics)
     ]
     return pd.DataFrame(rows, columns=["scorer", *keys])
+
+
+def intervals_table(intervals: list[Mapping[str, Any]]) -> pd.DataFrame:
+    """The paired bootstrap records of ``evaluate`` / ``backtest`` as a table: per
+    other scorer and metric, the model's value, the other's, the difference (model −
+    other) with its interval, and the verdict."""
+    rows = [
+        {
+            "versus": r["scorer"],
+            "metric": r["metric"],
+            "model": r["value"],
+            "other": r["other"],
+            "difference": r["difference"],
+            "interval": f"[{r['low']:+.3f}, {r['high']:+.3f}]",
+            "verdict": r["verdict"],
+        }
+        for r in intervals
+    ]
+    return pd.DataFrame(rows)
 
 
 def segments_table(metrics: Mapping[str, Any]) -> pd.DataFrame | None:

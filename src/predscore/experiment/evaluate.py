@@ -1,38 +1,215 @@
-"""Evaluation of a trained model, and rolling-origin backtests, beside the rules.
+"""Out-of-time evaluation and rolling-origin backtests, beside the rules and the
+notebook references.
 
-Stage: experiment. ``evaluate_model`` rebuilds the snapshots with the configuration
-stored in the bundle, takes the same test leads as training did (same split, same
-seed) and measures model and rules side by side, and optionally reference models
-fitted on the leads the model learnt from. ``backtest`` replays the training
-procedure K times: for fold k, everything whose outcome was known when period k began
-trains the model (itself split by time into train / valid / calibration), the leads
-created in period k test it.
+Stage: experiment. Both replay the whole training procedure
+(:func:`predscore.experiment.fit_procedure`: engagement grid, cross-validated
+candidates, cross-fitted calibration, refit) at past origins, as a team retraining
+that often would have run it: at each origin, only the rows whose label was known
+then are used, and the leads created from that origin on are scored. The rules and
+the reference models (:mod:`predscore.experiment.references`) are fitted on the same
+rows at the same origins and scored on the same leads; paired bootstrap intervals
+by lead tell whether a difference is more than noise.
+
+* :func:`evaluate_model`: the newest ``split.test`` share of the labelled leads,
+  cut into ``evaluation.origins`` periods, each scored by the procedure replayed at
+  its start, with the settings of the model being evaluated;
+* :func:`backtest`: ``folds`` rolling origins over the whole history
+  (:func:`predscore.model.rolling_folds`), one row per fold and scorer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from predscore.config import PredscoreConfig, RulesConfig
-from predscore.errors import DataValidationError, ModelError
+from predscore.errors import ConfigError, DataValidationError, ModelError
+from predscore.evaluation import paired_bootstrap
 from predscore.experiment.compare import scored_rows, side_by_side
 from predscore.experiment.references import reference_probability
 from predscore.experiment.train import (
     check_history,
-    fit_lead_model,
-    score_rule_baseline,
-    split_parts,
+    feature_candidates,
+    fit_procedure,
+    rule_probability_map,
 )
 from predscore.features import build_snapshots, newest_event
-from predscore.model import ModelBundle, rolling_folds, rows_known_at, split_leads
+from predscore.model import (
+    ModelBundle,
+    holdout_leads,
+    labelled_rows,
+    lead_table,
+    rolling_folds,
+    rows_known_at,
+)
+from predscore.rules import score_rules
 
-__all__ = ["BacktestResult", "backtest", "evaluate_model"]
+__all__ = [
+    "BacktestResult",
+    "backtest",
+    "evaluate_model",
+    "evaluation_cutoff",
+    "procedure_config",
+]
 
 Progress = Callable[[str], None]
+_KEYS = ("roc_auc", "pr_auc", "brier", "ece", "lift_top10", "capture_top20")
+
+
+@dataclass
+class _Block:
+    """Leads scored by the procedure replayed at ``origin`` (None: the rest trains)."""
+
+    number: int
+    origin: pd.Timestamp | None
+    leads: np.ndarray
+
+
+@dataclass
+class _Scored:
+    rows: pd.DataFrame  # the scored rows (features of the chosen candidate)
+    probability: np.ndarray
+    rules: pd.DataFrame | None
+    rule_probability: np.ndarray | None
+    references: dict[str, np.ndarray]
+    info: dict[str, Any]
+
+
+def procedure_config(bundle: ModelBundle, config: PredscoreConfig) -> PredscoreConfig:
+    """``config`` with the model and features settings that trained ``bundle``.
+
+    Raises
+    ------
+    ModelError
+        When the bundle does not record them (trained by an older predscore).
+    """
+    procedure = bundle.metadata.get("procedure")
+    if not procedure:
+        raise ModelError(
+            "this model does not record the procedure that trained it: train it "
+            "again with this predscore"
+        )
+    return config.model_validate(
+        {
+            **config.model_dump(mode="json"),
+            "model": {
+                **procedure["model"],
+                "tracking": config.model.tracking.model_dump(mode="json"),
+            },
+            "features": procedure["features"],
+        }
+    )
+
+
+def _candidate_rows(
+    tables: object, config: PredscoreConfig, cutoff: pd.Timestamp | None
+) -> tuple[list[tuple[Any, pd.DataFrame]], str]:
+    """Every engagement candidate's labelled rows at the cutoff, and the strategy."""
+    out, strategy = [], "time"
+    for candidate in feature_candidates(config.features, config.model):
+        snapshots = build_snapshots(tables, candidate, config.icp, cutoff)
+        rows, strategy, _ = labelled_rows(
+            snapshots, config.model.split, candidate.horizon_days
+        )
+        out.append((candidate, rows))
+    return out, strategy
+
+
+def _score_block(
+    block: _Block,
+    candidates: list[tuple[Any, pd.DataFrame]],
+    strategy: str,
+    config: PredscoreConfig,
+    rules: RulesConfig | None,
+    references: Sequence[str],
+    progress: Progress,
+) -> _Scored:
+    """Replay the procedure on what was known at the block's origin; score it."""
+    horizon = config.features.horizon_days
+    kept = config.features.horizon_rows
+    first = candidates[0][1]
+    in_block = first["lead_id"].isin(block.leads).to_numpy()
+    if block.origin is None:
+        known = ~in_block
+    else:
+        known = rows_known_at(first, block.origin, horizon, kept) & ~in_block
+    check_history(first.loc[known], config.model.history)
+    fitted = fit_procedure(
+        ((c, rows.loc[known].reset_index(drop=True)) for c, rows in candidates),
+        len(candidates),
+        config,
+        strategy,
+        progress,
+        newest=block.origin,
+    )
+    chosen = next(rows for c, rows in candidates if c is fitted.features)
+    test = chosen.loc[in_block].reset_index(drop=True)
+    probability = fitted.model.predict_proba(test)
+    rule_out = rule_prob = None
+    if rules is not None:
+        try:
+            mapping = rule_probability_map(
+                fitted.rows, fitted.selection, rules, config.model
+            )
+            rule_out = score_rules(test, rules)
+            rule_prob = mapping.transform(rule_out["rule_points"].to_numpy(float))
+        except ConfigError:
+            rule_out = rule_prob = None
+    others = {
+        name: reference_probability(
+            name, fitted.rows, test, config.model.threads, config.seed
+        )
+        for name in references
+    }
+    info = {
+        "origin": None if block.origin is None else block.origin.isoformat(),
+        "train_leads": int(fitted.rows["lead_id"].nunique()),
+        "test_leads": int(test["lead_id"].nunique()),
+        "selected": fitted.selection.spec.name,
+        "half_life_days": fitted.features.half_life_days,
+        "calibration": fitted.model.calibrator_.method,
+    }
+    return _Scored(test, probability, rule_out, rule_prob, others, info)
+
+
+def _join(parts: list[_Scored]) -> _Scored:
+    rows = pd.concat([p.rows for p in parts], ignore_index=True)
+    with_rules = all(p.rules is not None for p in parts)
+    return _Scored(
+        rows,
+        np.concatenate([p.probability for p in parts]),
+        pd.concat([p.rules for p in parts], ignore_index=True) if with_rules else None,
+        np.concatenate([p.rule_probability for p in parts]) if with_rules else None,
+        {
+            name: np.concatenate([p.references[name] for p in parts])
+            for name in parts[0].references
+        },
+        {},
+    )
+
+
+def intervals(scored: _Scored, config: PredscoreConfig) -> list[dict[str, Any]]:
+    """Paired bootstrap intervals (by lead) of model − every other scorer."""
+    scores = {"model": scored.probability, **scored.references}
+    if scored.rule_probability is not None:
+        scores["rules"] = scored.rule_probability
+    if len(scores) < 2:
+        return []
+    table = paired_bootstrap(
+        scored.rows["label"].to_numpy(),
+        scored.rows["lead_id"].to_numpy(),
+        scores,
+        against="model",
+        metrics=("roc_auc", "brier"),
+        resamples=config.model.evaluation.resamples,
+        level=config.model.evaluation.level,
+        seed=config.seed,
+    )
+    return table.to_dict(orient="records")
 
 
 def evaluate_model(
@@ -40,73 +217,103 @@ def evaluate_model(
     bundle: ModelBundle,
     config: PredscoreConfig,
     rules: RulesConfig | None = None,
-    references: Sequence[str] = (),
+    references: Sequence[str] | None = None,
     cutoff: pd.Timestamp | None = None,
+    progress: Progress | None = None,
 ) -> tuple[dict[str, object], pd.DataFrame]:
-    """Model and rules (and reference models) on the bundle's test leads.
+    """The training procedure of ``bundle`` judged out of time, beside the rules and
+    the references.
 
     Parameters
     ----------
     tables : path or mapping of DataFrame
-        Validated canonical tables, the same the bundle was trained on.
+        Validated canonical tables.
     bundle : ModelBundle
-        The trained model with its features configuration, split and seed.
+        The model whose procedure (settings recorded at training) is replayed.
     config : PredscoreConfig
-        ``model.calibration`` maps the rules' points to a probability;
-        ``model.threads`` and ``seed`` serve the reference models.
+        ``seed``, tracking; the model and features settings come from the bundle.
     rules : RulesConfig, optional
         The rule baseline to compare with.
-    references : sequence of str
-        Reference models to fit and compare with (names of
-        :data:`predscore.experiment.references.REFERENCES`). Each is fitted on every
-        snapshot of the leads outside the test part (the leads whose snapshots grew,
-        stopped and calibrated the model), with the model's feature columns.
+    references : sequence of str, optional
+        Reference models (:data:`predscore.experiment.references.REFERENCES`);
+        default ``model.evaluation.references`` of the procedure.
     cutoff : Timestamp, optional
-        As in :func:`predscore.experiment.train_model`: with a label horizon, the
-        test rows are those whose label is known at it.
+        With a label horizon, the rows are those whose label is known at it.
+    progress : callable, optional
+        Receives a short line at each step.
 
     Returns
     -------
     (dict, DataFrame)
         The ``metrics.json`` document (:func:`side_by_side`: ``model``, ``rules``,
-        one entry per reference, ``segments``, plus ``split``) and the scored test
-        rows (:func:`scored_rows`: ``lead_id``, ``as_of``, ``label``,
-        ``probability`` and, when the rules apply, ``rule_points``, ``rule_route``,
-        ``rule_probability``; ``<reference>_probability`` per reference).
+        one entry per reference, ``segments``; plus ``origins`` and ``intervals``)
+        and the scored test rows (:func:`scored_rows`).
 
     Raises
     ------
     ModelError
-        When the test part holds no snapshot.
-    ConfigError
-        When a reference name is unknown.
+        When the test period holds no snapshot, or too little history precedes it.
     """
+    say = progress or (lambda _line: None)
     cutoff = evaluation_cutoff(tables, bundle, cutoff)
-    snapshots = build_snapshots(tables, bundle.features, bundle.icp, cutoff)
-    assignment, strategy = split_leads(
-        snapshots, bundle.split, bundle.seed, horizon_days=bundle.features.horizon_days
+    config = procedure_config(bundle, config)
+    names = list(
+        config.model.evaluation.references if references is None else references
     )
-    parts = split_parts(snapshots, assignment)
-    test = parts["test"]
-    if len(test) == 0:
-        raise ModelError("the test period holds no snapshot: nothing to evaluate")
-    probability = bundle.model.predict_proba(test)
-    rule_out, rule_prob, note = score_rule_baseline(parts, rules, config.model)
-    learnt = pd.concat(
-        [parts[name] for name in ("train", "valid", "calibration")], ignore_index=True
-    )
-    others = {
-        name: reference_probability(
-            name, learnt, test, config.model.threads, config.seed
+    candidates, strategy = _candidate_rows(tables, config, cutoff)
+    first = candidates[0][1]
+    held = holdout_leads(first, config.model.split.test, strategy, config.seed)
+    if not len(held):
+        raise ModelError("the test period holds no lead: nothing to evaluate")
+    blocks = _blocks(first, held, strategy, config.model.evaluation.origins)
+    parts = []
+    for block in blocks:
+        say(f"origin {block.number}/{len(blocks)}: replaying the training procedure")
+        parts.append(
+            _score_block(block, candidates, strategy, config, rules, names, say)
         )
-        for name in references
-    }
-    metrics = side_by_side(test, probability, rule_out, rule_prob, others)
+    scored = _join(parts)
+    metrics = side_by_side(
+        scored.rows,
+        scored.probability,
+        scored.rules,
+        scored.rule_probability,
+        scored.references,
+    )
     metrics["split"] = strategy
-    if note:
-        metrics["rules_note"] = note
-    scored = scored_rows(test, probability, rule_out, rule_prob, others)
-    return metrics, scored
+    metrics["origins"] = [p.info for p in parts]
+    metrics["intervals"] = intervals(scored, config)
+    if scored.rules is None and rules is not None:
+        metrics["rules_note"] = "rules not applicable to these features"
+    rows = scored_rows(
+        scored.rows,
+        scored.probability,
+        scored.rules,
+        scored.rule_probability,
+        scored.references,
+    )
+    return metrics, rows
+
+
+def _blocks(
+    rows: pd.DataFrame, held: np.ndarray, strategy: str, origins: int
+) -> list[_Block]:
+    """The held-out leads cut by creation into ``origins`` periods (time), or one
+    block trained on every other lead (random)."""
+    if strategy != "time":
+        return [_Block(1, None, held)]
+    leads = lead_table(rows)
+    leads = leads.loc[leads["lead_id"].isin(held)].reset_index(drop=True)
+    bounds = np.linspace(0, len(leads), min(origins, len(leads)) + 1).astype(int)
+    return [
+        _Block(
+            k + 1,
+            leads["created_at"].iloc[bounds[k]],
+            leads["lead_id"].to_numpy()[bounds[k] : bounds[k + 1]],
+        )
+        for k in range(len(bounds) - 1)
+        if bounds[k + 1] > bounds[k]
+    ]
 
 
 def evaluation_cutoff(
@@ -115,9 +322,8 @@ def evaluation_cutoff(
     """The label cutoff to evaluate ``bundle`` at (models with a label horizon only).
 
     Default: the cutoff recorded at training (``metadata["label_cutoff"]``), else the
-    newest event. An earlier cutoff than the training one is refused: fewer leads
-    have a known label then, the time split moves back and the test period would
-    hold leads the model was fitted or calibrated on.
+    newest event. An earlier cutoff than the training one is refused: the model's
+    procedure would be replayed on labels it could not see.
     """
     if bundle.features.horizon_days is None:
         return cutoff
@@ -131,22 +337,20 @@ def evaluation_cutoff(
     if trained is not None and cutoff < trained:
         raise DataValidationError(
             f"cutoff {cutoff.isoformat()} is before the one this model's labels were "
-            f"read at ({trained.isoformat()}): its test period would hold leads it was "
-            "trained or calibrated on; evaluate at that cutoff or later"
+            f"read at ({trained.isoformat()}): evaluate at that cutoff or later"
         )
     return cutoff
 
 
 @dataclass(frozen=True)
 class BacktestResult:
-    """Per-fold metrics (one row per fold and scorer) and their mean."""
+    """Per-fold metrics (one row per fold and scorer), their mean, the pooled
+    paired intervals and the folds skipped."""
 
     folds: pd.DataFrame
     mean: pd.DataFrame
     skipped: list[str]
-
-
-_KEYS = ("roc_auc", "pr_auc", "brier", "ece", "lift_top10", "capture_top20")
+    intervals: list[dict[str, Any]]
 
 
 def backtest(
@@ -156,62 +360,62 @@ def backtest(
     rules: RulesConfig | None = None,
     progress: Progress | None = None,
     cutoff: pd.Timestamp | None = None,
+    references: Sequence[str] | None = None,
 ) -> BacktestResult:
     """Rolling-origin evaluation over ``folds`` periods (see the module docstring).
 
-    The engagement features are those of ``config.features`` (the grid is chosen by
-    ``train``); a fold whose known history is below ``model.history`` is skipped and
-    listed with its reason. With ``features.horizon_days``, a fold learns from the
-    rows whose label was known at its origin (:func:`predscore.model.rows_known_at`)
-    and tests on every row of its leads known at ``cutoff``.
+    A fold whose known history is below ``model.history`` is skipped and listed
+    with its reason. With ``features.horizon_days``, a fold learns from the rows
+    whose label was known at its origin and tests on every row of its leads known
+    at ``cutoff``.
     """
     say = progress or (lambda _line: None)
+    names = list(
+        config.model.evaluation.references if references is None else references
+    )
+    candidates, strategy = _candidate_rows(tables, config, cutoff)
+    first = candidates[0][1]
     horizon, kept = config.features.horizon_days, config.features.horizon_rows
-    snapshots = build_snapshots(tables, config.features, config.icp, cutoff)
-    rows, skipped = [], []
-    for fold in rolling_folds(snapshots, folds, horizon, kept):
+    rows, skipped, parts = [], [], []
+    for fold in rolling_folds(first, folds, horizon, kept):
         say(f"fold {fold.number}/{folds}: origin {fold.origin:%Y-%m-%d}")
-        # only rows known at the origin: the model of that day saw no later label
-        known = snapshots[
-            snapshots["lead_id"].isin(fold.train_leads).to_numpy()
-            & rows_known_at(snapshots, fold.origin, horizon, kept)
-        ]
-        test = snapshots[snapshots["lead_id"].isin(fold.test_leads)].reset_index(
-            drop=True
-        )
-        assignment, _ = split_leads(
-            known, config.model.split, config.seed, False, horizon
-        )
+        block = _Block(fold.number, fold.origin, fold.test_leads)
         try:
-            check_history(known, config.model.history, assignment)
+            scored = _score_block(block, candidates, "time", config, rules, names, say)
         except ModelError as exc:
             skipped.append(f"fold {fold.number}: {exc}")
             continue
-        parts = split_parts(known, assignment) | {"test": test}
-        model = fit_lead_model(parts, config.model, config.seed)
-        probability = model.predict_proba(test)
-        rule_out, rule_prob, _ = score_rule_baseline(parts, rules, config.model)
-        doc = side_by_side(test, probability, rule_out, rule_prob)
-        for scorer in ("model", "rules"):
+        parts.append(scored)
+        doc = side_by_side(
+            scored.rows,
+            scored.probability,
+            scored.rules,
+            scored.rule_probability,
+            scored.references,
+        )
+        for scorer in ("model", "rules", *names):
             if scorer in doc:
                 rows.append(
                     {
                         "fold": fold.number,
                         "origin": fold.origin,
                         "end": fold.end,
-                        "train_leads": int(known["lead_id"].nunique()),
-                        "test_leads": int(test["lead_id"].nunique()),
+                        "train_leads": scored.info["train_leads"],
+                        "test_leads": scored.info["test_leads"],
+                        "selected": scored.info["selected"],
                         "scorer": scorer,
                         **{k: doc[scorer][k] for k in _KEYS},
                     }
                 )
     table = pd.DataFrame(rows)
     mean = (
-        table.groupby("scorer")[list(_KEYS)].agg(["mean", "std"])
+        table.groupby("scorer", sort=False)[list(_KEYS)].agg(["mean", "std"])
         if len(table)
         else pd.DataFrame()
     )
     if len(mean):
         mean.columns = [f"{k}_{stat}" for k, stat in mean.columns]
-        mean = mean.replace({np.nan: None})
-    return BacktestResult(table, mean.reset_index() if len(mean) else mean, skipped)
+        mean = mean.replace({np.nan: None}).reset_index()
+    pooled = intervals(_join(parts), config) if parts else []
+    del strategy
+    return BacktestResult(table, mean, skipped, pooled)

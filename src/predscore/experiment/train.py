@@ -1,19 +1,26 @@
-"""Training workflow: snapshots → time split → windows chosen → trees → calibration.
+"""Training workflow: snapshots → time-series cross-validation → refit on everything.
 
 Stage: experiment. Input: validated canonical tables and the configuration; output a
-:class:`TrainingResult` (the bundle, the engagement grid it chose, and the model and
-rules side by side on the held-out newest leads). Writing files and MLflow is the
+:class:`TrainingResult` (the bundle, how each choice was made, and the model and the
+rules side by side on the out-of-fold predictions). Writing files and MLflow is the
 caller's (:mod:`predscore.model.tracking`, the CLI).
 
-Why a grid on engagement windows and half-life: every commercial tool hand-sets the
-decay of old engagement; here each candidate's snapshots are built, trees are grown on
-the training period and the candidate with the lowest validation log loss wins.
+The procedure (:func:`fit_procedure`), also replayed at past origins by
+:func:`predscore.experiment.evaluate_model` and :func:`~predscore.experiment.backtest`:
+
+1. snapshots of every engagement candidate (windows × half-life of
+   ``model.feature_grid``), labelled as known at the cutoff;
+2. expanding-window folds by lead (:func:`predscore.model.cv_folds`); the engagement
+   candidate with the best cross-validated score is kept;
+3. on it, every model candidate is cross-validated, the best chosen and its
+   calibration cross-fitted (:func:`predscore.model.select_model`);
+4. the choice is refitted on every labelled row.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
@@ -28,27 +35,38 @@ from predscore.config import (
     PredscoreConfig,
     RulesConfig,
 )
-from predscore.errors import ConfigError, InsufficientHistoryError
+from predscore.errors import ConfigError, InsufficientHistoryError, ModelError
 from predscore.experiment.compare import scored_rows, side_by_side
 from predscore.features import build_snapshots, newest_event
-from predscore.model import LeadModel, ModelBundle, fit_calibrator, row_weights
-from predscore.model.split import IMMATURE, lead_table, split_leads
+from predscore.model import (
+    Calibrator,
+    LeadModel,
+    ModelBundle,
+    Selection,
+    choose_calibration,
+    cv_folds,
+    engagement_score,
+    labelled_rows,
+    lead_table,
+    row_weights,
+    select_model,
+)
 from predscore.rules import score_rules
 
 __all__ = [
-    "GridChoice",
+    "FittedProcedure",
     "TrainingResult",
     "check_history",
-    "choose_candidate",
     "feature_candidates",
-    "fit_lead_model",
-    "score_rule_baseline",
-    "split_parts",
+    "fit_procedure",
+    "rule_probability_map",
     "train_model",
     "training_warnings",
 ]
 
 Progress = Callable[[str], None]
+#: the newest fold's ROC AUC at or below which ``train`` warns (barely above chance)
+_CHANCE_AUC = 0.55
 
 
 @dataclass
@@ -63,18 +81,15 @@ class TrainingResult:
     test: pd.DataFrame
     importance: pd.Series
     example: pd.DataFrame
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def check_history(
-    snapshots: pd.DataFrame, config: HistoryConfig, assignment: pd.Series | None = None
-) -> dict[str, int]:
+def check_history(snapshots: pd.DataFrame, config: HistoryConfig) -> dict[str, int]:
     """Labelled leads and wins available; raise when below the configured minimum.
 
     A lead counts when it has a labelled row: closed, or (horizon labels) still open
-    with a row whose window has passed; a win is a lead with a row labelled 1. With
-    ``assignment`` (the parts of :func:`split_leads`), the leads too recent to judge
-    (part ``immature``) do not count: no period uses them.
+    with a row whose window has passed; a win is a lead with a row labelled 1.
 
     Returns
     -------
@@ -88,10 +103,6 @@ def check_history(
         With the counts found and needed, and what predscore does instead.
     """
     leads = lead_table(snapshots)
-    recent = 0
-    if assignment is not None:
-        immature = leads["lead_id"].map(assignment).eq(IMMATURE).to_numpy()
-        recent, leads = int(immature.sum()), leads.loc[~immature]
     still_open = int(leads["closed_at"].isna().sum())
     labelled, wins = len(leads), int(leads["won"].sum())
     if labelled < config.min_closed_leads or wins < config.min_wins:
@@ -101,17 +112,11 @@ def check_history(
             if still_open
             else f"{labelled} closed leads"
         )
-        aside = (
-            f" ({recent} more closed leads are too recent to judge: "
-            "`split.mature_quantile`)"
-            if recent
-            else ""
-        )
         raise InsufficientHistoryError(
-            f"not enough history to train: {found} and {wins} wins"
-            f"{aside}, need at least {config.min_closed_leads} and "
-            f"{config.min_wins} (configs/model.yaml `history`); predscore keeps "
-            "scoring with the rules alone until more leads have closed"
+            f"not enough history to train: {found} and {wins} wins, need at least "
+            f"{config.min_closed_leads} and {config.min_wins} (configs/model.yaml "
+            "`history`); predscore keeps scoring with the rules alone until more "
+            "leads have closed"
         )
     return {
         "closed_leads": labelled - still_open,
@@ -131,212 +136,157 @@ def feature_candidates(
     ]
 
 
-def _lead_model(
-    config: ModelConfig, seed: int, params: dict | None = None
-) -> LeadModel:
-    return LeadModel.from_config(config, seed, params)
-
-
-def split_parts(
-    snapshots: pd.DataFrame, assignment: pd.Series
-) -> dict[str, pd.DataFrame]:
-    """Snapshots of each part (``train``, ``valid``, ``calibration``, ``test``)."""
-    part = snapshots["lead_id"].map(assignment)
-    return {
-        name: snapshots.loc[part.eq(name).to_numpy()].reset_index(drop=True)
-        for name in ("train", "valid", "calibration", "test")
-    }
-
-
-def _search(
-    parts: Mapping[str, pd.DataFrame], config: ModelConfig, seed: int
-) -> tuple[dict[str, Any], int]:
-    """Optuna search of tree parameters on the validation period (log loss)."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-    def objective(trial: optuna.Trial) -> float:
-        params = {
-            **config.lightgbm,
-            "num_leaves": trial.suggest_int("num_leaves", 4, 64, log=True),
-            "min_child_samples": trial.suggest_int(
-                "min_child_samples", 10, 300, log=True
-            ),
-            "feature_fraction": trial.suggest_float("feature_fraction", 0.4, 1.0),
-            "lambda_l2": trial.suggest_float("lambda_l2", 1e-3, 30.0, log=True),
-        }
-        model = _lead_model(config, seed, params).fit_trees(
-            parts["train"], parts["valid"]
-        )
-        return model.valid_logloss_
-
-    study = optuna.create_study(
-        direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed)
-    )
-    study.optimize(
-        objective,
-        n_trials=config.search.trials,
-        timeout=config.search.timeout_seconds,
-    )
-    return {**config.lightgbm, **study.best_params}, len(study.trials)
-
-
-def score_rule_baseline(
-    parts: Mapping[str, pd.DataFrame], rules: RulesConfig | None, config: ModelConfig
-) -> tuple[pd.DataFrame | None, np.ndarray | None, str | None]:
-    """Rules on the test period, their points mapped to probability on calibration.
-
-    Returns the rules' output on the test rows, the mapped probability, and a reason
-    when the rules do not apply to this data set (a feature they read is absent).
-    """
-    if rules is None:
-        return None, None, "no rules configured"
-    try:
-        calib = score_rules(parts["calibration"], rules)
-        test = score_rules(parts["test"], rules)
-    except ConfigError as exc:
-        return None, None, f"rules not applicable: {exc}"
-    cal = parts["calibration"]
-    mapping = fit_calibrator(
-        calib["rule_points"].to_numpy(dtype=float),
-        cal["label"].to_numpy(),
-        row_weights(cal, config.calibration.row_weight),
-        cal["lead_id"].to_numpy(),
-        config.calibration,
-    )
-    return test, mapping.transform(test["rule_points"].to_numpy(dtype=float)), None
-
-
-def fit_lead_model(
-    parts: Mapping[str, pd.DataFrame],
-    config: ModelConfig,
-    seed: int,
-    params: dict[str, Any] | None = None,
-) -> LeadModel:
-    """Trees on train, early stopping on valid, calibration on calibration."""
-    return _lead_model(config, seed, params).fit(
-        parts["train"], parts["valid"], parts["calibration"]
-    )
-
-
 @dataclass
-class GridChoice:
-    """The engagement candidate chosen on validation (see :func:`choose_candidate`).
+class FittedProcedure:
+    """The outcome of :func:`fit_procedure`."""
 
-    ``model`` holds the chosen candidate's trees when the grid grew them with the
-    model's own parameters (``feature_grid.learning_rate`` null): :meth:`LeadModel.
-    complete_fit` then finishes it instead of growing the same trees again.
-    """
-
+    model: LeadModel
     features: FeaturesConfig
-    parts: dict[str, pd.DataFrame]
+    rows: pd.DataFrame
+    selection: Selection
     grid: pd.DataFrame
-    model: LeadModel | None = None
 
 
-def _grid_params(config: ModelConfig) -> dict[str, Any] | None:
-    """Tree parameters that compare the candidates; None: the model's own."""
-    rate = config.feature_grid.learning_rate
-    if rate is None or rate == config.lightgbm.get("learning_rate"):
-        return None
-    return {**config.lightgbm, "learning_rate": rate}
+def _same_keys(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    if len(a) != len(b) or not (
+        np.array_equal(a["lead_id"].to_numpy(), b["lead_id"].to_numpy())
+        and np.array_equal(a["as_of"].to_numpy(), b["as_of"].to_numpy())
+    ):
+        raise ModelError(
+            "engagement candidates gave different snapshot rows; they must differ "
+            "in their features only"
+        )
 
 
-def choose_candidate(
-    candidates: Iterable[tuple[FeaturesConfig, dict[str, pd.DataFrame]]],
-    config: ModelConfig,
-    seed: int,
+def fit_procedure(
+    candidates: Iterable[tuple[FeaturesConfig, pd.DataFrame]],
     count: int,
+    config: PredscoreConfig,
+    strategy: str,
     progress: Progress | None = None,
-) -> GridChoice:
-    """Grow trees on each candidate's training period; keep the lowest validation
-    log loss (the first one on a tie).
+    newest: pd.Timestamp | None = None,
+) -> FittedProcedure:
+    """Choose by cross-validation, then refit on every row given.
 
     Parameters
     ----------
-    candidates : iterable of (FeaturesConfig, parts)
-        Each engagement candidate with its snapshots split into ``train``, ``valid``,
-        ``calibration`` (and optionally ``test``); consumed lazily, so that only the
-        best candidate's snapshots and the current one's are held at once.
-    config : ModelConfig
-        Tree parameters; ``feature_grid.learning_rate`` for the comparison.
-    seed : int
-        LightGBM seed.
+    candidates : iterable of (FeaturesConfig, DataFrame)
+        Each engagement candidate with its labelled rows (the same rows, other
+        features); consumed lazily, so that only the best candidate's rows and the
+        current one's are held at once.
     count : int
-        Number of candidates; with one, nothing is fitted.
+        Number of candidates; with one, no engagement grid is scored.
+    config : PredscoreConfig
+        ``model`` (folds, candidates, calibration), ``features``, ``seed``.
+    strategy : str
+        ``time`` (expanding-window folds) or ``random`` (stratified by lead).
     progress : callable, optional
-        Receives a short line per candidate.
+        Receives a short line at each step.
+    newest : Timestamp, optional
+        The time the recency weights count back from (default: the newest row).
     """
     say = progress or (lambda _line: None)
-    params = _grid_params(config)
-    rows: list[dict[str, Any]] = []
-    best: GridChoice | None = None
-    best_loss = np.inf
-    for i, (candidate, parts) in enumerate(candidates, 1):
-        if count == 1:
-            return GridChoice(candidate, parts, pd.DataFrame())
-        say(
-            f"engagement grid {i}/{count}: half-life "
-            f"{candidate.half_life_days:g} d, windows {candidate.windows_days}"
+    model_config, seed = config.model, config.seed
+    horizon = config.features.horizon_days
+    kept = config.features.horizon_rows
+    iterator = iter(candidates)
+    best_features, best_rows = next(iterator)
+    folds = cv_folds(best_rows, model_config, strategy, seed, horizon, kept)
+    grid_rows = []
+    if count > 1:
+        best_score = np.inf
+        pending: Iterator[tuple[FeaturesConfig, pd.DataFrame]] = _chain(
+            (best_features, best_rows), iterator
         )
-        model = _lead_model(config, seed, params).fit_trees(
-            parts["train"], parts["valid"]
-        )
-        rows.append(
-            {
-                "half_life_days": candidate.half_life_days,
-                "windows_days": list(candidate.windows_days),
-                "valid_logloss": model.valid_logloss_,
-                "best_iteration": model.best_iteration_,
-            }
-        )
-        if best is None or model.valid_logloss_ < best_loss:
-            kept = model if params is None else None
-            best = GridChoice(candidate, parts, pd.DataFrame(), kept)
-            best_loss = model.valid_logloss_
-        del parts, model  # a losing candidate's snapshots go before the next is built
-    if best is None:
-        raise ConfigError("model.feature_grid: no engagement candidate to try")
-    best.grid = pd.DataFrame(rows)
-    return best
-
-
-def _grid(
-    tables: object,
-    config: PredscoreConfig,
-    progress: Progress,
-    cutoff: pd.Timestamp | None = None,
-) -> tuple[GridChoice, str, int]:
-    """Build each candidate's snapshots, split them; choose on validation.
-
-    Returns the choice, the split strategy and the number of leads left out as too
-    recent to judge (``split.mature_quantile``; none with a label horizon).
-    """
-    candidates = feature_candidates(config.features, config.model)
-    split: dict[str, Any] = {}
-
-    def parts_of_each() -> Iterator[tuple[FeaturesConfig, dict[str, pd.DataFrame]]]:
-        for candidate in candidates:
-            snapshots = build_snapshots(tables, candidate, config.icp, cutoff)
-            if not split:
-                split["assignment"], split["strategy"] = split_leads(
-                    snapshots,
-                    config.model.split,
-                    config.seed,
-                    horizon_days=candidate.horizon_days,
-                )
-                check_history(snapshots, config.model.history, split["assignment"])
-            parts = split_parts(snapshots, split["assignment"])
-            del snapshots  # the parts are copies: free the whole before the next
-            yield candidate, parts
-            del parts  # only the caller's best candidate keeps its parts
-
-    choice = choose_candidate(
-        parts_of_each(), config.model, config.seed, len(candidates), progress
+        for i, (candidate, rows) in enumerate(pending, 1):
+            _same_keys(rows, best_rows)
+            say(
+                f"engagement grid {i}/{count}: half-life "
+                f"{candidate.half_life_days:g} d, windows {candidate.windows_days}"
+            )
+            score = engagement_score(rows, folds, model_config, seed)
+            grid_rows.append(
+                {
+                    "half_life_days": candidate.half_life_days,
+                    "windows_days": list(candidate.windows_days),
+                    "cv_score": score,
+                }
+            )
+            if score < best_score:
+                best_score, best_features, best_rows = score, candidate, rows
+            del rows  # a losing candidate's snapshots go before the next is built
+    selection = select_model(
+        best_rows, folds, model_config, seed, forward=strategy == "time", progress=say
     )
-    immature = int((split["assignment"] == IMMATURE).sum())
-    return choice, split["strategy"], immature
+    say(f"refitting {selection.spec.name} on {len(best_rows):,} labelled rows")
+    model = LeadModel(
+        spec=selection.spec,
+        lead_weight=model_config.lead_weight,
+        exclude=list(model_config.exclude_features),
+        threads=model_config.threads,
+        seed=seed,
+    ).fit(best_rows, selection.calibrator, newest)
+    return FittedProcedure(
+        model, best_features, best_rows, selection, pd.DataFrame(grid_rows)
+    )
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+def rule_probability_map(
+    rows: pd.DataFrame, selection: Selection, rules: RulesConfig, config: ModelConfig
+) -> Calibrator:
+    """The rules' points mapped to a probability as the model's log-odds are: the
+    same out-of-fold rows, the same forward choice of method and recency.
+
+    Raises
+    ------
+    ConfigError
+        When the rules read a feature these rows lack.
+    """
+    picked = rows.iloc[selection.oof["row"].to_numpy()]
+    points = score_rules(picked, rules)["rule_points"].to_numpy(dtype=float)
+    fold_numbers = selection.folds["fold"].to_numpy()
+    return choose_calibration(
+        points,
+        picked["label"].to_numpy(),
+        row_weights(picked, config.calibration.row_weight),
+        picked["lead_id"].to_numpy(),
+        selection.oof["fold"].to_numpy(),
+        picked["as_of"].to_numpy(dtype="datetime64[ns]"),
+        config.calibration,
+        forward=selection.folds["origin"].notna().all(),
+        fold_weights=selection.folds.set_index("fold")
+        .loc[fold_numbers, "weight"]
+        .to_numpy(),
+    )
+
+
+def _labelled(
+    tables: object,
+    candidate: FeaturesConfig,
+    config: PredscoreConfig,
+    cutoff: pd.Timestamp | None,
+) -> tuple[pd.DataFrame, str, int]:
+    snapshots = build_snapshots(tables, candidate, config.icp, cutoff)
+    return labelled_rows(snapshots, config.model.split, candidate.horizon_days)
+
+
+def _candidate_rows(
+    tables: object,
+    candidates: list[FeaturesConfig],
+    first: pd.DataFrame,
+    config: PredscoreConfig,
+    cutoff: pd.Timestamp | None,
+) -> Iterator[tuple[FeaturesConfig, pd.DataFrame]]:
+    """The first candidate's rows (built already), then each other's, built lazily."""
+    yield candidates[0], first
+    del first
+    for candidate in candidates[1:]:
+        yield candidate, _labelled(tables, candidate, config, cutoff)[0]
 
 
 def train_model(
@@ -346,17 +296,17 @@ def train_model(
     progress: Progress | None = None,
     cutoff: pd.Timestamp | None = None,
 ) -> TrainingResult:
-    """Train the calibrated closing-probability model and evaluate it against rules.
+    """Train the calibrated closing-probability model on every labelled lead.
 
     Parameters
     ----------
     tables : path or mapping of DataFrame
         Validated canonical tables (as :func:`predscore.features.build_snapshots`).
     config : PredscoreConfig
-        ``model`` (split, trees, calibration, grid, search), ``features``, ``icp``,
+        ``model`` (folds, candidates, calibration, grid), ``features``, ``icp``,
         ``seed``.
     rules : RulesConfig, optional
-        The rule baseline to compare with on the same test leads.
+        The rule baseline to compare with on the same out-of-fold rows.
     progress : callable, optional
         Receives a short line at each step.
     cutoff : Timestamp, optional
@@ -367,6 +317,9 @@ def train_model(
     Returns
     -------
     TrainingResult
+        ``metrics`` compares model and rules on the out-of-fold rows of the
+        cross-validation (the choices were made on them: for honest figures, see
+        :func:`predscore.experiment.evaluate_model`).
 
     Raises
     ------
@@ -378,96 +331,108 @@ def train_model(
     start = time.perf_counter()
     if config.features.horizon_days is not None and cutoff is None:
         cutoff = newest_event(tables)  # resolved once: the bundle records it
-    choice, strategy, immature = _grid(tables, config, say, cutoff)
-    chosen, parts, grid = choice.features, choice.parts, choice.grid
-    timings["snapshots_and_grid_s"] = time.perf_counter() - start
-    params, trials = dict(config.model.lightgbm), 0
-    if config.model.search.trials:
-        say(f"searching tree parameters ({config.model.search.trials} trials)")
-        t = time.perf_counter()
-        params, trials = _search(parts, config.model, config.seed)
-        timings["search_s"] = time.perf_counter() - t
-    say("fitting the final model and its calibration")
-    t = time.perf_counter()
-    if choice.model is not None and not trials:  # the grid grew these very trees
-        model = choice.model.complete_fit(
-            parts["train"], parts["valid"], parts["calibration"]
-        )
-    else:
-        model = fit_lead_model(parts, config.model, config.seed, params)
-    timings["fit_s"] = time.perf_counter() - t
-    test = parts["test"]
-    probability = model.predict_proba(test)
-    rule_out, rule_prob, rules_note = score_rule_baseline(parts, rules, config.model)
-    metrics = side_by_side(test, probability, rule_out, rule_prob)
+    candidates = feature_candidates(config.features, config.model)
+    first, strategy, immature = _labelled(tables, candidates[0], config, cutoff)
+    check_history(first, config.model.history)
+    rows_of_each = _candidate_rows(tables, candidates, first, config, cutoff)
+    del first
+    fitted = fit_procedure(rows_of_each, len(candidates), config, strategy, say)
+    timings["total_s"] = time.perf_counter() - start
+    model, selection, rows = fitted.model, fitted.selection, fitted.rows
+    oof_rows = rows.iloc[selection.oof["row"].to_numpy()].reset_index(drop=True)
+    probability = model.calibrator_.transform(selection.oof["raw"].to_numpy())
+    rule_out = rule_prob = None
+    rules_note = "no rules configured" if rules is None else None
+    if rules is not None:
+        try:
+            mapping = rule_probability_map(rows, selection, rules, config.model)
+            rule_out = score_rules(oof_rows, rules)
+            rule_prob = mapping.transform(rule_out["rule_points"].to_numpy(float))
+        except ConfigError as exc:
+            rules_note = f"rules not applicable: {exc}"
+    metrics = side_by_side(oof_rows, probability, rule_out, rule_prob)
+    metrics["view"] = (
+        "cross-validation: out-of-fold rows (the choices were made on them; "
+        "`predscore evaluate` gives the honest out-of-time figures)"
+    )
     if rules_note:
         metrics["rules_note"] = rules_note
+    spec = selection.spec
     metrics["calibration"] = {
         "method": model.calibrator_.method,
+        "recency_half_life_days": model.calibrator_.recency_half_life_days,
         "cv_brier": model.calibrator_.cv_brier,
     }
     metrics["selected"] = {
-        "half_life_days": chosen.half_life_days,
-        "windows_days": list(chosen.windows_days),
-        "best_iteration": model.best_iteration_,
-        "search_trials": trials,
+        "candidate": spec.name,
+        "family": model.family,
+        "half_life_days": fitted.features.half_life_days,
+        "windows_days": list(fitted.features.windows_days),
+        "trees": spec.tree_count or None,
+        "linear_C": spec.linear_C,
+        "blend": spec.blend if model.family == "blend" else None,
+        "recency_half_life_days": spec.recency_half_life_days,
     }
-    counts = {
-        name: {
-            "rows": len(frame),
-            "leads": int(frame["lead_id"].nunique()),
-            "wins": int(lead_table(frame)["won"].sum()) if len(frame) else 0,
-        }
-        for name, frame in parts.items()
+    metrics["folds"] = selection.folds.to_dict(orient="records")
+    leads = lead_table(rows)
+    parts = {
+        "labelled": {
+            "rows": len(rows),
+            "leads": len(leads),
+            "wins": int(leads["won"].sum()),
+        },
+        "immature": {"leads": immature},
     }
-    counts[IMMATURE] = {"leads": immature}
-    scored = scored_rows(test, probability, rule_out, rule_prob)
     bundle = ModelBundle(
         model=model,
-        features=chosen,
+        features=fitted.features,
         icp=config.icp,
         split=config.model.split,
         seed=config.seed,
         metadata={
-            "parts": counts,
+            "parts": parts,
             "strategy": strategy,
-            "params": params,
+            "selected": metrics["selected"],
+            # the procedure that made this model, replayed by `evaluate`
+            "procedure": {
+                "model": config.model.model_dump(mode="json", exclude={"tracking"}),
+                "features": config.features.model_dump(mode="json"),
+            },
             # with a label horizon, the cutoff its labels were read at: evaluating
             # at an earlier one would move the test period onto trained leads
             "label_cutoff": None
-            if chosen.horizon_days is None or cutoff is None
+            if fitted.features.horizon_days is None or cutoff is None
             else pd.Timestamp(cutoff).isoformat(),
         },
     )
-    metrics["warnings"] = training_warnings(metrics, config.model)
-    timings["total_s"] = time.perf_counter() - start
+    metrics["warnings"] = training_warnings(selection)
     return TrainingResult(
         bundle=bundle,
         metrics=metrics,
-        grid=grid,
-        parts=counts,
+        grid=fitted.grid,
+        parts=parts,
         strategy=strategy,
-        test=scored,
+        test=scored_rows(oof_rows, probability, rule_out, rule_prob),
         importance=model.feature_importance(),
-        example=test.loc[:, ["lead_id", *model.features_]].head(5),
+        example=rows.loc[:, ["lead_id", *model.features_]].head(5),
+        candidates=selection.candidates,
         timings=timings,
     )
 
 
-def training_warnings(metrics: dict[str, Any], config: ModelConfig) -> list[str]:
+def training_warnings(selection: Selection) -> list[str]:
     """What the data team should look at before promoting this model.
 
-    Today: early stopping kept fewer than ``config.warn_below_trees`` trees, i.e. the
-    validation period (newer leads) scarcely agrees with what the trees learnt on the
-    older ones; the ranking then comes mostly from a few splits and the calibration.
+    Today: the chosen model barely ranks better than chance on the newest fold (the
+    leads most like today's): the market or the data may have drifted.
     """
-    out = []
-    trees = metrics.get("selected", {}).get("best_iteration")
-    if trees is not None and trees < config.warn_below_trees:
-        out.append(
-            f"early stopping kept {trees} tree{'s' if trees != 1 else ''} (below "
-            f"model.warn_below_trees = {config.warn_below_trees}): the validation "
-            "period barely rewards what the trees learnt on older leads — the market "
-            "or the data may have drifted; check `predscore backtest` before promoting"
-        )
-    return out
+    row = selection.candidates.iloc[0]
+    folds = sorted(k for k in row.index if k.startswith("roc_auc_fold"))
+    newest = row[folds[-1]] if folds else None
+    if newest is not None and not pd.isna(newest) and newest <= _CHANCE_AUC:
+        return [
+            f"the chosen model's ROC AUC on the newest cross-validation fold is "
+            f"{newest:.3f}, barely above chance: the newest leads may have drifted "
+            "from the older ones; check `predscore evaluate` before promoting"
+        ]
+    return []

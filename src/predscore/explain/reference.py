@@ -63,28 +63,28 @@ def _shap_explainer(model: LeadModel) -> Any:
 
 def _shap_matrix(model: LeadModel, frame: pd.DataFrame) -> np.ndarray:
     """Model matrix as floats, categories as ``code + 1`` (missing: NaN)."""
-    matrix = model._matrix(frame)  # the encoding the trees were grown on
-    columns = {}
-    for c in matrix.columns:
-        if c in model.categories_:
-            codes = matrix[c].cat.codes.to_numpy(dtype=float)
-            columns[c] = np.where(codes < 0, np.nan, codes + 1)
-        else:
-            columns[c] = matrix[c].to_numpy(dtype=float)
-    return pd.DataFrame(columns, index=frame.index).to_numpy(dtype=float)
+    matrix = model.matrix(frame).astype(float)  # the encoding the trees were grown on
+    for i in model.categorical_indices():
+        matrix[:, i] = matrix[:, i] + 1  # NaN stays NaN
+    return matrix
 
 
 def reference_contributions(model: LeadModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """Per-row TreeSHAP contributions on log-odds computed by shap's own algorithm.
+    """Per-row TreeSHAP contributions of the model's trees on log-odds, computed
+    by shap's own algorithm.
 
     Same layout as :meth:`LeadModel.contributions` (the features, then ``base``), so
-    the two can be compared cell by cell.
+    the two can be compared cell by cell with the tree component's own
+    (``model.tree_component.contributions``; for a model of trees alone, the model's).
 
     Raises
     ------
     ModelError
-        When shap cannot represent the trees (a category numbered 31 or more).
+        When the model has no trees, or shap cannot represent them (a category
+        numbered 31 or more).
     """
+    if model.booster_ is None:
+        raise ModelError("this model has no trees: its contributions are linear")
     explainer = _shap_explainer(model)
     values = explainer.shap_values(
         _shap_matrix(model, frame),

@@ -1,4 +1,5 @@
-"""Closing-probability model: LightGBM trees, calibration, bundles, MLflow.
+"""Closing-probability model: candidates chosen by time-series cross-validation,
+calibration cross-fitted, bundles, MLflow.
 
 Stage: model, beside the rules (the two never import each other). Input: training
 snapshots and feature rows of :mod:`predscore.features`; output: calibrated closing
@@ -6,14 +7,17 @@ probabilities, per-feature contributions, and model bundles on disk or in MLflow
 
 Public API
 ----------
-``LeadModel``
-    Trees grown on a training period, stopped early on a validation period,
-    calibrated on a calibration period; ``predict_proba``, ``predict_raw``,
-    ``contributions`` (TreeSHAP on log-odds).
-``Calibrator``, ``fit_calibrator``
-    Isotonic or sigmoid map, chosen by cross-validated Brier score.
-``split_leads``, ``rolling_folds``, ``lead_table``, ``immature_leads``, ``rows_known_at``
-    Splits by lead and time; the leads too recent to judge; the rows known at a date.
+``cv_folds``, ``select_model``, ``Selection``
+    Expanding-window folds by lead; every candidate (tree complexities, linear
+    model, blend, recency weights) scored on them; calibration cross-fitted.
+``LeadModel``, ``ModelSpec``
+    A choice refitted on rows: ``predict_proba``, ``predict_raw``,
+    ``contributions`` (exact, on log-odds, for every family).
+``Calibrator``, ``choose_calibration``
+    Isotonic or sigmoid map with a recency half-life, chosen forward in time.
+``labelled_rows``, ``holdout_leads``, ``rolling_folds``, ``lead_table``,
+``immature_leads``, ``rows_known_at``
+    The rows a model may learn from; held-out and rolling-origin splits.
 ``ModelBundle``, ``save_bundle``, ``load_bundle``
     The fitted model with the feature configuration it needs, on disk.
 :mod:`predscore.model.tracking` (MLflow runs, registry, promote, URIs) and
@@ -21,34 +25,47 @@ Public API
 """
 
 from predscore.model.bundle import ModelBundle, load_bundle, save_bundle
-from predscore.model.calibrate import Calibrator, fit_calibrator
-from predscore.model.estimator import LeadModel, feature_columns, row_weights
+from predscore.model.calibrate import Calibrator, choose_calibration
+from predscore.model.estimator import LeadModel, ModelSpec, row_weights
+from predscore.model.matrix import feature_columns, feature_matrix
+from predscore.model.selection import (
+    CvFold,
+    Selection,
+    cv_folds,
+    engagement_score,
+    select_model,
+)
 from predscore.model.split import (
-    IMMATURE,
-    PARTS,
     Fold,
+    holdout_leads,
     immature_leads,
+    labelled_rows,
     lead_table,
     rolling_folds,
     rows_known_at,
-    split_leads,
 )
 
 __all__ = [
-    "IMMATURE",
-    "PARTS",
     "Calibrator",
+    "CvFold",
     "Fold",
     "LeadModel",
     "ModelBundle",
+    "ModelSpec",
+    "Selection",
+    "choose_calibration",
+    "cv_folds",
+    "engagement_score",
     "feature_columns",
-    "fit_calibrator",
+    "feature_matrix",
+    "holdout_leads",
     "immature_leads",
+    "labelled_rows",
     "lead_table",
     "load_bundle",
     "rolling_folds",
     "row_weights",
     "rows_known_at",
     "save_bundle",
-    "split_leads",
+    "select_model",
 ]

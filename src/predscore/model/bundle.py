@@ -1,9 +1,10 @@
 """Model bundles on disk, and the MLflow pyfunc that serves them.
 
 Stage: model (I/O edge). A bundle is a folder a user without MLflow can read:
-``booster.txt`` (LightGBM's text model), ``bundle.json`` (feature list, category
-levels, calibration map, and the features / ICP configuration the features must be
-built with, the split, the seed and the training metadata). No pickle: loading needs
+``booster.txt`` (LightGBM's text model, when the model has trees), ``bundle.json``
+(feature list, category levels, the components with their weights, the linear
+model's terms as numbers, calibration map, and the features / ICP configuration the
+features must be built with, the split, the seed and the training metadata). No pickle: loading needs
 lightgbm and numpy only, and the file is reviewable. The MLflow pyfunc wrapping a
 bundle is :mod:`predscore.model.pyfunc`.
 """
@@ -23,7 +24,9 @@ import pandas as pd
 from predscore.config import FeaturesConfig, IcpConfig, SplitConfig
 from predscore.errors import ModelError
 from predscore.model.calibrate import Calibrator
-from predscore.model.estimator import LeadModel
+from predscore.model.estimator import Component, LeadModel, ModelSpec
+from predscore.model.linear import LinearComponent
+from predscore.model.trees import TreeComponent
 
 __all__ = [
     "BOOSTER_FILE",
@@ -36,7 +39,7 @@ __all__ = [
 
 BUNDLE_FILE = "bundle.json"
 BOOSTER_FILE = "booster.txt"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -64,21 +67,34 @@ def save_bundle(bundle: ModelBundle, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        model.booster_.save_model(
-            str(tmp / BOOSTER_FILE), num_iteration=model.best_iteration_
-        )
+        components = []
+        for i, (weight, component) in enumerate(model.components_):
+            if isinstance(component, TreeComponent):
+                name = BOOSTER_FILE if i == 0 else f"booster_{i}.txt"
+                component.booster.save_model(
+                    str(tmp / name), num_iteration=component.trees
+                )
+                components.append(
+                    {
+                        "family": "lightgbm",
+                        "weight": weight,
+                        "file": name,
+                        "trees": component.trees,
+                    }
+                )
+            else:
+                components.append(
+                    {"family": "linear", "weight": weight, **component.to_dict()}
+                )
         doc = {
             "format_version": FORMAT_VERSION,
             "features": model.features_,
             "categories": model.categories_,
-            "best_iteration": model.best_iteration_,
+            "components": components,
             "calibrator": model.calibrator_.to_dict(),
             "estimator": {
-                "params": model.params,
-                "class_weight": model.class_weight,
+                "spec": model.spec.to_dict(),
                 "lead_weight": model.lead_weight,
-                "recency_half_life_days": model.recency_half_life_days,
-                "refit": model.refit,
                 "threads": model.threads,
                 "seed": model.seed,
             },
@@ -108,30 +124,34 @@ def load_bundle(path: Path) -> ModelBundle:
     """
     path = Path(path)
     doc_path = path / BUNDLE_FILE
-    if not doc_path.is_file() or not (path / BOOSTER_FILE).is_file():
+    if not doc_path.is_file():
         raise ModelError(
-            f"{path}: not a predscore model bundle (expected {BUNDLE_FILE} and "
-            f"{BOOSTER_FILE}); train one with `predscore train`"
+            f"{path}: not a predscore model bundle (expected {BUNDLE_FILE}); train "
+            "one with `predscore train`"
         )
     doc = json.loads(doc_path.read_text())
     if doc.get("format_version") != FORMAT_VERSION:
         raise ModelError(
             f"{doc_path}: bundle format {doc.get('format_version')!r}, this predscore "
-            f"reads format {FORMAT_VERSION}"
+            f"reads format {FORMAT_VERSION}: train the model again with this version"
         )
-    booster = lgb.Booster(model_file=str(path / BOOSTER_FILE))
+    components: list[tuple[float, Component]] = []
+    for part in doc["components"]:
+        if part["family"] == "lightgbm":
+            booster = lgb.Booster(model_file=str(path / part["file"]))
+            components.append(
+                (float(part["weight"]), TreeComponent(booster, int(part["trees"])))
+            )
+        else:
+            components.append((float(part["weight"]), LinearComponent.from_dict(part)))
     est = doc["estimator"]
     model = LeadModel.from_parts(
-        booster,
+        components,
         doc["features"],
         doc["categories"],
         Calibrator.from_dict(doc["calibrator"]),
-        doc["best_iteration"],
-        params=est["params"],
-        class_weight=est["class_weight"],
+        spec=ModelSpec.from_dict(est["spec"]),
         lead_weight=est["lead_weight"],
-        recency_half_life_days=est.get("recency_half_life_days"),
-        refit=est.get("refit", False),
         threads=est["threads"],
         seed=est["seed"],
     )
@@ -139,9 +159,7 @@ def load_bundle(path: Path) -> ModelBundle:
         model=model,
         features=FeaturesConfig.model_validate(doc["features_config"]),
         icp=IcpConfig.model_validate(doc["icp"]),
-        # a bundle written before `mature_quantile` existed split every closed lead:
-        # evaluating it again must give the same periods
-        split=SplitConfig.model_validate({"mature_quantile": None, **doc["split"]}),
+        split=SplitConfig.model_validate(doc["split"]),
         seed=int(doc["seed"]),
         metadata=doc.get("metadata", {}),
     )

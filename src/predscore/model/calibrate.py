@@ -1,13 +1,15 @@
-"""Probability calibration: raw log-odds of the trees → close rates that can be read.
+"""Probability calibration: raw log-odds → close rates that can be read.
 
-Stage: model. Fitted on the calibration period (leads newer than the training and
-validation periods), so that "0.30" means about 30 of 100 such leads close. Two maps:
-``sigmoid`` (Platt: ``p = 1 / (1 + exp(-(a·z + b)))``) and ``isotonic`` (monotone
-steps, linearly interpolated). The method is chosen by cross-validated Brier score
-inside the calibration period, folds by lead. Isotonic overfits small samples, hence
-the ``isotonic_min_leads`` guard (snapshots of one lead are not independent
-observations: the guard counts leads, not rows). Both maps are stored as plain numbers (JSON), so a
-bundle needs no pickle.
+Stage: model. Cross-fitted on out-of-fold predictions (every prediction made by a
+model that never saw its lead), so that "0.30" means about 30 of 100 such leads
+close. Two maps: ``sigmoid`` (Platt: ``p = 1 / (1 + exp(-(a·z + b)))``) and
+``isotonic`` (monotone steps, linearly interpolated), each with a recency
+half-life: newer leads weigh more, so the level follows a close rate that moved.
+The pair is chosen forward in time: fitted on the earlier folds, scored (Brier) on
+the next. Isotonic overfits small samples, hence the ``isotonic_min_leads`` guard
+(snapshots of one lead are not independent observations: the guard counts leads,
+not rows). Both maps are stored as plain numbers (JSON), so a bundle needs no
+pickle.
 """
 
 from __future__ import annotations
@@ -16,13 +18,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
 
 from predscore.config import CalibrationConfig
 from predscore.errors import ModelError
 
-__all__ = ["Calibrator", "fit_calibrator"]
+__all__ = ["Calibrator", "choose_calibration", "platt_fit"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Calibrator:
     method: str
     params: dict[str, object]
     cv_brier: dict[str, float] = field(default_factory=dict)
+    recency_half_life_days: float | None = None
 
     def transform(self, raw: np.ndarray) -> np.ndarray:
         """Probabilities for raw log-odds ``raw``."""
@@ -48,22 +49,57 @@ class Calibrator:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (see :meth:`from_dict`)."""
-        return {"method": self.method, "params": self.params, "cv_brier": self.cv_brier}
+        return {
+            "method": self.method,
+            "params": self.params,
+            "cv_brier": self.cv_brier,
+            "recency_half_life_days": self.recency_half_life_days,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Calibrator:
         """Inverse of :meth:`to_dict`."""
-        return cls(data["method"], dict(data["params"]), dict(data.get("cv_brier", {})))
+        return cls(
+            data["method"],
+            dict(data["params"]),
+            dict(data.get("cv_brier", {})),
+            data.get("recency_half_life_days"),
+        )
+
+
+def platt_fit(
+    raw: np.ndarray, labels: np.ndarray, weights: np.ndarray
+) -> tuple[float, float]:
+    """Unpenalised weighted logistic fit ``p = 1 / (1 + exp(-(a·raw + b)))``.
+
+    A few Newton steps in numpy: it runs hundreds of times per training (every tree
+    count of every fold, every calibration candidate), where a general solver's
+    set-up costs more than the fit; same optimum as scikit-learn's
+    ``LogisticRegression`` without penalty (tested).
+    """
+    z = np.asarray(raw, dtype=float)
+    y = np.asarray(labels, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    w = w / w.sum()
+    design = np.column_stack([z, np.ones_like(z)])
+    rate = float(np.clip(np.sum(w * y), 1e-6, 1 - 1e-6))
+    beta = np.array([0.0, np.log(rate / (1 - rate))])
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ beta, -500, 500)))
+        gradient = design.T @ (w * (p - y))
+        curvature = design.T @ (design * (w * p * (1 - p))[:, None])
+        step = np.linalg.solve(curvature + 1e-12 * np.eye(2), gradient)
+        # damped: a separable fold must not send the slope to infinity at once
+        beta = beta - np.clip(step, -10, 10)
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(beta[0]), float(beta[1])
 
 
 def _fit_one(method: str, raw: np.ndarray, y: np.ndarray, w: np.ndarray) -> Calibrator:
     if method == "sigmoid":
-        # a 1-D logistic regression on the log-odds, practically unpenalised
-        lr = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000)
-        lr.fit(raw.reshape(-1, 1), y, sample_weight=w)
-        return Calibrator(
-            "sigmoid", {"a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
-        )
+        a, b = platt_fit(raw, y, w)
+        return Calibrator("sigmoid", {"a": a, "b": b})
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
     iso.fit(raw, y, sample_weight=w)
     return Calibrator(
@@ -75,60 +111,101 @@ def _fit_one(method: str, raw: np.ndarray, y: np.ndarray, w: np.ndarray) -> Cali
     )
 
 
-def fit_calibrator(
+def _decay(age_days: np.ndarray, half_life: float | None) -> np.ndarray:
+    if half_life is None:
+        return np.ones(len(age_days))
+    return np.power(0.5, np.clip(age_days, 0, None) / half_life)
+
+
+def _ages(as_of: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Age in days of the ``rows`` of ``as_of`` (datetime64) before their newest."""
+    picked = as_of[rows]
+    return (picked.max() - picked) / np.timedelta64(1, "D")
+
+
+def choose_calibration(
     raw: np.ndarray,
     labels: np.ndarray,
     weights: np.ndarray,
     groups: np.ndarray,
+    folds: np.ndarray,
+    as_of: np.ndarray,
     config: CalibrationConfig,
+    forward: bool = True,
+    fold_weights: np.ndarray | None = None,
 ) -> Calibrator:
-    """Choose and fit the calibration map on the calibration period.
+    """Choose and fit the calibration map on out-of-fold predictions.
 
     Parameters
     ----------
     raw, labels, weights : array
-        Raw log-odds, 0/1 outcomes and row weights of the calibration rows.
+        Out-of-fold log-odds (or rule points), 0/1 outcomes and row weights.
     groups : array
-        Lead id of each row: folds never split a lead's snapshots.
+        Lead of each row (the isotonic guard counts leads, not rows).
+    folds : array of int
+        Cross-validation fold of each row (0, 1, ... oldest first when ``forward``).
+    as_of : array of datetime64
+        Snapshot time of each row: the recency weights count back from the newest.
     config : CalibrationConfig
-        Candidate methods, folds, isotonic guard.
+        Candidate methods and recency half-lives.
+    forward : bool
+        Time-ordered folds: each candidate is fitted on the folds before k and
+        scored on fold k; otherwise on every other fold (then recency is off).
+    fold_weights : array, optional
+        Weight of each fold's score (default: equal).
 
     Returns
     -------
     Calibrator
-        Refitted on all rows with the method of lowest cross-validated Brier score;
-        ``cv_brier`` keeps each candidate's score.
+        The candidate of lowest weighted Brier score, refitted on every row with its
+        recency weights; ``cv_brier`` keeps each candidate's score
+        (``"method/half-life"``).
     """
     raw = np.asarray(raw, dtype=float)
     y = np.asarray(labels, dtype=int)
     w = np.asarray(weights, dtype=float)
+    as_of = np.asarray(as_of, dtype="datetime64[ns]")
     if len(np.unique(y)) < 2:
         raise ModelError(
-            f"calibration needs both won and lost leads; the {len(y)} calibration "
-            f"rows are all {'won' if len(y) and y[0] == 1 else 'lost'} (the calibration "
-            "period needs closed leads of both kinds: wait for more history)"
+            f"calibration needs both won and lost leads; the {len(y)} out-of-fold "
+            f"rows are all {'won' if len(y) and y[0] == 1 else 'lost'}: wait for more "
+            "history"
         )
-    n_groups = len(np.unique(groups))
+    ids = np.unique(folds)
+    fold_w = np.ones(len(ids)) if fold_weights is None else np.asarray(fold_weights)
+    n_leads = len(np.unique(groups))
     methods = [
         m
         for m in config.methods
-        if m != "isotonic" or n_groups >= config.isotonic_min_leads
+        if m != "isotonic" or n_leads >= config.isotonic_min_leads
     ] or ["sigmoid"]
-    folds = min(config.folds, n_groups)
+    half_lives = config.recency_half_life_days if forward else [None]
+    candidates = [(m, h) for m in methods for h in half_lives]
     scores: dict[str, float] = {}
-    if len(methods) > 1 and folds >= 2:
-        for method in methods:
-            losses, total = 0.0, 0.0
-            for fit_idx, held in GroupKFold(n_splits=folds).split(raw, y, groups):
-                if len(np.unique(y[fit_idx])) < 2:
+    if len(candidates) > 1 and len(ids) >= 2:
+        for method, half_life in candidates:
+            loss = total = 0.0
+            for k, fold in enumerate(ids):
+                held = folds == fold
+                fit = folds < fold if forward else ~held
+                if not fit.any() or len(np.unique(y[fit])) < 2:
                     continue
-                cal = _fit_one(method, raw[fit_idx], y[fit_idx], w[fit_idx])
+                decay = _decay(_ages(as_of, fit), half_life)
+                cal = _fit_one(method, raw[fit], y[fit], w[fit] * decay)
                 p = cal.transform(raw[held])
-                losses += float(np.sum(w[held] * (p - y[held]) ** 2))
-                total += float(np.sum(w[held]))
-            scores[method] = losses / total if total else float("inf")
-        best = min(methods, key=lambda m: (scores[m], m))
+                brier = float(np.average((p - y[held]) ** 2, weights=w[held]))
+                loss += fold_w[k] * brier
+                total += fold_w[k]
+            scores[_name(method, half_life)] = loss / total if total else float("inf")
+        best = min(candidates, key=lambda c: (scores[_name(*c)], _name(*c)))
     else:
-        best = methods[0]
-    fitted = _fit_one(best, raw, y, w)
-    return Calibrator(fitted.method, fitted.params, scores)
+        best = candidates[0]
+    everything = np.ones(len(raw), dtype=bool)
+    decay = _decay(_ages(as_of, everything), best[1])
+    fitted = _fit_one(best[0], raw, y, w * decay)
+    params = {**fitted.params}
+    return Calibrator(fitted.method, params, scores, best[1])
+
+
+def _name(method: str, half_life: float | None) -> str:
+    return f"{method}/{'none' if half_life is None else f'{half_life:g}d'}"

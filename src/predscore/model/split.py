@@ -1,8 +1,8 @@
 """Splits of training snapshots by lead and by time (never random across snapshots).
 
 Stage: model. Input: snapshots (``lead_id``, ``as_of``, ``closed_at``, ``label``, then
-features). Output: the part (``train``, ``valid``, ``calibration``, ``test``) of each
-lead, or rolling-origin folds. A lead's creation time is its first snapshot's
+features). Output: the rows a model may learn from, the held-out newest leads, or
+rolling-origin folds (the cross-validation folds are :mod:`.selection`'s). A lead's creation time is its first snapshot's
 ``as_of`` (snapshots start at creation).
 
 With a label horizon (``features.horizon_days``), every snapshot's label is known
@@ -24,19 +24,14 @@ from predscore.errors import DataValidationError
 from predscore.features.pit import label_known, window_passed
 
 __all__ = [
-    "IMMATURE",
-    "PARTS",
     "Fold",
+    "holdout_leads",
     "immature_leads",
+    "labelled_rows",
     "lead_table",
     "rolling_folds",
     "rows_known_at",
-    "split_leads",
 ]
-
-PARTS = ("train", "valid", "calibration", "test")
-#: part of the leads too recent to judge (see :func:`immature_leads`): in no period
-IMMATURE = "immature"
 
 
 def lead_table(snapshots: pd.DataFrame) -> pd.DataFrame:
@@ -94,57 +89,44 @@ def _cut(n: int, shares: list[float]) -> np.ndarray:
     return np.searchsorted(bounds, np.arange(n), side="right")
 
 
-def split_leads(
-    snapshots: pd.DataFrame,
-    config: SplitConfig,
-    seed: int,
-    with_test: bool = True,
-    horizon_days: float | None = None,
-) -> tuple[pd.Series, str]:
-    """Assign every lead to one part.
-
-    Parameters
-    ----------
-    snapshots : DataFrame
-        Training snapshots.
-    config : SplitConfig
-        Shares and strategy.
-    seed : int
-        Shuffles the leads when the strategy is random (stratified by outcome).
-    with_test : bool
-        False: no test part, the other shares are scaled up to fill it (the test
-        leads are held out elsewhere, e.g. by a rolling-origin fold).
-    horizon_days : float, optional
-        The snapshots' label horizon (``features.horizon_days``). When set, every
-        row is labelled only once its label is known, so no lead is too recent to
-        judge: ``config.mature_quantile`` is not applied.
+def labelled_rows(
+    snapshots: pd.DataFrame, config: SplitConfig, horizon_days: float | None = None
+) -> tuple[pd.DataFrame, str, int]:
+    """The snapshot rows a model may learn from or be judged on, and the strategy.
 
     Returns
     -------
-    (Series, str)
-        Part name per ``lead_id`` (index) and the strategy used (``time`` or
-        ``random``). With a time split and ``config.mature_quantile``, the leads too
-        recent to judge (:func:`immature_leads`) are in part ``immature``, which
-        no period uses (never with ``horizon_days``).
+    (DataFrame, str, int)
+        The rows (with a time split and ``config.mature_quantile``, without those
+        of the leads too recent to judge, :func:`immature_leads`; never with a
+        label horizon, whose rows are labelled once known), the strategy (``time``
+        or ``random``) and the number of leads left out.
     """
     leads = lead_table(snapshots)
     strategy = _strategy(leads, config)
-    shares = [config.train, config.valid, config.calibration]
-    shares = [*shares, config.test] if with_test else [s / sum(shares) for s in shares]
-    names = np.asarray(PARTS[: len(shares)], dtype=object)
-    part = np.empty(len(leads), dtype=object)
+    if strategy != "time" or horizon_days is not None:
+        return snapshots.reset_index(drop=True), strategy, 0
+    recent = immature_leads(leads, config.mature_quantile)
+    if not recent.any():
+        return snapshots.reset_index(drop=True), strategy, 0
+    keep = ~snapshots["lead_id"].isin(leads["lead_id"].to_numpy()[recent]).to_numpy()
+    return snapshots.loc[keep].reset_index(drop=True), strategy, int(recent.sum())
+
+
+def holdout_leads(
+    rows: pd.DataFrame, share: float, strategy: str, seed: int
+) -> np.ndarray:
+    """The held-out leads: the newest ``share`` by creation (time), or a random
+    ``share`` stratified by outcome drawn with ``seed`` (random), in creation order."""
+    leads = lead_table(rows)
     if strategy == "time":
-        quantile = config.mature_quantile if horizon_days is None else None
-        recent = immature_leads(leads, quantile)
-        part[recent] = IMMATURE
-        part[~recent] = names[_cut(int((~recent).sum()), shares)]
-    else:
-        rng = np.random.default_rng(seed)
-        for won in (0, 1):  # stratified: each class cut by the same shares
-            idx = np.flatnonzero(leads["won"].to_numpy() == won)
-            idx = idx[rng.permutation(len(idx))]
-            part[idx] = names[_cut(len(idx), shares)]
-    return pd.Series(part, index=leads["lead_id"].to_numpy(), name="part"), strategy
+        return leads["lead_id"].to_numpy()[_cut(len(leads), [1 - share, share]) == 1]
+    rng = np.random.default_rng(seed)
+    chosen = np.zeros(len(leads), dtype=bool)
+    for won in (0, 1):  # stratified: each class cut by the same share
+        idx = np.flatnonzero(leads["won"].to_numpy() == won)
+        chosen[rng.permutation(idx)[: round(share * len(idx))]] = True
+    return leads["lead_id"].to_numpy()[chosen]
 
 
 @dataclass(frozen=True)

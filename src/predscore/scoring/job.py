@@ -350,12 +350,19 @@ def prepare_run(
 
 
 def _model_digest(scorer: Scorer) -> str | None:
-    """A digest of the model itself (its trees and calibration), beyond its name."""
+    """A digest of the model itself (its components and calibration), beyond its
+    name."""
     if scorer.bundle is None:
         return None
     model = scorer.bundle.model
-    text = model.booster_.model_to_string(num_iteration=model.best_iteration_)
-    return _hash([text, model.calibrator_.to_dict(), model.features_])
+    parts: list[object] = []
+    for weight, component in model.components_:
+        if component.family == "lightgbm":
+            text = component.booster.model_to_string(num_iteration=component.trees)
+            parts.append([weight, text])
+        else:
+            parts.append([weight, component.to_dict()])
+    return _hash([parts, model.calibrator_.to_dict(), model.features_])
 
 
 # -- running -----------------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""Feature rows → the numeric matrix every model family reads.
+
+Stage: model. Input: feature or snapshot rows (:mod:`predscore.features`); output: a
+float32 matrix, column-major, one column per model feature, categories as the codes
+of the levels seen in training (an unseen level, like a missing value, is NaN). The
+trees and the linear model read the same matrix, so a row always means the same to
+both, and a category level unseen in training reads as missing in both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from predscore.errors import DataValidationError
+from predscore.features import KEY_COLUMNS, SNAPSHOT_COLUMNS
+
+__all__ = ["category_levels", "feature_columns", "feature_matrix"]
+
+_NOT_FEATURES = frozenset(KEY_COLUMNS) | frozenset(SNAPSHOT_COLUMNS)
+
+
+def feature_columns(frame: pd.DataFrame, exclude: list[str] | tuple = ()) -> list[str]:
+    """The model's input columns of a feature or snapshot frame, in frame order."""
+    skip = _NOT_FEATURES | set(exclude)
+    return [c for c in frame.columns if c not in skip]
+
+
+def category_levels(frame: pd.DataFrame, features: list[str]) -> dict[str, list[str]]:
+    """The levels of each categorical feature of ``frame`` (the training rows)."""
+    return {
+        c: [str(v) for v in frame[c].cat.categories]
+        for c in features
+        if isinstance(frame[c].dtype, pd.CategoricalDtype)
+    }
+
+
+def _codes(column: pd.Series, levels: list[str]) -> np.ndarray:
+    """Codes of ``column`` among ``levels``; an unseen level or a missing value: -1."""
+    values = column.astype("string").astype(object)
+    return pd.Categorical(values.where(values.isin(levels)), categories=levels).codes
+
+
+def feature_matrix(
+    frames: pd.DataFrame | list[pd.DataFrame],
+    features: list[str],
+    categories: dict[str, list[str]],
+) -> np.ndarray:
+    """The model's columns of ``frames`` (stacked) as one float32 matrix.
+
+    Raises
+    ------
+    DataValidationError
+        When a frame lacks a feature column the model was trained on.
+    """
+    frames = [frames] if isinstance(frames, pd.DataFrame) else list(frames)
+    for frame in frames:
+        missing = [c for c in features if c not in frame.columns]
+        if missing:
+            raise DataValidationError(
+                f"feature rows lack {len(missing)} column(s) the model was trained "
+                f"on: {missing[:10]}{' ...' if len(missing) > 10 else ''}; build them "
+                "with the features configuration stored in the model"
+            )
+    rows = sum(len(frame) for frame in frames)
+    out = np.empty((rows, len(features)), dtype=np.float32, order="F")
+    start = 0
+    for frame in frames:
+        block = slice(start, start + len(frame))
+        start += len(frame)
+        for i, c in enumerate(features):
+            if c in categories:
+                codes = _codes(frame[c], categories[c])
+                out[block, i] = np.where(codes < 0, np.nan, codes)
+            else:
+                values = pd.to_numeric(frame[c], errors="raise")
+                out[block, i] = values.to_numpy(dtype=np.float32, na_value=np.nan)
+    return out
