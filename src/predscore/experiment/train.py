@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from predscore.config import (
     FeaturesConfig,
@@ -185,6 +186,20 @@ def fit_procedure(
     newest : Timestamp, optional
         The time the recency weights count back from (default: the newest row).
     """
+    # BLAS threads beyond `model.threads` (the linear model's solver, the many small
+    # sigmoid fits) spin on a busy 2-core machine and slow training several times
+    with threadpool_limits(limits=config.model.threads):
+        return _fit_procedure(candidates, count, config, strategy, progress, newest)
+
+
+def _fit_procedure(
+    candidates: Iterable[tuple[FeaturesConfig, pd.DataFrame]],
+    count: int,
+    config: PredscoreConfig,
+    strategy: str,
+    progress: Progress | None,
+    newest: pd.Timestamp | None,
+) -> FittedProcedure:
     say = progress or (lambda _line: None)
     model_config, seed = config.model, config.seed
     horizon = config.features.horizon_days
