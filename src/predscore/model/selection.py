@@ -227,6 +227,10 @@ class _Cv:
         }
         self._datasets: dict[tuple[int, float | None], lgb.Dataset] = {}
 
+    def release(self) -> None:
+        """Free the binned training sets (a few hundred MB each at 1M rows)."""
+        self._datasets.clear()
+
     def map(self, work: Callable[[CvFold], Any]) -> list[Any]:
         """``work`` on every fold, one after the other (LightGBM boosters trained
         in parallel threads of one process crashed here: a process per fold would
@@ -452,6 +456,7 @@ def select_model(
             results.append((cv.linear(C, first), "linear"))
     best_trees = _best(results, "lightgbm")
     best_linear = _best(results, "linear")
+    cv.release()  # the binned folds of this weighting are not needed again
     # the recency weighting, tried on the best of each family only
     for half_life in others:
         say(f"cross-validating recency half-life {half_life:g} d")
@@ -465,6 +470,7 @@ def select_model(
                     "lightgbm",
                 )
             )
+            cv.release()
         if best_linear is not None:
             results.append(
                 (cv.linear(best_linear.spec.linear_C or 1.0, half_life), "linear")
