@@ -391,6 +391,7 @@ def run_data_set(
         against="predscore",
         resamples=1000,
         seed=config.seed,
+        rankings={name: r[scored] for name, r in ranking.items()},
     )
     out = []
     for name in [s for s in SCORERS if s in probability]:

@@ -32,13 +32,10 @@ import pandas as pd
 from IPython.display import display
 from matplotlib.figure import Figure
 
-from predscore.config import load_config
-from predscore.demo import generate_demo_data
+from predscore import build_snapshots, generate_demo_data, load_config, load_dataset
 from predscore.demo.trap import segment_close_rates
 from predscore.evaluation import engagement_close_rates, funnel_table
-from predscore.features import build_snapshots
 from predscore.rules import evaluate_rules
-from predscore.schema.validate import load_dataset
 
 pd.set_option("display.precision", 3)
 config = load_config(ROOT / "configs")

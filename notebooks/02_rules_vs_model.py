@@ -34,19 +34,23 @@ MODEL_CONFIG = os.environ.get("PREDSCORE_NB_MODEL")  # None: configs/model.yaml
 import pandas as pd
 from IPython.display import display
 
-from predscore.config import load_config, load_section
-from predscore.demo import generate_demo_data
+from predscore import (
+    evaluate_model,
+    generate_demo_data,
+    load_bundle,
+    load_config,
+    load_dataset,
+    save_bundle,
+    train_model,
+)
+from predscore.config import load_section
 from predscore.evaluation.calibration import calibration_table
 from predscore.experiment import (
-    evaluate_model,
     evaluation_figures,
     intervals_table,
     metrics_table,
     segments_table,
-    train_model,
 )
-from predscore.model import load_bundle, save_bundle
-from predscore.schema.validate import load_dataset
 
 pd.set_option("display.precision", 3)
 config = load_config(ROOT / "configs")

@@ -31,19 +31,19 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from predscore.config import load_config, load_section
-from predscore.demo import generate_demo_data
-from predscore.evaluation import QUIET_DEADLINE, trap_segments
-from predscore.experiment import train_model
-from predscore.explain import (
+from predscore import (
     Explainer,
-    check_additivity,
+    build_features,
+    build_snapshots,
     explain_leads,
-    global_view,
-    reference_contributions,
+    generate_demo_data,
+    load_config,
+    load_dataset,
+    train_model,
 )
-from predscore.features import build_features, build_snapshots
-from predscore.schema.validate import load_dataset
+from predscore.config import load_section
+from predscore.evaluation import QUIET_DEADLINE, trap_segments
+from predscore.explain import check_additivity, global_view, reference_contributions
 
 pd.set_option("display.precision", 3)
 pd.set_option("display.max_colwidth", 90)

@@ -49,15 +49,10 @@ AS_OF = "2026-10-01T00:00:00Z"
 import pandas as pd
 from IPython.display import display
 
-from predscore.config import load_config, load_rules, load_section
-from predscore.experiment import (
-    evaluate_model,
-    evaluation_figures,
-    intervals_table,
-    metrics_table,
-    train_model,
-)
-from predscore.ingest import ingest, load_mapping
+from predscore import evaluate_model, load_config, load_mapping, load_rules, train_model
+from predscore.config import load_section
+from predscore.experiment import evaluation_figures, intervals_table, metrics_table
+from predscore.ingest import ingest
 
 pd.set_option("display.precision", 3)
 config = load_config(ROOT / "configs")

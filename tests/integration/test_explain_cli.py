@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from model_data import demo_folders, fast_config, small_bundle
 from predscore.cli import app
-from predscore.cli.explain import global_artifacts
 from predscore.config import load_config
+from predscore.experiment import global_artifacts
 from predscore.explain import Explainer, explain_leads
 from predscore.features import build_features
 
@@ -150,10 +150,12 @@ def test_global_view_artifacts_of_a_training(env: Path) -> None:
     config = config.model_copy(
         update={"explain": config.explain.model_copy(update={"global_rows": 200})}
     )
-    result = SimpleNamespace(
-        bundle=load_bundle(env / "bundle"), test=pd.read_parquet(env / "test.parquet")
+    figures, documents = global_artifacts(
+        env / "valid",
+        load_bundle(env / "bundle"),
+        pd.read_parquet(env / "test.parquet"),
+        config,
     )
-    figures, documents = global_artifacts(env / "valid", result, config)
     assert list(figures) == ["shap_beeswarm.png"]
     table = pd.DataFrame(documents["explain/global_importance.json"])
     assert {"feature", "family", "mean_abs_logodds", "share"} <= set(table.columns)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from model_data import demo_folders, small_bundle
 from predscore.cli import app
 from predscore.config import load_config
-from predscore.errors import DataValidationError
+from predscore.errors import ConfigError, DataValidationError
 from predscore.features import build_features
 from predscore.model import load_bundle
 from predscore.rules import temperature
@@ -325,6 +325,41 @@ def test_score_tables_answers_every_lead(env: Path) -> None:
     not_open = batch.rejections[batch.rejections["row"].isna()]
     assert len(not_open) and not_open["reason"].str.contains("not open").all()
     assert not set(not_open["lead_id"]) & set(batch.scores["lead_id"])
+
+
+def test_scoring_runs_with_this_machines_engine_settings(
+    env: Path, tmp_path: Path
+) -> None:
+    """The bundle keeps the feature definitions, never the engine settings of the
+    machine that trained it; the scorer uses those of the machine it runs on."""
+    saved = json.loads((env / "bundle" / "bundle.json").read_text())
+    assert not {"batch_rows", "memory_limit", "threads"} & set(saved["features_config"])
+    config = load_config(ROOT / "configs")
+    here = config.model_copy(
+        update={"engine": config.engine.model_copy(update={"batch_rows": 7})}
+    )
+    scorer = Scorer.load(here, str(env / "bundle"))
+    assert scorer.engine.batch_rows == 7
+    default = score_tables(
+        TableSource(env / "valid").lead_tables(_some_leads(env)),
+        pd.Timestamp(AS_OF),
+        Scorer.load(config, str(env / "bundle")),
+    )
+    small = score_tables(
+        TableSource(env / "valid").lead_tables(_some_leads(env)),
+        pd.Timestamp(AS_OF),
+        scorer,
+    )
+    pd.testing.assert_frame_equal(small.scores, default.scores)  # batches: same scores
+    broken = config.model_copy(
+        update={"engine": config.engine.model_copy(update={"memory_limit": "lots"})}
+    )
+    with pytest.raises(ConfigError, match=r"engine\.memory_limit: 'lots'"):
+        score_tables(
+            TableSource(env / "valid").lead_tables(_some_leads(env)),
+            pd.Timestamp(AS_OF),
+            Scorer.load(broken, str(env / "bundle")),
+        )
 
 
 def _some_leads(work: Path) -> list[str]:

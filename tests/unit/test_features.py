@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from feature_tables import AS_OF, DAY, SECOND, hand_tables
-from predscore.config import FeaturesConfig, IcpConfig, load_config
+from predscore.config import EngineConfig, FeaturesConfig, IcpConfig, load_config
 from predscore.errors import ConfigError, DataValidationError, SchemaError
 from predscore.features import (
     KEY_COLUMNS,
@@ -285,12 +285,12 @@ def test_folder_and_frames_agree(tables: Tables, tmp_path: Path) -> None:
 
 
 def test_batches_change_nothing(tables: Tables) -> None:
-    small = FeaturesConfig(batch_rows=2)
+    small = EngineConfig(batch_rows=2)
     pd.testing.assert_frame_equal(
-        build_snapshots(tables, small), build_snapshots(tables)
+        build_snapshots(tables, engine=small), build_snapshots(tables)
     )
     pd.testing.assert_frame_equal(
-        build_features(tables, AS_OF, small), build_features(tables, AS_OF)
+        build_features(tables, AS_OF, engine=small), build_features(tables, AS_OF)
     )
 
 
@@ -298,21 +298,22 @@ def test_two_batches_at_once_change_nothing(tables: Tables) -> None:
     # threads=1 computes one batch at a time; the default, two at once
     for batch_rows in (2, 250_000):
         one, two = (
-            FeaturesConfig(batch_rows=batch_rows, threads=threads)
+            EngineConfig(batch_rows=batch_rows, threads=threads)
             for threads in (1, None)
         )
         pd.testing.assert_frame_equal(
-            build_snapshots(tables, two), build_snapshots(tables, one)
+            build_snapshots(tables, engine=two), build_snapshots(tables, engine=one)
         )
         pd.testing.assert_frame_equal(
-            build_features(tables, AS_OF, two), build_features(tables, AS_OF, one)
+            build_features(tables, AS_OF, engine=two),
+            build_features(tables, AS_OF, engine=one),
         )
 
 
 def test_exports_read_back_as_the_frames(tables: Tables, tmp_path: Path) -> None:
-    config = FeaturesConfig(batch_rows=4)
-    rows = export_snapshots(tables, tmp_path / "snaps.parquet", config)
-    expected = build_snapshots(tables, config)
+    engine = EngineConfig(batch_rows=4)
+    rows = export_snapshots(tables, tmp_path / "snaps.parquet", engine=engine)
+    expected = build_snapshots(tables)
     back = pd.read_parquet(tmp_path / "snaps.parquet")
     assert rows == len(expected)
     pd.testing.assert_frame_equal(back, expected, check_categorical=False)
@@ -340,8 +341,8 @@ def test_unknown_passive_action(tables: Tables) -> None:
 
 
 def test_bad_memory_limit(tables: Tables) -> None:
-    with pytest.raises(ConfigError, match=r"features\.memory_limit: 'lots'"):
-        build_features(tables, AS_OF, FeaturesConfig(memory_limit="lots"))
+    with pytest.raises(ConfigError, match=r"engine\.memory_limit: 'lots'"):
+        build_features(tables, AS_OF, engine=EngineConfig(memory_limit="lots"))
 
 
 def test_naive_as_of_is_utc(tables: Tables) -> None:

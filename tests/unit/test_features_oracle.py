@@ -14,7 +14,7 @@ import pytest
 
 from feature_tables import AS_OF, DAY, MINUTE, SECOND, hand_tables
 from oracles import oracle_features, oracle_snapshots
-from predscore.config import FeaturesConfig, IcpConfig, Range
+from predscore.config import EngineConfig, FeaturesConfig, IcpConfig, Range
 from predscore.features import build_features, build_snapshots
 from predscore.schema import TABLE_ORDER, write_table
 
@@ -27,8 +27,8 @@ ODD = FeaturesConfig(
     icp_range_tolerance_decades=0.5,
     snapshot_every_days=2.5,
     horizon_days=20,
-    batch_rows=3,
 )
+SMALL_BATCHES = EngineConfig(batch_rows=3)
 ODD_ICP = IcpConfig(
     sectors=["retail"],
     employees=Range(min=10),
@@ -70,8 +70,9 @@ def test_features_equal_the_reference(
     tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, config: FeaturesConfig
 ) -> None:
     icp = IcpConfig() if config == FeaturesConfig() else ODD_ICP
+    engine = SMALL_BATCHES if config == ODD else None
     assert_same(
-        build_features(tables, as_of, config, icp),
+        build_features(tables, as_of, config, icp, engine=engine),
         oracle_features(tables, as_of, config, icp),
     )
 
@@ -82,7 +83,11 @@ def test_snapshots_equal_the_reference(
 ) -> None:
     for table in TABLE_ORDER:
         write_table(tables[table], tmp_path, table)
-    assert_same(build_snapshots(tmp_path, config), oracle_snapshots(tables, config))
+    engine = SMALL_BATCHES if config == ODD else None
+    assert_same(
+        build_snapshots(tmp_path, config, engine=engine),
+        oracle_snapshots(tables, config),
+    )
 
 
 HORIZON_CUTOFFS = [
@@ -102,7 +107,7 @@ def test_horizon_snapshots_equal_the_reference(
     tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp, rows: str
 ) -> None:
     config = ODD.model_copy(update={"horizon_rows": rows})
-    engine = build_snapshots(tables, config, ODD_ICP, cutoff)
+    engine = build_snapshots(tables, config, ODD_ICP, cutoff, engine=SMALL_BATCHES)
     assert_same(engine, oracle_snapshots(tables, config, ODD_ICP, cutoff))
     window_over = engine["as_of"] + pd.Timedelta(days=ODD.horizon_days) <= cutoff
     if rows == "complete":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from predscore.errors import PredscoreError
 from predscore.evaluation import paired_bootstrap
@@ -108,3 +108,25 @@ def test_bad_requests_fail_clearly() -> None:
         paired_bootstrap(d["y"], d["groups"], scores, "z")
     with pytest.raises(PredscoreError, match="single outcome"):
         paired_bootstrap(np.zeros(len(d["y"])), d["groups"], scores, "a")
+
+
+def test_a_ranking_orders_the_rows_for_roc_auc_only() -> None:
+    """The rules rank by their points; their mapped probability (with ties) gives
+    their Brier score."""
+    rng = np.random.default_rng(5)
+    n = 400
+    y = rng.integers(0, 2, n)
+    points = y * 2.0 + rng.normal(0, 1.5, n)
+    mapped = np.clip(np.round(points) / 10 + 0.4, 0.01, 0.99)  # steps: ties
+    model = np.clip(y * 0.3 + rng.uniform(0, 0.7, n), 0, 1)
+    table = paired_bootstrap(
+        y,
+        np.arange(n),
+        {"model": model, "rules": mapped},
+        against="model",
+        resamples=200,
+        rankings={"rules": points},
+    ).set_index("metric")
+    assert table.loc["roc_auc", "other"] == pytest.approx(roc_auc_score(y, points))
+    assert roc_auc_score(y, points) != pytest.approx(roc_auc_score(y, mapped))
+    assert table.loc["brier", "other"] == pytest.approx(brier_score_loss(y, mapped))

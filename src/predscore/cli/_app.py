@@ -21,7 +21,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from predscore.config import PredscoreConfig, find_config_dir, load_config
+from predscore.config import (
+    PredscoreConfig,
+    RulesConfig,
+    find_config_dir,
+    load_config,
+    load_rules,
+)
 from predscore.errors import PredscoreError
 
 __all__ = ["app", "console", "err_console", "main"]
@@ -95,6 +101,56 @@ def _as_of(value: str | None) -> pd.Timestamp:
     except ValueError as exc:
         raise PredscoreError(f"--as-of: cannot parse {value!r} as a timestamp") from exc
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+DataOption = Annotated[
+    Path, typer.Option("--data", help="Folder of the five canonical tables.")
+]
+ValidatedOption = Annotated[
+    bool,
+    typer.Option(
+        "--validated",
+        help="The folder is already validated (`validate --out`): read it from "
+        "Parquet in bounded memory, skipping validation.",
+    ),
+]
+RulesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules",
+        help="Rule baseline (default: the rules section of the configuration, e.g. "
+        "configs/rules.yaml).",
+        show_default=False,
+    ),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="Bundle folder or MLflow model URI (models:/predscore@champion, "
+        "runs:/ID/model). Default: champion, then challenger, then models/champion.",
+        show_default=False,
+    ),
+]
+
+
+def _rules(config: PredscoreConfig, path: Path | None) -> RulesConfig:
+    return load_rules(path) if path is not None else config.rules
+
+
+def _dataset(data: Path, validated: bool, as_of: pd.Timestamp, config: PredscoreConfig):
+    """The validated tables of a command (:func:`predscore.read_dataset`), with the
+    count of rejected rows on stderr (the standard output may be a JSON document)."""
+    from predscore.schema.validate import read_dataset
+
+    with err_console.status("validating"):
+        dataset = read_dataset(data, as_of, config.validation, validated=validated)
+    if dataset.rejections is not None and len(dataset.rejections):
+        err_console.print(
+            f"{len(dataset.rejections):,} input rows rejected by validation "
+            f"(see `predscore validate --data {data}`)"
+        )
+    return dataset
 
 
 def _frame_table(frame: pd.DataFrame, title: str) -> Table:

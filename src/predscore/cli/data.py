@@ -13,6 +13,7 @@ from predscore.cli._app import (
     AsOfOption,
     _as_of,
     _config,
+    _dataset,
     _errors,
     _frame_table,
     _progress,
@@ -135,31 +136,33 @@ def features(
 ) -> None:
     """Point-in-time fit, engagement and qualification features as of a cutoff."""
     from predscore.features import export_features, export_snapshots
-    from predscore.schema.validate import load_dataset
 
     with _errors():
         config = _config()
         cutoff = _as_of(as_of)
         started = time.perf_counter()
-        source: object = data
-        if not validated:
-            with err_console.status("validating"):
-                result = load_dataset(data, cutoff, config.validation)
-            source = result.tables
-            if len(result.rejections):
-                console.print(
-                    f"{len(result.rejections):,} input rows rejected by validation "
-                    f"(see `predscore validate --data {data}`)"
-                )
+        source = _dataset(data, validated, cutoff, config).tables
         with err_console.status("building features"):
             if snapshots:
                 # with a label horizon, labels known at --as-of (else the newest event)
                 known_at = None if as_of is None else cutoff
                 rows = export_snapshots(
-                    source, out, config.features, config.icp, known_at
+                    source,
+                    out,
+                    config.features,
+                    config.icp,
+                    known_at,
+                    engine=config.engine,
                 )
             else:
-                rows = export_features(source, cutoff, out, config.features, config.icp)
+                rows = export_features(
+                    source,
+                    cutoff,
+                    out,
+                    config.features,
+                    config.icp,
+                    engine=config.engine,
+                )
         what = "snapshots" if snapshots else f"open leads as of {cutoff}"
         console.print(
             f"{rows:,} rows ({what}) → {out} in {time.perf_counter() - started:.1f} s"

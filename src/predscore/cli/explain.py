@@ -1,13 +1,10 @@
-"""Explanation commands: ``predscore explain`` (one lead), and the global view that
-``predscore train`` logs to MLflow."""
+"""Explanation command: ``predscore explain`` (one lead, in the terminal or as JSON)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import math
-from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -17,73 +14,21 @@ from rich.table import Table
 
 from predscore.cli._app import (
     AsOfOption,
-    _as_of,
-    _config,
-    _errors,
-    app,
-    console,
-    err_console,
-)
-from predscore.cli.model import (
     DataOption,
     ModelOption,
     RulesOption,
     ValidatedOption,
+    _as_of,
+    _config,
+    _dataset,
+    _errors,
     _rules,
+    app,
+    console,
 )
-from predscore.config import ExplainConfig, PredscoreConfig
-from predscore.errors import PredscoreError
+from predscore.config import ExplainConfig
 
 _LOG = logging.getLogger(__name__)
-
-
-def _lead_tables(source: Any, lead_ids: Iterable[str]) -> dict[str, pd.DataFrame]:
-    """The five tables restricted to some leads (and their accounts): features of a
-    lead depend on its own rows and its account only."""
-    from predscore.scoring import TableSource
-
-    return TableSource(source).lead_tables(lead_ids)
-
-
-def _source(
-    data: Path, validated: bool, cutoff: pd.Timestamp, config: PredscoreConfig
-) -> Any:
-    """The validated tables: the folder itself, or validated in memory (quietly: the
-    standard output may be the JSON document)."""
-    if validated:
-        return data
-    from predscore.schema.validate import load_dataset
-
-    with err_console.status("validating"):
-        result = load_dataset(data, cutoff, config.validation)
-    if len(result.rejections):
-        err_console.print(
-            f"{len(result.rejections):,} input rows rejected by validation "
-            f"(see `predscore validate --data {data}`)"
-        )
-    return result.tables
-
-
-def _check_open(
-    tables: Mapping[str, pd.DataFrame], lead: str, as_of: pd.Timestamp
-) -> None:
-    """Raise a clear error when a lead has no feature row at ``as_of``."""
-    leads = tables["leads"]
-    if not len(leads):
-        raise PredscoreError(f"lead {lead!r} not found in the leads table")
-    created = leads["created_at"].iloc[0]
-    if created > as_of:
-        raise PredscoreError(
-            f"lead {lead!r} was created at {created}, after --as-of {as_of}"
-        )
-    closed = tables["outcomes"]
-    closed = closed[closed["closed_at"] <= as_of]
-    if len(closed):
-        row = closed.sort_values("closed_at").iloc[0]
-        raise PredscoreError(
-            f"lead {lead!r} was closed ({row['outcome']}) at {row['closed_at']}, "
-            f"before --as-of {as_of}; pass an earlier --as-of to explain it then"
-        )
 
 
 def _plain(value: Any) -> Any:
@@ -188,8 +133,7 @@ def explain_command(
     ] = False,
 ) -> None:
     """Why a lead scores what it scores: points per reason, beside the rules'."""
-    from predscore.explain import Explainer, explain_leads
-    from predscore.features import build_features
+    from predscore.explain import explain_lead
     from predscore.model.tracking import resolve_model
 
     with _errors():
@@ -197,57 +141,18 @@ def explain_command(
         rules = _rules(config, rules_file)
         cutoff = _as_of(as_of)
         bundle, origin = resolve_model(model, config.model.tracking)
-        tables = _lead_tables(_source(data, validated, cutoff, config), [lead])
-        _check_open(tables, lead, cutoff)
-        rows = build_features(tables, cutoff, bundle.features, bundle.icp)
-        settings = config.explain
-        if every:
-            settings = settings.model_copy(
-                update={"top_reasons": 10_000, "min_points": 0.0}
-            )
-        explainer = Explainer.from_bundle(bundle, settings)
-        row = explain_leads(rows, explainer, rules).iloc[0]
+        tables = _dataset(data, validated, cutoff, config).tables
+        row = explain_lead(
+            tables,
+            lead,
+            cutoff,
+            bundle,
+            config.explain,
+            rules,
+            every=every,
+            engine=config.engine,
+        )
         if as_json:
             print(json.dumps(_document(row, origin), ensure_ascii=False, indent=2))
             return
-        _report(row, settings, origin)
-
-
-def global_artifacts(
-    tables: Any, result: Any, config: PredscoreConfig, cutoff: Any = None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Figures and documents of the global view of a training (``train`` logs them).
-
-    The explanations of up to ``explain.global_rows`` test snapshots (leads drawn with
-    the seed): mean |SHAP| per human feature (``explain/global_importance.json``) and
-    a beeswarm plot (``plots/shap_beeswarm.png``). A failure here is reported and
-    skipped: the training is logged anyway.
-    """
-    from predscore.explain import Explainer, global_view
-    from predscore.features import build_snapshots
-
-    try:
-        bundle, test = result.bundle, result.test
-        leads = np.sort(test["lead_id"].astype(str).unique())
-        if not len(leads):
-            return {}, {}
-        wanted = config.explain.global_rows
-        per_lead = len(test) / len(leads)
-        n = min(len(leads), max(1, math.ceil(wanted / per_lead)))
-        rng = np.random.default_rng(config.seed)
-        picked = rng.choice(leads, size=n, replace=False)
-        rows = build_snapshots(
-            _lead_tables(tables, picked), bundle.features, bundle.icp, cutoff
-        )
-        if len(rows) > wanted:
-            rows = rows.iloc[np.sort(rng.choice(len(rows), wanted, replace=False))]
-        explainer = Explainer.from_bundle(bundle, config.explain)
-        view = global_view(explainer.explain(rows), rows, explainer)
-    except PredscoreError as exc:
-        console.print(f"[yellow]global explanation view skipped: {exc}[/]")
-        return {}, {}
-    table = view.table.assign(rows=len(rows))
-    return (
-        {"shap_beeswarm.png": view.figure},
-        {"explain/global_importance.json": table.to_dict(orient="records")},
-    )
+        _report(row, config.explain, origin)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,50 +10,28 @@ import typer
 
 from predscore.cli._app import (
     AsOfOption,
+    DataOption,
+    ModelOption,
+    RulesOption,
+    ValidatedOption,
     _as_of,
     _config,
+    _dataset,
     _errors,
     _frame_table,
+    _rules,
     app,
     console,
     err_console,
 )
-from predscore.config import PredscoreConfig, RulesConfig, load_rules, load_section
+from predscore.config import PredscoreConfig, RulesConfig, load_section
 from predscore.errors import InsufficientHistoryError
 
-DataOption = Annotated[
-    Path, typer.Option("--data", help="Folder of the five canonical tables.")
-]
-ValidatedOption = Annotated[
-    bool,
-    typer.Option(
-        "--validated",
-        help="The folder is already validated (`validate --out`): skip validation.",
-    ),
-]
-RulesOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--rules",
-        help="Rule baseline to compare with (default: the rules section of the "
-        "configuration, e.g. configs/rules.yaml).",
-        show_default=False,
-    ),
-]
 ModelConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
         help="Model configuration file (default: the model section, configs/model.yaml).",
-        show_default=False,
-    ),
-]
-ModelOption = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        help="Bundle folder or MLflow model URI (models:/predscore@champion, "
-        "runs:/ID/model). Default: champion, then challenger, then models/champion.",
         show_default=False,
     ),
 ]
@@ -66,26 +42,6 @@ def _model_config(config_file: Path | None) -> PredscoreConfig:
     if config_file is not None:
         config = config.model_copy(update={"model": load_section(config_file, "model")})
     return config
-
-
-def _rules(config: PredscoreConfig, path: Path | None) -> RulesConfig:
-    return load_rules(path) if path is not None else config.rules
-
-
-def _tables(data: Path, validated: bool, as_of: str | None, config: PredscoreConfig):
-    """The validated tables: the folder itself, or validated in memory first."""
-    if validated:
-        return data
-    from predscore.schema.validate import load_dataset
-
-    with err_console.status("validating"):
-        result = load_dataset(data, _as_of(as_of), config.validation)
-    if len(result.rejections):
-        console.print(
-            f"{len(result.rejections):,} input rows rejected by validation "
-            f"(see `predscore validate --data {data}`)"
-        )
-    return result.tables
 
 
 def _cutoff(
@@ -114,19 +70,8 @@ def _inputs(
 ) -> tuple[PredscoreConfig, RulesConfig, Any]:
     """Configuration, rule baseline and validated tables of a model command."""
     config = _model_config(config_file)
-    return config, _rules(config, rules_file), _tables(data, validated, as_of, config)
-
-
-def _data_hash(data: Path) -> dict[str, Any]:
-    from predscore.io.parquet import file_sha256
-
-    files = sorted(p for p in data.iterdir() if p.suffix in {".parquet", ".csv"})
-    return {"folder": str(data), "files": {p.name: file_sha256(p) for p in files}}
-
-
-def _write_json(path: Path, document: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, default=str, sort_keys=False))
+    dataset = _dataset(data, validated, _as_of(as_of), config)
+    return config, _rules(config, rules_file), dataset.tables
 
 
 @app.command("train")
@@ -138,63 +83,22 @@ def train(
     as_of: AsOfOption = None,
 ) -> None:
     """Train the calibrated closing-probability model; log and register it in MLflow."""
-    from predscore.experiment import (
-        evaluation_figures,
-        metrics_table,
-        segments_table,
-        train_model,
-    )
-    from predscore.model.tracking import log_training
+    from predscore.experiment import metrics_table, segments_table, train_and_register
 
     with _errors():
         config, rules, tables = _inputs(data, config_file, rules_file, validated, as_of)
         cutoff = _cutoff(tables, as_of, config.features.horizon_days)
         with err_console.status("training") as status:
             try:
-                result = train_model(tables, config, rules, status.update, cutoff)
+                run = train_and_register(
+                    data, tables, config, rules, cutoff, status.update
+                )
             except InsufficientHistoryError as exc:
                 console.print(f"[yellow]{exc}[/]")
                 return
-            from predscore.cli.explain import global_artifacts
-
-            status.update("explaining the test period (global view)")
-            shap_figures, shap_documents = global_artifacts(
-                tables, result, config, cutoff
-            )
-            status.update("logging the run to MLflow")
-            started = time.perf_counter()
-            metrics = {
-                **result.metrics,
-                "timings": result.timings,
-                "parts": result.parts,
-            }
-            logged = log_training(
-                result.bundle,
-                config.model.tracking,
-                params={
-                    "model": config.model.model_dump(mode="json", exclude={"tracking"}),
-                    "selected": result.metrics["selected"],
-                    "split_strategy": result.strategy,
-                    "seed": config.seed,
-                },
-                metrics={
-                    "cv": {k: metrics[k] for k in ("model", "rules") if k in metrics}
-                }
-                | {"timings": result.timings},
-                documents={
-                    "metrics.json": json.loads(json.dumps(metrics, default=str)),
-                    "config/predscore.json": config.model_dump(mode="json"),
-                    "features.json": {"features": result.bundle.model.features_},
-                    "data.json": _data_hash(data),
-                    "grid.json": result.grid.to_dict(orient="records"),
-                    "candidates.json": result.candidates.to_dict(orient="records"),
-                    **shap_documents,
-                },
-                figures=evaluation_figures(result.test, result.importance)
-                | shap_figures,
-                example=result.example,
-                tags={"data": str(data)},
-            )
+        result, logged = run.result, run.logged
+        for note in run.notes:
+            console.print(f"[yellow]{note}[/]")
         console.print(
             _frame_table(
                 metrics_table(result.metrics),
@@ -248,7 +152,7 @@ def train(
             + ("" if recency is None else f" (recency half-life {recency:g} d)")
             + f"; split {result.strategy}; trained in "
             f"{result.timings['total_s']:.1f} s "
-            f"(+{time.perf_counter() - started:.1f} s MLflow)",
+            f"(+{run.logging_seconds:.1f} s MLflow)",
             highlight=False,
         )
         for warning in result.metrics.get("warnings", []):
@@ -269,13 +173,11 @@ def evaluate(
     as_of: AsOfOption = None,
 ) -> None:
     """Model and rules side by side on the model's test leads: metrics.json + plots."""
-    import matplotlib.pyplot as plt
-
     from predscore.experiment import (
         evaluate_model,
-        evaluation_figures,
         intervals_table,
         metrics_table,
+        save_evaluation,
         segments_table,
     )
     from predscore.model.tracking import resolve_model
@@ -285,7 +187,7 @@ def evaluate(
         rules = _rules(config, rules_file)
         with err_console.status("loading the model"):
             bundle, origin = resolve_model(model, config.model.tracking)
-        tables = _tables(data, validated, as_of, config)
+        tables = _dataset(data, validated, _as_of(as_of), config).tables
         with err_console.status("evaluating") as status:
             # given: read as for train; not given: the cutoff of the model's training
             given = None if as_of is None else bundle.features.horizon_days
@@ -298,12 +200,7 @@ def evaluate(
                 progress=status.update,
             )
         metrics["model_uri"] = origin
-        _write_json(out / "metrics.json", metrics)
-        figures = evaluation_figures(scored, bundle.model.feature_importance())
-        (out / "plots").mkdir(parents=True, exist_ok=True)
-        for name, figure in figures.items():
-            figure.savefig(out / "plots" / name, dpi=110)
-            plt.close(figure)
+        save_evaluation(out, metrics, scored, bundle)
         periods = metrics["origins"]
         console.print(
             _frame_table(
@@ -338,7 +235,7 @@ def backtest_command(
     as_of: AsOfOption = None,
 ) -> None:
     """Rolling-origin backtest: train before period k, test on period k, K times."""
-    from predscore.experiment import backtest, intervals_table
+    from predscore.experiment import backtest, intervals_table, save_backtest
 
     with _errors():
         config, rules, tables = _inputs(data, config_file, rules_file, validated, as_of)
@@ -358,16 +255,8 @@ def backtest_command(
                 )
             )
         if out is not None:
-            _write_json(
-                out / "backtest.json",
-                {
-                    "folds": result.folds.to_dict(orient="records"),
-                    "mean": result.mean.to_dict(orient="records"),
-                    "skipped": result.skipped,
-                    "intervals": result.intervals,
-                },
-            )
-            console.print(f"backtest → {out / 'backtest.json'}")
+            path = save_backtest(out, result)
+            console.print(f"backtest → {path}")
 
 
 def _fold_view(folds: pd.DataFrame) -> pd.DataFrame:

@@ -12,20 +12,18 @@ import typer
 
 from predscore.cli._app import (
     AsOfOption,
-    _as_of,
-    _config,
-    _errors,
-    _progress,
-    app,
-    console,
-    err_console,
-)
-from predscore.cli.model import (
     DataOption,
     ModelOption,
     RulesOption,
     ValidatedOption,
+    _as_of,
+    _config,
+    _errors,
+    _progress,
     _rules,
+    app,
+    console,
+    err_console,
 )
 
 
@@ -94,81 +92,40 @@ def score_command(
     ] = False,
 ) -> None:
     """Score every open lead: probability, tier, route, reasons; nothing lost."""
-    from predscore.errors import PredscoreError
-    from predscore.scoring import Scorer, ScoringError, prepare_run, run_scoring
+    from predscore.scoring import score_leads
 
     with _errors():
         config = _config()
-        settings = config.scoring
-        cutoff = _as_of(as_of)
-        now = pd.Timestamp(datetime.now(UTC))
-        if cutoff > now:
-            raise ScoringError(
-                f"--as-of {cutoff} is in the future (now {now.floor('s')}): "
-                "scores would use events that have not happened"
-            )
-        if not data.is_dir():
-            raise PredscoreError(f"{data}: data folder not found")
         rules = _rules(config, rules_file)
-        scorer = Scorer.load(config, model, rules_only=rules_only, rules=rules)
-        if scorer.mode == "rules" and not rules_only:
-            err_console.print(
-                "[yellow]no trained model found: scoring with the rules alone[/] "
-                "(train one with `predscore train`)"
-            )
-        tables, rejections = _tables(data, validated, cutoff, config)
-        explain = settings.reasons if reasons is None else reasons
-        run = prepare_run(
-            data=data,
-            tables=tables,
-            out=out,
-            as_of=cutoff,
-            scorer=scorer,
-            chunk_leads=chunk_leads or settings.chunk_leads,
-            reasons=explain,
-            owner_column=settings.owner_column,
-            settings={
-                "rules": rules.model_dump(mode="json"),
-                "explain": config.explain.model_dump(mode="json"),
-                "features": scorer.features.model_dump(mode="json"),
-                "icp": scorer.icp.model_dump(mode="json"),
-            },
-            validation_rejections=rejections,
-            overwrite=overwrite,
-            resume=resume,
-        )
-        if run.resumed:
-            console.print(
-                f"resuming: {len(run.resumed)} of {len(run.chunks)} chunk(s) already done"
-            )
-        if engine is Engine.spark:
-            from predscore.scoring.spark import run_spark
+        with _progress() as bar:
+            task = bar.add_task("scoring", total=None)
 
-            manifest = run_spark(
-                run, settings, fmt=fmt.value, previous=previous, console=err_console
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=max(total, 1))
+
+            manifest = score_leads(
+                data,
+                out,
+                config,
+                _as_of(as_of),
+                model=model,
+                rules=rules,
+                rules_only=rules_only,
+                validated=validated,
+                engine=engine.value,
+                fmt=fmt.value,
+                previous=previous,
+                reasons=reasons,
+                chunk_leads=chunk_leads,
+                resume=resume,
+                overwrite=overwrite,
+                now=pd.Timestamp(datetime.now(UTC)),
+                say=lambda line: err_console.print(
+                    f"[yellow]{line}[/]", highlight=False
+                ),
+                progress=advance,
             )
-        else:
-            with _progress() as bar:
-                task = bar.add_task("scoring", total=max(len(run.chunks), 1))
-
-                def advance(done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=max(total, 1))
-
-                manifest = run_scoring(
-                    run, fmt=fmt.value, previous=previous, progress=advance
-                )
         _report(manifest, out)
-
-
-def _tables(data: Path, validated: bool, cutoff: pd.Timestamp, config):
-    """The validated tables (folder or frames) and the validation rejections."""
-    if validated:
-        return data, None
-    from predscore.schema.validate import load_dataset
-
-    with err_console.status("validating"):
-        result = load_dataset(data, cutoff, config.validation)
-    return result.tables, result.rejections
 
 
 def _report(manifest: dict, out: Path) -> None:

@@ -9,6 +9,7 @@ an error naming the file and the key, and every key has its default in the model
 
 from predscore.config._base import Range
 from predscore.config.demo import DemoConfig
+from predscore.config.engine import EngineConfig
 from predscore.config.explain import (
     FAMILIES,
     ExplainConfig,
@@ -68,6 +69,7 @@ __all__ = [
     "Condition",
     "DEFAULT_CONFIG_DIR",
     "DemoConfig",
+    "EngineConfig",
     "EliminatoryCriterion",
     "FAMILIES",
     "ExplainConfig",

@@ -63,22 +63,10 @@ class FeaturesConfig(_Section):
         "'known' keeps more rows but selects them on the outcome: when wins are "
         "recorded sooner than losses, its newest rows are mostly wins",
     )
-    batch_rows: int = Field(
-        250_000,
-        ge=1,
-        description="feature rows computed per DuckDB batch (bounds memory)",
-    )
     non_feature_columns: list[str] = Field(
         ["owner"],
         description="extra lead columns that are never features (CRM bookkeeping such "
         "as the owning sales rep): dropped before the fit features",
-    )
-    memory_limit: str = Field("4GB", description="DuckDB memory limit, e.g. 4GB")
-    threads: int | None = Field(
-        None,
-        ge=1,
-        description="DuckDB threads; None: all cores; 1 also computes one feature "
-        "batch at a time (otherwise two at once)",
     )
 
     @field_validator("windows_days")

@@ -16,6 +16,7 @@ from pydantic import (
 
 from predscore.config._base import _Section
 from predscore.config.demo import DemoConfig
+from predscore.config.engine import EngineConfig
 from predscore.config.explain import ExplainConfig
 from predscore.config.features import FeaturesConfig
 from predscore.config.icp import IcpConfig
@@ -35,6 +36,7 @@ _SECTION_FILES = (
     "explain",
     "scoring",
     "serve",
+    "engine",
 )  # sections that live in a file of their own
 
 
@@ -61,6 +63,7 @@ class PredscoreConfig(_Section):
     explain: ExplainConfig = ExplainConfig()
     scoring: ScoringConfig = ScoringConfig()
     serve: ServeConfig = ServeConfig()
+    engine: EngineConfig = EngineConfig()
 
 
 def find_config_dir(explicit: Path | None = None) -> Path | None:

@@ -34,10 +34,16 @@ _HIGHER_IS_BETTER = {"roc_auc": True, "brier": False}
 class _Ranked:
     """One scorer's probabilities, their tie groups ordered once."""
 
-    def __init__(self, probability: np.ndarray, labels: np.ndarray) -> None:
+    def __init__(
+        self,
+        probability: np.ndarray,
+        labels: np.ndarray,
+        order: np.ndarray | None = None,
+    ) -> None:
         self.p = probability
         self.y = labels.astype(float)
-        _, self.group = np.unique(probability, return_inverse=True)
+        order = probability if order is None else order
+        _, self.group = np.unique(order, return_inverse=True)
         self.groups = int(self.group.max()) + 1
 
     def roc_auc(self, w: np.ndarray) -> float:
@@ -66,6 +72,7 @@ def paired_bootstrap(
     resamples: int = 1000,
     level: float = 0.95,
     seed: int = 0,
+    rankings: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Differences of ``against`` with every other scorer, with bootstrap intervals.
 
@@ -88,6 +95,10 @@ def paired_bootstrap(
         Coverage of the percentile interval.
     seed : int
         Seed of the draws: same seed, same intervals.
+    rankings : mapping of str to array, optional
+        The order a scorer ranks the rows by for ROC AUC, when it is not its
+        probability (the rules rank by their points: their mapped probability has
+        ties the points do not).
 
     Returns
     -------
@@ -121,7 +132,11 @@ def paired_bootstrap(
     n_leads = int(codes.max()) + 1
     rng = np.random.default_rng(seed)
     probs = {name: np.asarray(p, dtype=float) for name, p in scores.items()}
-    ranked = {name: _Ranked(p, y) for name, p in probs.items()}
+    order = {
+        name: np.asarray((rankings or {}).get(name, p), dtype=float)
+        for name, p in probs.items()
+    }
+    ranked = {name: _Ranked(p, y, order[name]) for name, p in probs.items()}
     others = [name for name in probs if name != against]
     draws: dict[tuple[str, str], list[float]] = {
         (o, m): [] for o in others for m in metrics
@@ -144,8 +159,9 @@ def paired_bootstrap(
     rows = []
     for o in others:
         for m in metrics:
-            value = _metric(m, y, probs[against], None)
-            other = _metric(m, y, probs[o], None)
+            mine = order[against] if m == "roc_auc" else probs[against]
+            theirs = order[o] if m == "roc_auc" else probs[o]
+            value, other = _metric(m, y, mine, None), _metric(m, y, theirs, None)
             low, high = np.quantile(draws[(o, m)], [alpha, 1 - alpha])
             higher = _HIGHER_IS_BETTER[m]
             difference = value - other

@@ -2,24 +2,20 @@
 
 Stage: evaluation. Every function takes outcomes and the scores of one or more scorers
 (``{"model": ..., "rules": ...}``) and returns a matplotlib Figure; writing it is the
-caller's business. Uses the non-interactive Agg backend (no screen needed).
+caller's business. Figures are made without pyplot: importing this module leaves a
+notebook's backend alone, and nothing needs a screen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import precision_recall_curve, roc_curve
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
-
-from predscore.evaluation.calibration import calibration_table  # noqa: E402
+from predscore.evaluation.calibration import calibration_table
 
 __all__ = ["calibration_plot", "gains_plot", "importance_plot", "roc_pr_plot"]
 
@@ -28,7 +24,8 @@ Scores = Mapping[str, object]
 
 def calibration_plot(labels: object, probabilities: Scores, bins: int = 10) -> Figure:
     """Observed close rate against mean predicted probability, per bin."""
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1, label="perfect")
     for name, p in probabilities.items():
         table = calibration_table(labels, p, bins)
@@ -48,7 +45,8 @@ def calibration_plot(labels: object, probabilities: Scores, bins: int = 10) -> F
 def roc_pr_plot(labels: object, scores: Scores) -> Figure:
     """ROC curve and precision-recall curve side by side."""
     y = np.asarray(labels, dtype=int)
-    fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(10, 4.5))
+    fig = Figure(figsize=(10, 4.5))
+    roc_ax, pr_ax = fig.subplots(1, 2)
     roc_ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
     for name, s in scores.items():
         fpr, tpr, _ = roc_curve(y, np.asarray(s, dtype=float))
@@ -67,7 +65,8 @@ def roc_pr_plot(labels: object, scores: Scores) -> Figure:
 def gains_plot(labels: object, scores: Scores) -> Figure:
     """Cumulative share of wins captured against share of leads contacted."""
     y = np.asarray(labels, dtype=float)
-    fig, (gain_ax, lift_ax) = plt.subplots(1, 2, figsize=(10, 4.5))
+    fig = Figure(figsize=(10, 4.5))
+    gain_ax, lift_ax = fig.subplots(1, 2)
     share = np.arange(1, len(y) + 1) / max(len(y), 1)
     gain_ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1, label="random")
     for name, s in scores.items():
@@ -90,7 +89,8 @@ def gains_plot(labels: object, scores: Scores) -> Figure:
 def importance_plot(importance: pd.Series, top: int = 20) -> Figure:
     """Horizontal bars of the ``top`` features by importance (e.g. total gain)."""
     head = importance.sort_values(ascending=False).head(top)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(head) + 1.2))
+    fig = Figure(figsize=(7, 0.3 * len(head) + 1.2))
+    ax = fig.subplots()
     ax.barh(head.index.astype(str), head.to_numpy())
     ax.set(xlabel="total gain", title=f"Feature importance (top {len(head)})")
     fig.tight_layout()

@@ -8,6 +8,11 @@ Public API
 ----------
 ``train_model(tables, config, rules=None, progress=None) -> TrainingResult``
     Every choice by time-series cross-validation, refit on every labelled lead.
+``train_and_register(data, tables, config, rules=None, cutoff=None) -> RegisteredTraining``
+    What ``predscore train`` does: that training, the global view of its
+    explanations, logged to MLflow and registered as the challenger.
+``save_evaluation(out, metrics, scored, bundle) -> Path``
+    ``metrics.json`` and the plots of an evaluation, as ``predscore evaluate`` writes.
 ``fit_procedure(candidates, count, config, strategy) -> FittedProcedure``
     That procedure on given rows (replayed at past origins by the two below).
 ``evaluate_model(tables, bundle, config, rules=None, references=None) -> (dict, DataFrame)``
@@ -39,6 +44,13 @@ from predscore.experiment.evaluate import (
     procedure_config,
 )
 from predscore.experiment.references import REFERENCES, reference_probability
+from predscore.experiment.register import (
+    RegisteredTraining,
+    global_artifacts,
+    save_backtest,
+    save_evaluation,
+    train_and_register,
+)
 from predscore.experiment.train import (
     FittedProcedure,
     TrainingResult,
@@ -55,9 +67,14 @@ __all__ = [
     "REFERENCES",
     "BacktestResult",
     "FittedProcedure",
+    "RegisteredTraining",
     "TrainingResult",
     "backtest",
     "check_history",
+    "global_artifacts",
+    "save_backtest",
+    "save_evaluation",
+    "train_and_register",
     "evaluate_model",
     "evaluation_figures",
     "feature_candidates",

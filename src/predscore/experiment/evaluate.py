@@ -111,7 +111,9 @@ def _candidate_rows(
     """Every engagement candidate's labelled rows at the cutoff, and the strategy."""
     out, strategy = [], "time"
     for candidate in feature_candidates(config.features, config.model):
-        snapshots = build_snapshots(tables, candidate, config.icp, cutoff)
+        snapshots = build_snapshots(
+            tables, candidate, config.icp, cutoff, engine=config.engine
+        )
         rows, strategy, _ = labelled_rows(
             snapshots, config.model.split, candidate.horizon_days
         )
@@ -195,8 +197,10 @@ def _join(parts: list[_Scored]) -> _Scored:
 def intervals(scored: _Scored, config: PredscoreConfig) -> list[dict[str, Any]]:
     """Paired bootstrap intervals (by lead) of model − every other scorer."""
     scores = {"model": scored.probability, **scored.references}
+    rankings = {}
     if scored.rule_probability is not None:
         scores["rules"] = scored.rule_probability
+        rankings["rules"] = scored.rules["rule_points"].to_numpy(dtype=float)
     if len(scores) < 2:
         return []
     table = paired_bootstrap(
@@ -208,6 +212,7 @@ def intervals(scored: _Scored, config: PredscoreConfig) -> list[dict[str, Any]]:
         resamples=config.model.evaluation.resamples,
         level=config.model.evaluation.level,
         seed=config.seed,
+        rankings=rankings,
     )
     return table.to_dict(orient="records")
 

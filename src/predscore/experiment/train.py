@@ -286,7 +286,9 @@ def _labelled(
     config: PredscoreConfig,
     cutoff: pd.Timestamp | None,
 ) -> tuple[pd.DataFrame, str, int]:
-    snapshots = build_snapshots(tables, candidate, config.icp, cutoff)
+    snapshots = build_snapshots(
+        tables, candidate, config.icp, cutoff, engine=config.engine
+    )
     return labelled_rows(snapshots, config.model.split, candidate.horizon_days)
 
 

@@ -14,6 +14,8 @@ Public API
     ``explain(rows) -> Explanation`` (arrays per lead and group, kept reasons).
 ``explain_leads(rows, explainer, rules) -> DataFrame``
     The explained score table (reasons as lists of records, rules beside them).
+``explain_lead(tables, lead, as_of, bundle, settings, rules) -> Series``
+    One open lead explained at a cutoff (``predscore explain``).
 ``global_view(explanation, rows, explainer) -> GlobalView``
     Mean |SHAP| per human feature and a beeswarm plot (logged with each training).
 ``reference_contributions(model, rows) -> DataFrame``
@@ -38,6 +40,7 @@ from predscore.explain.explainer import (
 )
 from predscore.explain.global_view import GlobalView, global_view
 from predscore.explain.groups import Group, Grouping, build_grouping
+from predscore.explain.lead import explain_lead
 from predscore.explain.points import PointsScale, points_scale
 from predscore.explain.reference import reference_contributions
 from predscore.explain.routing import grid_cells, route_leads
@@ -55,6 +58,7 @@ __all__ = [
     "PointsScale",
     "build_grouping",
     "check_additivity",
+    "explain_lead",
     "explain_leads",
     "global_view",
     "grid_cells",

@@ -4,7 +4,8 @@ Stage: explain. Input: an :class:`~.explainer.Explanation` of many rows (e.g. th
 snapshots of a training) and those rows; output: a table of mean |SHAP| per human
 feature (on log-odds, and in points) and a beeswarm plot (one dot per row and feature,
 coloured by the feature's shown value). Logged to MLflow with each training
-(``predscore train``). Uses the non-interactive Agg backend.
+(``predscore train``). The backend is the caller's (a notebook's inline one, Agg
+without a screen): importing this module never switches it.
 """
 
 from __future__ import annotations
@@ -12,16 +13,11 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from predscore.explain.explainer import Explainer, Explanation  # noqa: E402
+from predscore.explain.explainer import Explainer, Explanation
 
 __all__ = ["GlobalView", "global_view"]
 
@@ -104,6 +100,8 @@ def global_view(
         data=_shown_values(rows, explainer),
         feature_names=explanation.groups,
     )
+    import matplotlib.pyplot as plt  # shap draws the beeswarm through pyplot
+
     figure, ax = plt.subplots(figsize=(8, 0.35 * min(max_display, 30) + 1.5))
     shap.plots.beeswarm(
         values, max_display=max_display, ax=ax, show=False, plot_size=None

@@ -25,6 +25,9 @@ Public API
 ``feature_specs(config=None, icp=None, lead_extras=None) -> tuple[FeatureSpec, ...]``
     The declaration (name, family, dtype, source, window, doc) of every feature column.
 
+``TableSource(tables_or_dir)``
+    The tables read lead by lead: the open leads at a cutoff, the rows of some leads.
+
 ``config`` is ``PredscoreConfig.features`` (:class:`~predscore.config.FeaturesConfig`)
 and ``icp`` is ``PredscoreConfig.icp`` (:class:`~predscore.config.IcpConfig`); both
 default to the models' defaults.
@@ -40,12 +43,16 @@ from predscore.features.build import (
     newest_event,
     write_features,
 )
+from predscore.features.lead_tables import CONTEXT_COLUMNS, LeadCounts, TableSource
 from predscore.features.registry import KEY_COLUMNS, SNAPSHOT_COLUMNS, FeatureSpec
 
 __all__ = [
+    "CONTEXT_COLUMNS",
     "KEY_COLUMNS",
     "SNAPSHOT_COLUMNS",
     "FeatureSpec",
+    "LeadCounts",
+    "TableSource",
     "build_features",
     "build_snapshots",
     "export_features",

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from predscore.config import FeaturesConfig, IcpConfig
+from predscore.config import EngineConfig, FeaturesConfig, IcpConfig
 from predscore.features import pit
 from predscore.features.engine import iter_batches
 from predscore.features.registry import FeatureSpec
@@ -75,10 +75,11 @@ def _run(
     config: FeaturesConfig,
     icp: IcpConfig,
     cutoff_us: int | None = None,
+    engine: EngineConfig | None = None,
 ) -> Iterator[tuple[tuple[FeatureSpec, ...], pa.Table]]:
     """Yield (specs, batch): features as of ``as_of_us``, or snapshots when None
     (labelled as known at ``cutoff_us`` when ``config.horizon_days`` is set)."""
-    with open_tables(source, config) as tables:
+    with open_tables(source, config, engine) as tables:
         specs = feature_specs(config, icp, tables.lead_extras)
         horizon = as_of_us is None and config.horizon_days is not None
         if horizon:
@@ -95,8 +96,9 @@ def _collect(
     config: FeaturesConfig,
     icp: IcpConfig,
     cutoff_us: int | None = None,
+    engine: EngineConfig | None = None,
 ) -> pd.DataFrame:
-    results = list(_run(source, as_of_us, config, icp, cutoff_us))
+    results = list(_run(source, as_of_us, config, icp, cutoff_us, engine))
     return _to_frame([batch for _, batch in results], results[0][0])
 
 
@@ -143,6 +145,8 @@ def build_features(
     as_of: AsOf,
     config: FeaturesConfig | None = None,
     icp: IcpConfig | None = None,
+    *,
+    engine: EngineConfig | None = None,
 ) -> pd.DataFrame:
     """Features of every lead open at ``as_of``, using only what was known then.
 
@@ -155,9 +159,12 @@ def build_features(
         The cutoff (UTC; a naive time is read as UTC). Events at exactly ``as_of``
         count; later ones never do.
     config : FeaturesConfig, optional
-        Windows, half-life, visits, engine limits (``PredscoreConfig.features``).
+        Windows, half-life, visits (``PredscoreConfig.features``).
     icp : IcpConfig, optional
         Ideal Customer Profile for the fit features (``PredscoreConfig.icp``).
+    engine : EngineConfig, optional
+        Batch size, memory limit and threads of this machine
+        (``PredscoreConfig.engine``); they never change a value.
 
     Returns
     -------
@@ -186,7 +193,7 @@ def build_features(
     """
     config = config or FeaturesConfig()
     icp = icp or IcpConfig()
-    return _collect(tables_or_dir, pit.epoch_us(as_of), config, icp)
+    return _collect(tables_or_dir, pit.epoch_us(as_of), config, icp, None, engine)
 
 
 def build_snapshots(
@@ -194,6 +201,8 @@ def build_snapshots(
     config: FeaturesConfig | None = None,
     icp: IcpConfig | None = None,
     cutoff: AsOf | None = None,
+    *,
+    engine: EngineConfig | None = None,
 ) -> pd.DataFrame:
     """Labelled training snapshots of every closed lead (and, with a horizon, of the
     leads still open at the cutoff).
@@ -218,6 +227,8 @@ def build_snapshots(
         The data's cutoff, the time the tables describe (the ``as_of`` they were
         validated at): only read with a horizon. Default: the newest event of the
         tables (creation, activity, qualification or close), a lower bound of it.
+    engine : EngineConfig, optional
+        As in :func:`build_features`.
 
     Returns
     -------
@@ -235,7 +246,7 @@ def build_snapshots(
     """
     config = config or FeaturesConfig()
     icp = icp or IcpConfig()
-    return _collect(tables_or_dir, None, config, icp, _cutoff_us(cutoff))
+    return _collect(tables_or_dir, None, config, icp, _cutoff_us(cutoff), engine)
 
 
 def _arrow_for_file(table: pa.Table, specs: tuple[FeatureSpec, ...]) -> pa.Table:
@@ -257,8 +268,9 @@ def _export(
     config: FeaturesConfig,
     icp: IcpConfig,
     cutoff_us: int | None = None,
+    engine: EngineConfig | None = None,
 ) -> int:
-    batches = _run(source, as_of_us, config, icp, cutoff_us)
+    batches = _run(source, as_of_us, config, icp, cutoff_us, engine)
     specs, first = next(batches)  # there is always one batch, even when empty
     head = _arrow_for_file(first, specs)
     del first  # the file's copy (head) is what is kept
@@ -286,10 +298,12 @@ def export_features(
     path: Path,
     config: FeaturesConfig | None = None,
     icp: IcpConfig | None = None,
+    *,
+    engine: EngineConfig | None = None,
 ) -> int:
     """Stream the features of :func:`build_features` to a Parquet file, batch by batch.
 
-    Memory stays bounded by ``config.batch_rows`` whatever the number of leads; the file
+    Memory stays bounded by ``engine.batch_rows`` whatever the number of leads; the file
     appears only when complete. Reading it back gives the frame of
     :func:`build_features` (categories may be ordered differently).
 
@@ -300,7 +314,9 @@ def export_features(
     """
     config = config or FeaturesConfig()
     icp = icp or IcpConfig()
-    return _export(tables_or_dir, pit.epoch_us(as_of), Path(path), config, icp)
+    return _export(
+        tables_or_dir, pit.epoch_us(as_of), Path(path), config, icp, None, engine
+    )
 
 
 def export_snapshots(
@@ -309,6 +325,8 @@ def export_snapshots(
     config: FeaturesConfig | None = None,
     icp: IcpConfig | None = None,
     cutoff: AsOf | None = None,
+    *,
+    engine: EngineConfig | None = None,
 ) -> int:
     """Stream the snapshots of :func:`build_snapshots` (same ``cutoff``) to a Parquet
     file.
@@ -320,7 +338,9 @@ def export_snapshots(
     """
     config = config or FeaturesConfig()
     icp = icp or IcpConfig()
-    return _export(tables_or_dir, None, Path(path), config, icp, _cutoff_us(cutoff))
+    return _export(
+        tables_or_dir, None, Path(path), config, icp, _cutoff_us(cutoff), engine
+    )
 
 
 def write_features(frame: pd.DataFrame, path: Path) -> Path:

@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from predscore.config import FeaturesConfig, IcpConfig
+from predscore.config import EngineConfig, FeaturesConfig, IcpConfig
 from predscore.errors import DataValidationError
 from predscore.features import pit
 from predscore.features.engagement import engagement_arrays, engagement_spans
@@ -64,9 +64,9 @@ EVENTS_PER_ROW = 8
 MIN_BATCH_ROWS = 8_192
 
 
-def _workers(config: FeaturesConfig) -> int:
+def _workers(engine: EngineConfig) -> int:
     """Batches computed at once: two, or one when the engine may use one thread."""
-    return 1 if config.threads == 1 else 2
+    return 1 if engine.threads == 1 else 2
 
 
 def _stage(
@@ -99,7 +99,9 @@ def _stage(
     ).fetchnumpy()
     rows = np.asarray(sizes["n_rows"], dtype=np.int64)
     events = np.asarray(sizes["n_events"], dtype=np.int64)
-    batches = _lead_batches(rows, events, config.batch_rows, _workers(config))
+    batches = _lead_batches(
+        rows, events, tables.engine.batch_rows, _workers(tables.engine)
+    )
     return int(rows.sum()), batches
 
 
@@ -235,7 +237,7 @@ def iter_batches(
     step = snapshot_step_us(config) if snapshots else 1
     specs = feature_specs(config, icp, tables.lead_extras)
     logger.info("features: %d rows in %d batch(es)", n_rows, len(batches))
-    workers, lock = _workers(config), threading.Lock()
+    workers, lock = _workers(tables.engine), threading.Lock()
     todo = iter(batches)
     with ThreadPoolExecutor(workers, thread_name_prefix="features-batch") as pool:
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from predscore.config import FeaturesConfig
+from predscore.config import EngineConfig, FeaturesConfig
 from predscore.errors import ConfigError, SchemaError
 from predscore.features.events import stage_activities
 from predscore.features.qualification import stage_qualifications_sql
@@ -44,11 +44,13 @@ TablesOrDir = Path | str | Mapping[str, pd.DataFrame]
 class Tables:
     """An open DuckDB connection holding the canonical relations.
 
-    ``lead_extras`` maps each extra lead attribute column to its DuckDB type.
+    ``lead_extras`` maps each extra lead attribute column to its DuckDB type;
+    ``engine`` holds the resources the feature engine may use on this machine.
     """
 
     con: duckdb.DuckDBPyConnection
     lead_extras: Mapping[str, str]
+    engine: EngineConfig = EngineConfig()
 
 
 def _check_passive_actions(config: FeaturesConfig) -> None:
@@ -145,24 +147,26 @@ def stage_events(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _configure(
-    con: duckdb.DuckDBPyConnection, config: FeaturesConfig, spill: str
+    con: duckdb.DuckDBPyConnection, engine: EngineConfig, spill: str
 ) -> None:
     """Memory limit, spill folder, UTC session, threads."""
     try:
-        con.execute(f"SET memory_limit = {quote_str(config.memory_limit)}")
+        con.execute(f"SET memory_limit = {quote_str(engine.memory_limit)}")
     except duckdb.Error as exc:
         raise ConfigError(
-            f"features.memory_limit: {config.memory_limit!r} is not a memory size; "
+            f"engine.memory_limit: {engine.memory_limit!r} is not a memory size; "
             "expected e.g. 4GB or 512MB"
         ) from exc
     con.execute(f"SET temp_directory = {quote_str(spill)}")
     con.execute("SET TimeZone = 'UTC'")
-    if config.threads is not None:
-        con.execute(f"SET threads = {int(config.threads)}")
+    if engine.threads is not None:
+        con.execute(f"SET threads = {int(engine.threads)}")
 
 
 @contextlib.contextmanager
-def open_tables(source: TablesOrDir, config: FeaturesConfig) -> Iterator[Tables]:
+def open_tables(
+    source: TablesOrDir, config: FeaturesConfig, engine: EngineConfig | None = None
+) -> Iterator[Tables]:
     """Open a private DuckDB connection over the canonical tables of ``source``.
 
     Parameters
@@ -171,7 +175,9 @@ def open_tables(source: TablesOrDir, config: FeaturesConfig) -> Iterator[Tables]
         A data folder holding the five ``<table>.parquet`` files, or a mapping from
         table name to validated frame.
     config : FeaturesConfig
-        Engine settings (memory limit, threads) and passive actions.
+        Passive actions and columns that are never features.
+    engine : EngineConfig, optional
+        Memory limit and threads of this machine (default: the defaults).
 
     Raises
     ------
@@ -182,13 +188,14 @@ def open_tables(source: TablesOrDir, config: FeaturesConfig) -> Iterator[Tables]
         ``memory_limit`` is not a memory size.
     """
     _check_passive_actions(config)
+    engine = engine or EngineConfig()
     with tempfile.TemporaryDirectory(prefix="predscore-duckdb-") as spill:
         con = duckdb.connect(":memory:")
         try:
-            _configure(con, config, spill)
+            _configure(con, engine, spill)
             _register_raw(con, source)
             extras = _lead_extras(con, config)
             _create_views(con, extras, config)
-            yield Tables(con=con, lead_extras=extras)
+            yield Tables(con=con, lead_extras=extras, engine=engine)
         finally:
             con.close()

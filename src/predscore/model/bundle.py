@@ -39,7 +39,7 @@ __all__ = [
 
 BUNDLE_FILE = "bundle.json"
 BOOSTER_FILE = "booster.txt"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)

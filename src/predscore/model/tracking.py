@@ -31,6 +31,7 @@ __all__ = [
     "CHALLENGER",
     "CHAMPION",
     "LoggedRun",
+    "load_model",
     "log_training",
     "promote",
     "resolve_model",
@@ -272,6 +273,14 @@ def resolve_model(uri: str | None, config: TrackingConfig) -> tuple[ModelBundle,
         f"no model found (tried {', '.join(tried)}); train one with `predscore train` "
         "or pass --model"
     )
+
+
+def load_model(
+    uri: str | None = None, config: TrackingConfig | None = None
+) -> tuple[ModelBundle, str]:
+    """The model of ``uri`` (see :func:`resolve_model`) and where it came from;
+    ``config`` is ``PredscoreConfig.model.tracking`` (default: the defaults)."""
+    return resolve_model(uri, config or TrackingConfig())
 
 
 def registered_version(origin: str, config: TrackingConfig) -> str | None:

@@ -10,14 +10,23 @@ after reading (:func:`conform`).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow as pa_arrow
+
+with warnings.catch_warnings():
+    # pandera imports pyspark's pandas API whenever pyspark is installed (the Spark
+    # engine needs it), and that API warns about pandas 3 on import; predscore does
+    # not use it. Silenced here only, around the import, not for the user's session.
+    warnings.filterwarnings(
+        "ignore", message="PySpark does not yet fully support", category=FutureWarning
+    )
+    import pandera.pandas as pa
 
 from predscore.errors import SchemaError
 

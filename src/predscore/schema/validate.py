@@ -42,7 +42,14 @@ from predscore.schema.tables import (
     pandera_schema,
 )
 
-__all__ = ["REJECTION_COLUMNS", "ValidationResult", "load_dataset", "validate_tables"]
+__all__ = [
+    "REJECTION_COLUMNS",
+    "Dataset",
+    "ValidationResult",
+    "load_dataset",
+    "read_dataset",
+    "validate_tables",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -561,3 +568,44 @@ def load_dataset(
     raw = read_raw_tables(data_dir)
     paths = {t: str(table_path(data_dir, t)) for t in TABLE_ORDER}
     return validate_tables(raw, as_of, config, paths)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The validated tables a stage reads.
+
+    Attributes
+    ----------
+    tables : Path or dict of DataFrame
+        A folder validated before (``validate --out``), read lazily by each stage, or
+        the frames validated in memory.
+    rejections : DataFrame or None
+        The rows validation rejected; None when the folder was validated before.
+    """
+
+    tables: Path | dict[str, pd.DataFrame]
+    rejections: pd.DataFrame | None
+
+
+def read_dataset(
+    data: Path,
+    as_of: pd.Timestamp,
+    config: ValidationConfig | None = None,
+    *,
+    validated: bool = False,
+) -> Dataset:
+    """The tables of ``data`` for the next stage: the folder itself when it was
+    validated before (``validated``), otherwise validated in memory at ``as_of``.
+
+    Raises
+    ------
+    SchemaError
+        When the folder or a table file is missing, or on a structural problem.
+    """
+    data = Path(data)
+    if validated:
+        if not data.is_dir():
+            raise SchemaError(f"{data}: data folder not found")
+        return Dataset(tables=data, rejections=None)
+    result = load_dataset(data, as_of, config)
+    return Dataset(tables=result.tables, rejections=result.rejections)

@@ -13,10 +13,13 @@ Public API
 ``score_tables(tables, as_of, scorer)``
     Validate a few raw tables and score their open leads in memory (the API does this
     per request).
+``score_leads(data, out, config, as_of, ...) -> manifest``
+    What ``predscore score`` does: every open lead scored or rejected, published.
 ``prepare_run(...)``, ``run_scoring(run)``
     The batch job on one machine; :func:`predscore.scoring.spark.run_spark` on Spark.
 """
 
+from predscore.features.lead_tables import CONTEXT_COLUMNS, LeadCounts, TableSource
 from predscore.scoring.batch import ScoredBatch, score_tables
 from predscore.scoring.job import (
     OUTPUT_SCHEMA,
@@ -29,13 +32,13 @@ from predscore.scoring.job import (
     run_scoring,
     score_chunk,
 )
+from predscore.scoring.run import score_leads
 from predscore.scoring.scorer import (
     REASON_TYPE,
     RULE_REASON_TYPE,
     SCORE_SCHEMA,
     Scorer,
 )
-from predscore.scoring.source import CONTEXT_COLUMNS, LeadCounts, TableSource
 
 __all__ = [
     "CONTEXT_COLUMNS",
@@ -55,5 +58,6 @@ __all__ = [
     "prepare_run",
     "run_scoring",
     "score_chunk",
+    "score_leads",
     "score_tables",
 ]

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from predscore.config import ValidationConfig
+from predscore.features.lead_tables import TableSource
 from predscore.schema.validate import validate_tables
 from predscore.scoring.job import OUTPUT_SCHEMA, score_chunk
 from predscore.scoring.scorer import Scorer
-from predscore.scoring.source import TableSource
 
 __all__ = ["ScoredBatch", "score_tables"]
 

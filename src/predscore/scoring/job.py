@@ -45,10 +45,10 @@ import pyarrow.parquet as pq
 
 from predscore.errors import DataValidationError, PredscoreError
 from predscore.features import build_features
+from predscore.features.lead_tables import CONTEXT_COLUMNS, LeadCounts, TableSource
 from predscore.io import atomic_path, file_sha256, write_parquet
 from predscore.schema.rejections import REJECTIONS_SCHEMA, write_rejections
 from predscore.scoring.scorer import SCORE_SCHEMA, Scorer
-from predscore.scoring.source import CONTEXT_COLUMNS, LeadCounts, TableSource
 
 __all__ = [
     "OUTPUT_SCHEMA",
@@ -184,7 +184,9 @@ def score_chunk(
     if tables is None:
         tables = source.lead_tables(lead_ids)
     t = tick("read", t)
-    rows = build_features(tables, as_of, scorer.features, scorer.icp)
+    rows = build_features(
+        tables, as_of, scorer.features, scorer.icp, engine=scorer.engine
+    )
     t = tick("features", t)
     wanted = pd.Index(np.asarray(lead_ids, dtype=object))
     got = rows["lead_id"].astype(str)

@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from predscore.config import (
+    EngineConfig,
     ExplainConfig,
     FeaturesConfig,
     IcpConfig,
@@ -162,6 +163,9 @@ class Scorer:
         How feature rows must be built: the model's own configuration (the engagement
         windows and half-life it was trained with), or the configured ones without a
         model.
+    engine : EngineConfig
+        The resources of the machine that scores (``PredscoreConfig.engine``), never
+        the training machine's: they change no score.
     bundle : ModelBundle or None
         The calibrated model; None in rules-only mode.
     model_version : str
@@ -174,6 +178,7 @@ class Scorer:
     icp: IcpConfig
     bundle: ModelBundle | None
     model_version: str
+    engine: EngineConfig = EngineConfig()
 
     @property
     def mode(self) -> str:
@@ -226,6 +231,7 @@ class Scorer:
             icp=bundle.icp,
             bundle=bundle,
             model_version=_version(origin, config),
+            engine=config.engine,
         )
 
     @classmethod
@@ -238,7 +244,20 @@ class Scorer:
             icp=config.icp,
             bundle=None,
             model_version="rules",
+            engine=config.engine,
         )
+
+    def settings(self) -> dict[str, Any]:
+        """The configuration that shapes the scores, as JSON (hashed into a scoring
+        run's fingerprint and written to its manifest): rules, explanations, and
+        the features and ICP the rows are built with. Engine settings are left out:
+        they change no score."""
+        return {
+            "rules": self.rules.model_dump(mode="json"),
+            "explain": self.explain.model_dump(mode="json"),
+            "features": self.features.model_dump(mode="json"),
+            "icp": self.icp.model_dump(mode="json"),
+        }
 
     def check_columns(self, lead_extras: dict[str, str]) -> None:
         """Fail before any work when the data cannot give the model's features.

@@ -25,7 +25,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from predscore.config import ScoringConfig
+from predscore.features.lead_tables import TableSource
 from predscore.schema import TABLE_ORDER
 from predscore.schema.store import write_table
 from predscore.scoring.job import (
@@ -45,7 +46,6 @@ from predscore.scoring.job import (
     score_chunk,
     write_part,
 )
-from predscore.scoring.source import TableSource
 
 __all__ = ["RESULT_SCHEMA", "run_spark", "spark_session"]
 
@@ -138,7 +138,7 @@ def run_spark(
     settings: ScoringConfig,
     fmt: str = "parquet",
     previous: Path | None = None,
-    console: Any = None,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Score ``run`` on Spark and publish its outputs; return the manifest.
 
@@ -159,8 +159,8 @@ def run_spark(
         len(run.chunks), spark.sparkContext.defaultParallelism
     )
     n_parts = max(1, min(n_parts, max(len(ids), 1)))
-    if console is not None:
-        console.print(
+    if say is not None:
+        say(
             f"spark: {len(ids):,} open leads in {n_parts} partition(s) on "
             f"{spark.sparkContext.master}"
         )

@@ -1,7 +1,8 @@
-"""The validated tables a scoring run reads: which leads are open, and their rows.
+"""The validated tables read lead by lead: which leads are open, and their rows.
 
-Stage: scoring. Input: a folder of validated canonical tables (``validate --out``) or
-a mapping of validated frames; output: the open leads at a cutoff, the five tables
+Stage: features (input edge, by lead; scoring runs and explanations read through it).
+Input: a folder of validated canonical tables (``validate --out``) or a mapping of
+validated frames; output: the open leads at a cutoff, the five tables
 restricted to some leads (the features of a lead depend only on its own rows and its
 account, so they are the same as on the whole tables), and the display context of the
 leads (account name, sector, job title, country, owner).

@@ -1,0 +1,130 @@
+"""A whole scoring run: what ``predscore score`` does, as one function.
+
+Stage: scoring. Input: a data folder, an output folder, the configuration and the
+run's options; output: the published folder (``scores.parquet`` or ``.csv``,
+``rejections.parquet``, ``manifest.json``) and its manifest. The steps are those of
+:mod:`predscore.scoring.job` (prepare, score the chunks, publish) on one machine, or
+:mod:`predscore.scoring.spark` on a Spark cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from predscore.config import PredscoreConfig, RulesConfig
+from predscore.schema.validate import read_dataset
+from predscore.scoring.job import ScoringError, prepare_run, run_scoring
+from predscore.scoring.scorer import Scorer
+
+__all__ = ["score_leads"]
+
+
+def score_leads(
+    data: Path,
+    out: Path,
+    config: PredscoreConfig,
+    as_of: pd.Timestamp,
+    *,
+    model: str | None = None,
+    rules: RulesConfig | None = None,
+    rules_only: bool = False,
+    validated: bool = False,
+    engine: Literal["local", "spark"] = "local",
+    fmt: Literal["parquet", "csv"] = "parquet",
+    previous: Path | None = None,
+    reasons: bool | None = None,
+    chunk_leads: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    now: pd.Timestamp | None = None,
+    say: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Score every open lead of ``data`` at ``as_of`` into ``out``; nothing lost.
+
+    Parameters
+    ----------
+    data : Path
+        Folder of the five canonical tables (validated in memory unless
+        ``validated``).
+    out : Path
+        Folder published when the run is complete (never half-written).
+    config : PredscoreConfig
+        Rules, explanations, scoring settings, tracking (where the model is found)
+        and this machine's engine settings.
+    as_of : Timestamp
+        The cutoff (UTC); never after ``now``.
+    model : str, optional
+        Bundle folder or MLflow model URI (default: the champion, then the
+        challenger, then ``models/champion``; the rules alone when none exists and
+        ``scoring.when_no_model`` allows it).
+    rules : RulesConfig, optional
+        Rule baseline replacing ``config.rules``.
+    rules_only, validated, engine, fmt, previous, reasons, chunk_leads, resume, overwrite
+        The options of ``predscore score`` (``reasons`` and ``chunk_leads`` default
+        to the ``scoring`` section).
+    now : Timestamp, optional
+        The current time (default: the clock), to refuse a cutoff in the future.
+    say : callable, optional
+        Called with a line worth telling the user (rules-only fallback, resumed
+        chunks, Spark partitions).
+    progress : callable, optional
+        ``progress(done, total)`` after each chunk (local engine).
+
+    Returns
+    -------
+    dict
+        The run's manifest (counts in and out, model, timings, outputs).
+
+    Raises
+    ------
+    ScoringError
+        When the cutoff is in the future or before every lead, the output exists
+        without ``overwrite``, or a resumed run does not match.
+    ModelError
+        When ``model`` cannot be loaded, or no model exists and
+        ``scoring.when_no_model`` is ``error``.
+    """
+    tell = say or (lambda _line: None)
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    if as_of > now:
+        raise ScoringError(
+            f"--as-of {as_of} is in the future (now {now.floor('s')}): "
+            "scores would use events that have not happened"
+        )
+    if not Path(data).is_dir():
+        raise ScoringError(f"{data}: data folder not found")
+    settings = config.scoring
+    rules = rules if rules is not None else config.rules
+    scorer = Scorer.load(config, model, rules_only=rules_only, rules=rules)
+    if scorer.mode == "rules" and not rules_only:
+        tell(
+            "no trained model found: scoring with the rules alone (train one with "
+            "`predscore train`)"
+        )
+    dataset = read_dataset(data, as_of, config.validation, validated=validated)
+    run = prepare_run(
+        data=data,
+        tables=dataset.tables,
+        out=out,
+        as_of=as_of,
+        scorer=scorer,
+        chunk_leads=chunk_leads or settings.chunk_leads,
+        reasons=settings.reasons if reasons is None else reasons,
+        owner_column=settings.owner_column,
+        settings=scorer.settings(),
+        validation_rejections=dataset.rejections,
+        overwrite=overwrite,
+        resume=resume,
+    )
+    if run.resumed:
+        tell(f"resuming: {len(run.resumed)} of {len(run.chunks)} chunk(s) already done")
+    if engine == "spark":
+        from predscore.scoring.spark import run_spark
+
+        return run_spark(run, settings, fmt=fmt, previous=previous, say=tell)
+    return run_scoring(run, fmt=fmt, previous=previous, progress=progress)
