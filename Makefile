@@ -94,7 +94,7 @@ report: install
 
 ## clean: remove generated data, caches and the virtual environment
 clean:
-	rm -rf $(VENV) data mlflow mlruns models/champion .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info test-output
+	rm -rf $(VENV) data mlflow mlruns models/champion .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info
 
 ## help: list the targets
 help:

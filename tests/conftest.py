@@ -12,12 +12,16 @@ Fixtures:
 * ``canonical_tables``: the five tables exactly as validation returns them and the
   Parquet store reads them (canonical dtypes built by hand, not by ``conform``), with a
   null in every optional column, an empty and a null tech stack and extra lead columns.
+* ``artifacts``: a folder for what a test leaves for people to look at (screenshots,
+  fuzzing counts): ``$PREDSCORE_TEST_OUTPUT`` when set, else a temporary folder; the
+  suite never writes into the repository.
 * ``golden_dir`` / ``golden_as_of`` / ``golden_raw_tables``: the hand-written CSV data
   set of ``tests/data/golden`` (see its README), read as text the way a CRM export is.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -225,3 +229,14 @@ def golden_raw_tables(golden_dir: Path) -> dict[str, pd.DataFrame]:
         ).replace("", None)
         for table in TABLE_ORDER
     }
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where tests leave screenshots and counts (``$PREDSCORE_TEST_OUTPUT`` or tmp)."""
+    chosen = os.environ.get("PREDSCORE_TEST_OUTPUT")
+    if not chosen:
+        return tmp_path_factory.mktemp("artifacts")
+    folder = Path(chosen)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

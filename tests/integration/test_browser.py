@@ -4,7 +4,7 @@ A uvicorn server on a free loopback port serves the batch of the real pipeline
 (``served``). The browser is the system's Chromium (``/usr/bin/chromium``, the Debian
 package ``make install`` adds; Playwright's own browser download is not used), so the
 test skips with that reason when it is missing. Screenshots of the queue and of lead
-pages are saved under ``test-output/`` (git-ignored).
+pages are saved in the ``artifacts`` folder ($PREDSCORE_TEST_OUTPUT, else a temporary one).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from served_data import TOKEN, XSS_NAME, XSS_TITLE, Served
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
-OUTPUT = ROOT / "test-output"
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -102,9 +101,8 @@ def scores(served: Served) -> pd.DataFrame:
     return pd.read_parquet(served.batch / "scores.parquet").sort_values("rank")
 
 
-def _shot(page: object, name: str) -> None:
-    OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=str(OUTPUT / name), full_page=True)
+def _shot(page: object, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / name), full_page=True)
 
 
 def test_without_the_token_every_page_is_401(page: object, base_url: str) -> None:
@@ -116,14 +114,14 @@ def test_without_the_token_every_page_is_401(page: object, base_url: str) -> Non
 
 
 def test_queue_filter_and_lead_page(
-    page: object, base_url: str, scores: pd.DataFrame
+    page: object, base_url: str, scores: pd.DataFrame, artifacts: Path
 ) -> None:
     response = page.goto(f"{base_url}/queue?token={TOKEN}")
     assert response.status == 200
     assert TOKEN not in page.url and page.url.endswith("/queue")  # dropped from the URL
     ranks = page.locator("table.queue tbody tr td:first-child").all_inner_texts()
     assert [int(r) for r in ranks] == list(range(1, len(ranks) + 1))
-    _shot(page, "queue.png")
+    _shot(page, artifacts, "queue.png")
 
     page.select_option("select[name=tier]", "hot")
     page.click("form.filters button[type=submit]")
@@ -133,7 +131,7 @@ def test_queue_filter_and_lead_page(
     tiers = page.locator("table.queue tbody .badge.tier-hot").all_inner_texts()
     assert tiers == ["hot"] * min(len(hot), 50)
     assert page.locator("table.queue tbody tr").count() == min(len(hot), 50)
-    _shot(page, "queue-hot.png")
+    _shot(page, artifacts, "queue-hot.png")
 
     first = hot.iloc[0]
     page.click(f"a[href='/leads/{first['lead_id']}']")
@@ -149,11 +147,11 @@ def test_queue_filter_and_lead_page(
     assert page.locator("text=Rule baseline").is_visible()
     assert page.locator("table.timeline tbody tr").count() >= 1
     assert page.locator("table.qualification").is_visible()
-    _shot(page, "lead.png")
+    _shot(page, artifacts, "lead.png")
 
 
 def test_markup_from_the_crm_is_text(
-    page: object, base_url: str, served: Served
+    page: object, base_url: str, served: Served, artifacts: Path
 ) -> None:
     page.goto(f"{base_url}/queue?token={TOKEN}")
     page.fill("input[name=q]", "<script>")
@@ -168,4 +166,4 @@ def test_markup_from_the_crm_is_text(
     assert page.locator("script").count() == 0
     assert page.locator("img").count() == 0
     assert page.dialogs == []
-    _shot(page, "lead-markup.png")
+    _shot(page, artifacts, "lead-markup.png")

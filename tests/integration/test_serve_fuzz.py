@@ -35,7 +35,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:LightGBM binary classifier:UserWarning",
 )
 ROOT = Path(__file__).resolve().parents[2]
-OUTPUT = ROOT / "test-output"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 FAST_EXAMPLES = 100
 SLOW_EXAMPLES = 1000
@@ -91,32 +90,35 @@ def _fuzz(operation: schemathesis.APIOperation, mode: GenerationMode, n: int) ->
     return {code: sent.count(code) for code in sorted(set(sent))}
 
 
-def _report(label: str, counts: dict) -> None:
-    """Add the run's size and status counts to test-output/fuzz.json (git-ignored)."""
-    OUTPUT.mkdir(exist_ok=True)
-    path = OUTPUT / "fuzz.json"
+def _report(folder: Path, label: str, counts: dict) -> None:
+    """Add the run's size and status counts to ``fuzz.json`` in the artifacts folder."""
+    path = folder / "fuzz.json"
     runs = json.loads(path.read_text()) if path.is_file() else {}
     runs[label] = {"requests": sum(counts.values()), "statuses": counts}
     path.write_text(json.dumps(runs, indent=2))
 
 
 def test_valid_bodies_are_scored_or_refused_cleanly(
-    operation: schemathesis.APIOperation,
+    operation: schemathesis.APIOperation, artifacts: Path
 ) -> None:
     counts = _fuzz(operation, GenerationMode.POSITIVE, FAST_EXAMPLES)
-    _report("valid bodies", counts)
+    _report(artifacts, "valid bodies", counts)
     assert max(counts) < 500 and counts.get(200, 0) > 0
 
 
-def test_invalid_bodies_are_422_never_500(operation: schemathesis.APIOperation) -> None:
+def test_invalid_bodies_are_422_never_500(
+    operation: schemathesis.APIOperation, artifacts: Path
+) -> None:
     counts = _fuzz(operation, GenerationMode.NEGATIVE, FAST_EXAMPLES)
-    _report("invalid bodies", counts)
+    _report(artifacts, "invalid bodies", counts)
     assert max(counts) < 500 and counts.get(422, 0) > 0
 
 
 @pytest.mark.slow
-def test_many_bodies_never_fail(operation: schemathesis.APIOperation) -> None:
+def test_many_bodies_never_fail(
+    operation: schemathesis.APIOperation, artifacts: Path
+) -> None:
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         counts = _fuzz(operation, mode, SLOW_EXAMPLES)
-        _report(f"{mode.value} bodies, long run", counts)
+        _report(artifacts, f"{mode.value} bodies, long run", counts)
         assert max(counts) < 500

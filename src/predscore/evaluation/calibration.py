@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import brier_score_loss
 
 __all__ = ["brier", "calibration_table", "expected_calibration_error"]
 
@@ -24,9 +25,10 @@ def _arrays(labels: object, probabilities: object) -> tuple[np.ndarray, np.ndarr
 
 
 def brier(labels: object, probabilities: object) -> float:
-    """Mean squared difference between probability and outcome (lower is better)."""
+    """Mean squared difference between probability and outcome (scikit-learn's
+    Brier score; lower is better); NaN without rows."""
     y, p = _arrays(labels, probabilities)
-    return float(np.mean((p - y) ** 2)) if len(y) else float("nan")
+    return float(brier_score_loss(y, p)) if len(y) else float("nan")
 
 
 def calibration_table(

@@ -2,8 +2,9 @@
 
 Stage: evaluation (used by rules and, later, the model, so both are measured the same
 way on the same leads). Inputs: binary labels, scores (higher = more likely to close)
-and optionally a decision mask; outputs: plain dicts and frames of metrics. Pure numpy
-and pandas; ties in scores are handled with average ranks.
+and optionally a decision mask; outputs: plain dicts and frames of metrics. ROC AUC and
+average precision are scikit-learn's; what it lacks (lift and capture of the top share,
+a decision's precision and recall, close rates of segments) is here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from predscore.errors import PredscoreError
 
@@ -41,30 +43,20 @@ def _arrays(labels: object, scores: object) -> tuple[np.ndarray, np.ndarray]:
 
 
 def roc_auc(labels: object, scores: object) -> float:
-    """Area under the ROC curve (Mann-Whitney, ties count half); NaN if one class."""
+    """Area under the ROC curve (scikit-learn's: ties count half); NaN if one class."""
     y, s = _arrays(labels, scores)
-    n_pos, n_neg = y.sum(), len(y) - y.sum()
-    if n_pos == 0 or n_neg == 0:
+    if len(np.unique(y)) < 2:
         return float("nan")
-    ranks = pd.Series(s).rank(method="average").to_numpy()
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(roc_auc_score(y, s))
 
 
 def average_precision(labels: object, scores: object) -> float:
-    """PR AUC as average precision (step-wise, tied scores form one step)."""
+    """PR AUC as average precision (scikit-learn's: tied scores form one step); NaN
+    without a win."""
     y, s = _arrays(labels, scores)
     if y.sum() == 0:
         return float("nan")
-    frame = (
-        pd.DataFrame({"s": s, "y": y})
-        .groupby("s", sort=True)["y"]
-        .agg(["sum", "count"])
-        .iloc[::-1]
-    )
-    tp = frame["sum"].cumsum().to_numpy()
-    predicted = frame["count"].cumsum().to_numpy()
-    recall_step = frame["sum"].to_numpy() / y.sum()
-    return float((recall_step * tp / predicted).sum())
+    return float(average_precision_score(y, s))
 
 
 def lift_at(labels: object, scores: object, share: float) -> dict[str, float]:

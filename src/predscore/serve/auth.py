@@ -5,9 +5,10 @@ token. The token comes from the environment variable named by ``serve.token_env`
 (never from YAML, never logged or echoed); without one the server refuses to start.
 The API takes it as ``Authorization: Bearer <token>``; a browser signs in once (login
 form, or a ``?token=`` link that is exchanged for a cookie and dropped from the URL)
-and then carries a session cookie: ``<expiry>.<HMAC-SHA256 of the expiry>`` keyed by
-the token, so the cookie is not the token, expires on its own, and every session ends
-when the token changes. Every comparison is constant-time (:func:`hmac.compare_digest`).
+and then carries a session cookie signed by itsdangerous (:class:`TimestampSigner`,
+HMAC-SHA256 keyed by the token, salted for sessions): the cookie is not the token,
+expires after ``serve.session_hours``, and every session ends when the token changes.
+Every comparison is constant-time (:func:`hmac.compare_digest`, and itsdangerous's).
 Guessing is throttled (:class:`AttemptLimiter`): past ``serve.max_token_failures`` wrong
 tokens from one client address within ``serve.token_failure_window_seconds``, that
 address's token attempts are refused (429) until its oldest failure leaves the window.
@@ -23,13 +24,27 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 
+from itsdangerous import BadSignature, TimestampSigner
+
 from predscore.config import ServeConfig
 from predscore.errors import ConfigError
 
 __all__ = ["SESSION_COOKIE", "AttemptLimiter", "TokenGuard", "read_token"]
 
 SESSION_COOKIE = "predscore_session"
-_SESSION_CONTEXT = b"predscore-session-v1"
+_SESSION_SALT = b"predscore-session-v2"
+_SESSION_VALUE = b"session"
+
+
+class _SessionSigner(TimestampSigner):
+    """itsdangerous's timestamp signer on the guard's clock (tests pass their own)."""
+
+    def __init__(self, key: bytes, clock: Callable[[], float]) -> None:
+        super().__init__(key, salt=_SESSION_SALT, digest_method=hashlib.sha256)
+        self._clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self._clock())
 
 
 def read_token(config: ServeConfig, environ: Mapping[str, str]) -> str:
@@ -80,9 +95,8 @@ class TokenGuard:
         if not token:
             raise ConfigError("an access token is required to serve lead data")
         self._token = token.encode("utf-8")
-        self._key = hashlib.sha256(_SESSION_CONTEXT + self._token).digest()
         self.session_seconds = int(session_hours * 3600)
-        self._clock = clock
+        self._signer = _SessionSigner(self._token, clock)
 
     def __repr__(self) -> str:  # never show the secret, even in a traceback
         return f"TokenGuard(session_seconds={self.session_seconds})"
@@ -99,24 +113,19 @@ class TokenGuard:
         scheme, _, value = (authorization or "").partition(" ")
         return value.strip() if scheme.lower() == "bearer" else None
 
-    def _sign(self, expires: int) -> str:
-        return hmac.new(self._key, str(expires).encode(), hashlib.sha256).hexdigest()
-
     def new_session(self) -> str:
         """A session cookie value valid for ``session_seconds`` from now."""
-        expires = int(self._clock()) + self.session_seconds
-        return f"{expires}.{self._sign(expires)}"
+        return self._signer.sign(_SESSION_VALUE).decode("ascii")
 
     def session_ok(self, value: str | None) -> bool:
         """Whether a cookie value is a valid, unexpired session."""
-        if not value:
+        if not value or len(value) > 200:
             return False
-        expires_text, _, signature = value.partition(".")
-        if not expires_text.isdigit() or len(expires_text) > 12:
+        try:
+            signed = self._signer.unsign(value, max_age=self.session_seconds)
+        except BadSignature:  # tampered, signed with another token, or expired
             return False
-        expected = self._sign(int(expires_text))
-        valid = hmac.compare_digest(signature.encode(), expected.encode())
-        return valid and int(expires_text) > self._clock()
+        return signed == _SESSION_VALUE
 
 
 class AttemptLimiter:
