@@ -16,7 +16,7 @@ Public API
     stage and how they closed; close rate by band of marketing engagement.
 """
 
-from predscore.evaluation.crm import (
+from predscore.evaluation.funnel import (
     FUNNEL_STAGES,
     engagement_close_rates,
     funnel_table,

@@ -24,14 +24,6 @@ Public API
     The steps, usable alone.
 """
 
-from predscore.explain.batch import (
-    EXPLAINED_COLUMNS,
-    NUMBER_COLUMNS,
-    REASON_KEYS,
-    check_additivity,
-    explain_leads,
-    reason_lists,
-)
 from predscore.explain.explainer import (
     REASON_COLUMNS,
     Explainer,
@@ -44,6 +36,14 @@ from predscore.explain.lead import explain_lead
 from predscore.explain.points import PointsScale, points_scale
 from predscore.explain.reference import reference_contributions
 from predscore.explain.routing import grid_cells, route_leads
+from predscore.explain.table import (
+    EXPLAINED_COLUMNS,
+    NUMBER_COLUMNS,
+    REASON_KEYS,
+    check_additivity,
+    explain_leads,
+    reason_lists,
+)
 
 __all__ = [
     "EXPLAINED_COLUMNS",

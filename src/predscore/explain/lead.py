@@ -2,7 +2,7 @@
 
 Stage: explain. Input: the validated tables (a folder or frames), a lead id, a cutoff,
 a model bundle, the explanation settings and the rule baseline; output: the lead's
-explained score row (:func:`~predscore.explain.batch.explain_leads`). Only the lead's
+explained score row (:func:`~predscore.explain.table.explain_leads`). Only the lead's
 own rows and its account are read: a lead's features depend on nothing else.
 """
 
@@ -15,8 +15,8 @@ import pandas as pd
 
 from predscore.config import EngineConfig, ExplainConfig, RulesConfig
 from predscore.errors import PredscoreError
-from predscore.explain.batch import explain_leads
 from predscore.explain.explainer import Explainer
+from predscore.explain.table import explain_leads
 from predscore.features import TableSource, build_features
 from predscore.model import ModelBundle
 

@@ -19,15 +19,6 @@ Public API
     HTML of the queue, lead, login and message pages and of the report.
 """
 
-from predscore.pages.batch import (
-    BatchSource,
-    LeadHistory,
-    ScoresFolder,
-    find_batch,
-    plain_records,
-    read_batch,
-    read_lead_history,
-)
 from predscore.pages.queue import (
     ROUTES,
     TIERS,
@@ -37,6 +28,15 @@ from predscore.pages.queue import (
     queue_choices,
 )
 from predscore.pages.render import PageRenderer
+from predscore.pages.scores_folder import (
+    BatchSource,
+    LeadHistory,
+    ScoresFolder,
+    find_batch,
+    plain_records,
+    read_batch,
+    read_lead_history,
+)
 from predscore.pages.waterfall import Bar, Waterfall, build_waterfall
 
 __all__ = [

@@ -1,6 +1,6 @@
 """HTML of the pages reps read: queue, lead page, login, and the self-contained report.
 
-Stage: outputs. Input: a :class:`~predscore.pages.batch.ScoresFolder` (and a lead's
+Stage: outputs. Input: a :class:`~predscore.pages.scores_folder.ScoresFolder` (and a lead's
 history), the explanations section (how points are written); output: HTML text. One
 Jinja2 environment with autoescaping on renders every page from the templates of
 ``predscore/pages/templates``: whatever comes from the CRM (names, titles, reasons)
@@ -26,8 +26,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from predscore.config import ExplainConfig
-from predscore.pages.batch import LeadHistory, ScoresFolder
 from predscore.pages.queue import QueueQuery, filter_queue, queue_choices
+from predscore.pages.scores_folder import LeadHistory, ScoresFolder
 from predscore.pages.waterfall import Waterfall, build_waterfall
 
 __all__ = ["PageRenderer", "batch_view", "plain_row"]

@@ -17,7 +17,7 @@ Public API
 """
 
 from predscore.rules.baseline import RULE_COLUMNS, RuleScorer, score_rules, temperature
-from predscore.rules.evaluate import RuleEvaluation, evaluate_rules
+from predscore.rules.diagnostics import RuleEvaluation, evaluate_rules
 
 __all__ = [
     "RULE_COLUMNS",

@@ -20,19 +20,17 @@ Public API
 """
 
 from predscore.features.lead_tables import CONTEXT_COLUMNS, LeadCounts, TableSource
-from predscore.scoring.batch import ScoredBatch, score_tables
+from predscore.scoring.in_memory import ScoredBatch, score_tables
 from predscore.scoring.job import (
     OUTPUT_SCHEMA,
     PART_SCHEMA,
     ScoreRun,
     ScoringError,
-    count_check,
-    finish_run,
     prepare_run,
-    run_scoring,
     score_chunk,
 )
-from predscore.scoring.run import score_leads
+from predscore.scoring.publish import count_check, finish_run
+from predscore.scoring.run import run_scoring, score_leads
 from predscore.scoring.scorer import (
     REASON_TYPE,
     RULE_REASON_TYPE,

@@ -3,12 +3,14 @@
 Stage: scoring. Input: a data folder, an output folder, the configuration and the
 run's options; output: the published folder (``scores.parquet`` or ``.csv``,
 ``rejections.parquet``, ``manifest.json``) and its manifest. The steps are those of
-:mod:`predscore.scoring.job` (prepare, score the chunks, publish) on one machine, or
+:mod:`predscore.scoring.job` (prepare, score the chunks into parts) and
+:mod:`predscore.scoring.publish` on one machine (:func:`run_scoring`), or
 :mod:`predscore.scoring.spark` on a Spark cluster.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -17,10 +19,17 @@ import pandas as pd
 
 from predscore.config import PredscoreConfig, RulesConfig
 from predscore.schema.validate import read_dataset
-from predscore.scoring.job import ScoringError, prepare_run, run_scoring
+from predscore.scoring.job import (
+    ScoreRun,
+    ScoringError,
+    prepare_run,
+    score_chunk,
+    write_part,
+)
+from predscore.scoring.publish import finish_run
 from predscore.scoring.scorer import Scorer
 
-__all__ = ["score_leads"]
+__all__ = ["run_scoring", "score_leads"]
 
 
 def score_leads(
@@ -128,3 +137,42 @@ def score_leads(
 
         return run_spark(run, settings, fmt=fmt, previous=previous, say=tell)
     return run_scoring(run, fmt=fmt, previous=previous, progress=progress)
+
+
+def run_scoring(
+    run: ScoreRun,
+    fmt: str = "parquet",
+    previous: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Score the chunks not done yet, then publish the outputs (:func:`finish_run`).
+
+    ``progress(done, total)`` is called after each chunk. Returns the manifest.
+    """
+    start = time.perf_counter()
+    total = len(run.chunks)
+    if progress:
+        progress(len(run.resumed), total)
+    done = len(run.resumed)
+    for index, ids in enumerate(run.chunks):
+        if run.done(index):
+            continue
+        scored, rejected = score_chunk(
+            run.source,
+            ids,
+            run.as_of,
+            run.scorer,
+            run.reasons,
+            run.owner_column,
+            run.timings,
+        )
+        t = time.perf_counter()
+        write_part(run, index, scored, rejected)
+        run.timings["write_parts"] = (
+            run.timings.get("write_parts", 0.0) + time.perf_counter() - t
+        )
+        done += 1
+        if progress:
+            progress(done, total)
+    run.timings["chunks"] = time.perf_counter() - start
+    return finish_run(run, fmt=fmt, previous=previous, engine="local")

@@ -19,6 +19,8 @@ Two modes:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -258,6 +260,23 @@ class Scorer:
             "features": self.features.model_dump(mode="json"),
             "icp": self.icp.model_dump(mode="json"),
         }
+
+    def model_digest(self) -> str | None:
+        """A SHA-256 of the model itself (its components, calibration and features),
+        beyond its name; None in rules-only mode."""
+        if self.bundle is None:
+            return None
+        model = self.bundle.model
+        parts: list[object] = []
+        for weight, component in model.components_:
+            if component.family == "lightgbm":
+                text = component.booster.model_to_string(num_iteration=component.trees)
+                parts.append([weight, text])
+            else:
+                parts.append([weight, component.to_dict()])
+        document = [parts, model.calibrator_.to_dict(), model.features_]
+        text = json.dumps(document, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def check_columns(self, lead_extras: dict[str, str]) -> None:
         """Fail before any work when the data cannot give the model's features.

@@ -42,10 +42,10 @@ from predscore.scoring.job import (
     PART_SCHEMA,
     ScoreRun,
     ScoringError,
-    finish_run,
     score_chunk,
     write_part,
 )
+from predscore.scoring.publish import finish_run
 
 __all__ = ["RESULT_SCHEMA", "run_spark", "spark_session"]
 
