@@ -35,13 +35,13 @@ from predscore.experiment.train import (
     check_history,
     feature_candidates,
     fit_procedure,
+    labelled_snapshots,
     rule_probability_map,
 )
-from predscore.features import build_snapshots, newest_event
+from predscore.features import newest_event
 from predscore.model import (
     ModelBundle,
     holdout_leads,
-    labelled_rows,
     lead_table,
     rolling_folds,
     rows_known_at,
@@ -111,12 +111,7 @@ def _candidate_rows(
     """Every engagement candidate's labelled rows at the cutoff, and the strategy."""
     out, strategy = [], "time"
     for candidate in feature_candidates(config.features, config.model):
-        snapshots = build_snapshots(
-            tables, candidate, config.icp, cutoff, engine=config.engine
-        )
-        rows, strategy, _ = labelled_rows(
-            snapshots, config.model.split, candidate.horizon_days
-        )
+        rows, strategy, _ = labelled_snapshots(tables, candidate, config, cutoff)
         out.append((candidate, rows))
     return out, strategy
 

@@ -60,6 +60,7 @@ __all__ = [
     "check_history",
     "feature_candidates",
     "fit_procedure",
+    "labelled_snapshots",
     "rule_probability_map",
     "train_model",
     "training_warnings",
@@ -280,12 +281,15 @@ def rule_probability_map(
     )
 
 
-def _labelled(
+def labelled_snapshots(
     tables: object,
     candidate: FeaturesConfig,
     config: PredscoreConfig,
     cutoff: pd.Timestamp | None,
 ) -> tuple[pd.DataFrame, str, int]:
+    """The labelled training rows of one engagement candidate at the cutoff, the
+    split strategy (``time`` or ``random``) and the leads too recent to judge
+    (:func:`predscore.model.labelled_rows`)."""
     snapshots = build_snapshots(
         tables, candidate, config.icp, cutoff, engine=config.engine
     )
@@ -303,7 +307,7 @@ def _candidate_rows(
     yield candidates[0], first
     del first
     for candidate in candidates[1:]:
-        yield candidate, _labelled(tables, candidate, config, cutoff)[0]
+        yield candidate, labelled_snapshots(tables, candidate, config, cutoff)[0]
 
 
 def train_model(
@@ -349,7 +353,9 @@ def train_model(
     if config.features.horizon_days is not None and cutoff is None:
         cutoff = newest_event(tables)  # resolved once: the bundle records it
     candidates = feature_candidates(config.features, config.model)
-    first, strategy, immature = _labelled(tables, candidates[0], config, cutoff)
+    first, strategy, immature = labelled_snapshots(
+        tables, candidates[0], config, cutoff
+    )
     check_history(first, config.model.history)
     rows_of_each = _candidate_rows(tables, candidates, first, config, cutoff)
     del first

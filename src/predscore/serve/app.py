@@ -12,20 +12,15 @@ one lands) and, when given a scorer, the scoring API. Routes:
 * ``POST /score`` — see :mod:`predscore.serve.api`;
 * ``GET /docs``, ``GET /openapi.json`` — the API's documentation.
 
-Every response carries security headers: a Content-Security-Policy that allows no
-source outside this server (pages: no script at all, only their own stylesheet by
-hash), ``no-store`` caching, no framing, no referrer. Request bodies over
-``serve.max_body_bytes`` are refused with 413 before any parsing. The access log holds
-the method, the route template, the status and the time, never a lead id, a query
+Every response carries the security headers of :mod:`.edge` (pages: no script at
+all, only their own stylesheet by hash); request bodies over ``serve.max_body_bytes``
+are refused with 413 before any parsing; the access log never holds a lead id, a query
 string or a header.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -51,15 +46,9 @@ from predscore.pages import (
 )
 from predscore.serve.auth import SESSION_COOKIE, AttemptLimiter, TokenGuard
 from predscore.serve.docs import DOCS_ASSETS, DOCS_HTML, DOCS_INIT_JS, asset_path
+from predscore.serve.edge import Edge
 
 __all__ = ["create_app"]
-
-_log = logging.getLogger("predscore.serve")
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class _LoginRequired(Exception):
@@ -159,121 +148,6 @@ class _Guard:
         if bearer is not None and self.token_ok(request, bearer, page=True):
             return
         raise _LoginRequired(_without_token(request))
-
-
-class _Edge:
-    """Pure ASGI middleware: body size limit, security headers, access log."""
-
-    def __init__(
-        self, app: ASGIApp, max_body: int, page_csp: str, docs_csp: str
-    ) -> None:
-        self.app = app
-        self.max_body = max_body
-        self.page_csp = page_csp.encode()
-        self.docs_csp = docs_csp.encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = {"code": 0}
-        docs = scope["path"] == "/docs" or scope["path"].startswith("/docs/")
-        asset = scope["path"].startswith("/docs/assets/")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.lower() != b"cache-control"
-                ]
-                headers += [
-                    (
-                        b"content-security-policy",
-                        self.docs_csp if docs else self.page_csp,
-                    ),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                    (
-                        b"cache-control",
-                        b"private, max-age=86400" if asset else b"no-store",
-                    ),
-                ]
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            body = await self._read_body(scope, receive)
-            if body is None:
-                await _too_large(send_with_headers, self.max_body)
-                return
-            await self.app(scope, _replay(body, receive), send_with_headers)
-        finally:
-            route = scope.get("route")
-            _log.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                getattr(route, "path", "-"),
-                status["code"],
-                (time.perf_counter() - started) * 1000,
-            )
-
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
-        """The whole request body, or ``None`` when it is over the limit."""
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    if int(value) > self.max_body:
-                        return None
-                except ValueError:
-                    return None
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = {"done": False}
-
-    async def replay() -> Message:
-        if not sent["done"]:
-            sent["done"] = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
-async def _too_large(send: Send, limit: int) -> None:
-    payload = json.dumps(
-        {"detail": f"request body larger than {limit} bytes (serve.max_body_bytes)"}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
 
 
 def _now() -> pd.Timestamp:
@@ -458,6 +332,6 @@ def create_app(
         "frame-ancestors 'none'; base-uri 'none'"
     )
     app.add_middleware(
-        _Edge, max_body=serve.max_body_bytes, page_csp=page_csp, docs_csp=docs_csp
+        Edge, max_body=serve.max_body_bytes, page_csp=page_csp, docs_csp=docs_csp
     )
     return app
