@@ -271,6 +271,34 @@ def test_random_folds_keep_leads_whole(parts: dict[str, pd.DataFrame]) -> None:
         cv_folds(few, fast_config().model, "random", 5)
 
 
+def test_time_folds_give_way_when_early_periods_hold_one_class(
+    parts: dict[str, pd.DataFrame],
+) -> None:
+    """Wins only among the newest leads (a market that opens late): when no period
+    holds both classes, stratified folds by lead rather than an error."""
+    rows = parts["train"].copy()
+    leads = lead_table(rows)
+    config = fast_config(cv={"folds": 4, "min_train_share": 0.4}).model
+    # wins only in the newest 10 % of the leads: whatever the number of periods,
+    # the newest one starts before them, so no period trains on both classes
+    late = set(leads["lead_id"].iloc[int(0.9 * len(leads)) :])
+    rows["label"] = (rows["lead_id"].isin(late) & (rows["label"] == 1)).astype("int8")
+    folds = cv_folds(rows, config, "time", 0)
+    assert folds and all(f.origin is None for f in folds)  # stratified by lead
+    for fold in folds:
+        assert not set(rows.loc[fold.train, "lead_id"]) & set(
+            rows.loc[fold.valid, "lead_id"]
+        )
+        assert rows.loc[fold.train, "label"].nunique() == 2
+    # wins from the 30th percentile on: 4 periods (from 40 %) train on both classes
+    # only once the 30-40 % leads are in: every fold does, all 4 kept
+    mid = set(leads["lead_id"].iloc[int(0.3 * len(leads)) :])
+    rows["label"] = (rows["lead_id"].isin(mid) & (parts["train"]["label"] == 1)).astype(
+        "int8"
+    )
+    assert [f.number for f in cv_folds(rows, config, "time", 0)] == [1, 2, 3, 4]
+
+
 def test_fold_score_ignores_the_level_not_the_order() -> None:
     rng = np.random.default_rng(0)
     raw = rng.normal(size=3000)

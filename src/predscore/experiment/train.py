@@ -231,8 +231,11 @@ def _fit_procedure(
             if score < best_score:
                 best_score, best_features, best_rows = score, candidate, rows
             del rows  # a losing candidate's snapshots go before the next is built
+    # forward in time only when the folds are periods (cv_folds falls back to
+    # stratified folds by lead when no period holds both classes)
+    forward = all(f.origin is not None for f in folds)
     selection = select_model(
-        best_rows, folds, model_config, seed, forward=strategy == "time", progress=say
+        best_rows, folds, model_config, seed, forward=forward, progress=say
     )
     say(f"refitting {selection.spec.name} on {len(best_rows):,} labelled rows")
     model = LeadModel(

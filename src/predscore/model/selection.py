@@ -75,6 +75,9 @@ def cv_folds(
 ) -> list[CvFold]:
     """The cross-validation folds over ``rows`` (labelled snapshots), oldest first.
 
+    With ``strategy`` ``time``: ``cv.folds`` expanding-window folds; when none holds
+    both classes on both sides, fewer and longer ones; when no number of periods
+    does, stratified K-fold by lead (as for ``random``), whose folds have no origin.
     A fold whose training or validation rows lack a class is left out.
 
     Raises
@@ -83,51 +86,84 @@ def cv_folds(
         When no fold has both classes on both sides.
     """
     cv = config.cv
-    folds: list[CvFold] = []
-    if strategy == "time":
-        leads = lead_table(rows)
-        m = len(leads)
-        bounds = np.linspace(int(cv.min_train_share * m), m, cv.folds + 1).astype(int)
-        # each row's lead as its position in creation order
-        order = pd.Series(np.arange(m), index=leads["lead_id"].to_numpy())
-        position = order.reindex(rows["lead_id"].to_numpy()).to_numpy()
-        for k in range(cv.folds):
-            if bounds[k + 1] <= bounds[k]:
-                continue
-            origin = leads["created_at"].iloc[bounds[k]]
-            older = position < bounds[k]
-            train = older & rows_known_at(rows, origin, horizon_days, horizon_rows)
-            valid = (position >= bounds[k]) & (position < bounds[k + 1])
-            weight = float(k + 1) if cv.fold_weights == "linear" else 1.0
-            folds.append(CvFold(k + 1, origin, train, valid, weight))
-    else:
-        y, groups = rows["label"].to_numpy(), lead_codes(rows)
-        n_splits = min(cv.folds, len(np.unique(groups)))
-        splits = (
-            StratifiedGroupKFold(
-                n_splits=n_splits, shuffle=True, random_state=seed
-            ).split(rows, y, groups)
-            if n_splits >= 2
-            else []
-        )
-        for k, (fit, held) in enumerate(splits):
-            train = np.zeros(len(rows), dtype=bool)
-            valid = np.zeros(len(rows), dtype=bool)
-            train[fit], valid[held] = True, True
-            folds.append(CvFold(k + 1, None, train, valid, 1.0))
     labels = rows["label"].to_numpy()
-    usable = [
-        f
-        for f in folds
-        if len(np.unique(labels[f.train])) == 2 and len(np.unique(labels[f.valid])) == 2
-    ]
-    if not usable:
+
+    def usable(folds: list[CvFold]) -> list[CvFold]:
+        return [
+            f
+            for f in folds
+            if len(np.unique(labels[f.train])) == 2
+            and len(np.unique(labels[f.valid])) == 2
+        ]
+
+    tried = 0
+    if strategy == "time":
+        # fewer, longer periods when the older ones hold a single class (a market
+        # whose wins are rare early on), before giving up on time
+        for n_folds in range(cv.folds, 1, -1):
+            folds = usable(
+                _time_folds(rows, config, n_folds, horizon_days, horizon_rows)
+            )
+            tried = max(tried, n_folds)
+            if folds:
+                return folds
+    # stratified K-fold by lead: where time is unusable (no date, or no period
+    # before the newest one holds both classes)
+    folds = usable(_random_folds(rows, cv.folds, seed))
+    if not folds:
         raise ModelError(
             f"no cross-validation fold holds won and lost leads on both sides "
-            f"({len(folds)} folds over {rows['lead_id'].nunique()} leads): lower "
-            "`model.cv.folds` or wait for more history"
+            f"({max(tried, cv.folds)} folds over {rows['lead_id'].nunique()} leads, "
+            f"{int(labels.sum())} won): wait for more history"
         )
-    return usable
+    return folds
+
+
+def _time_folds(
+    rows: pd.DataFrame,
+    config: ModelConfig,
+    n_folds: int,
+    horizon_days: float | None,
+    horizon_rows: str,
+) -> list[CvFold]:
+    """Expanding-window folds: validation periods of consecutive leads in creation
+    order, training on the older leads' rows known at each period's start."""
+    cv = config.cv
+    leads = lead_table(rows)
+    m = len(leads)
+    bounds = np.linspace(int(cv.min_train_share * m), m, n_folds + 1).astype(int)
+    # each row's lead as its position in creation order
+    order = pd.Series(np.arange(m), index=leads["lead_id"].to_numpy())
+    position = order.reindex(rows["lead_id"].to_numpy()).to_numpy()
+    folds = []
+    for k in range(n_folds):
+        if bounds[k + 1] <= bounds[k]:
+            continue
+        origin = leads["created_at"].iloc[bounds[k]]
+        older = position < bounds[k]
+        train = older & rows_known_at(rows, origin, horizon_days, horizon_rows)
+        valid = (position >= bounds[k]) & (position < bounds[k + 1])
+        weight = float(k + 1) if cv.fold_weights == "linear" else 1.0
+        folds.append(CvFold(k + 1, origin, train, valid, weight))
+    return folds
+
+
+def _random_folds(rows: pd.DataFrame, n_folds: int, seed: int) -> list[CvFold]:
+    """Stratified K-fold by lead (every row of a lead on one side)."""
+    y, groups = rows["label"].to_numpy(), lead_codes(rows)
+    n_splits = min(n_folds, len(np.unique(groups)), int(y.sum()), int((1 - y).sum()))
+    if n_splits < 2:
+        return []
+    splits = StratifiedGroupKFold(
+        n_splits=n_splits, shuffle=True, random_state=seed
+    ).split(rows, y, groups)
+    folds = []
+    for k, (fit, held) in enumerate(splits):
+        train = np.zeros(len(rows), dtype=bool)
+        valid = np.zeros(len(rows), dtype=bool)
+        train[fit], valid[held] = True, True
+        folds.append(CvFold(k + 1, None, train, valid, 1.0))
+    return folds
 
 
 def fold_score(raw: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> float:
