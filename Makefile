@@ -52,8 +52,9 @@ demo: install
 	@echo "  MLflow store in mlflow/ (mlflow ui"
 	@echo "  --backend-store-uri sqlite:///mlflow/mlflow.db), champion model exported to models/champion/"
 
-## test: install, lint, then run the test suite, notebooks included (CI runs exactly this)
+## test: install, lint, build the docs (strict), then run the test suite, notebooks included (CI runs exactly this)
 test: lint
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir "$$(mktemp -d)"
 	$(BIN)/python -m pytest -m "not slow" -q
 
 ## test-all: every test, slow ones included
@@ -80,6 +81,10 @@ results: install
 	$(BIN)/python benchmarks/results.py --out results/ $(if $(ONLY),--only $(ONLY))
 .PHONY: results
 
+## docs: build the documentation site into site/ (mkdocs build --strict)
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 ## validate: validate $(DATA)
 validate: install
 	$(BIN)/predscore validate --data $(DATA)
@@ -92,12 +97,12 @@ serve: install
 report: install
 	$(BIN)/predscore report --scores $(DATA)/scores --out $(DATA)/report.html
 
-## clean: remove generated data, caches and the virtual environment
+## clean: remove generated data, caches, the built site and the virtual environment
 clean:
-	rm -rf $(VENV) data mlflow mlruns models/champion .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info
+	rm -rf $(VENV) data mlflow mlruns models/champion site .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info
 
 ## help: list the targets
 help:
 	@grep -E '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' | awk -F': ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-.PHONY: system install demo test test-all lint format bench validate serve report clean help
+.PHONY: system install demo test test-all lint format bench docs validate serve report clean help

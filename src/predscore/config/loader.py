@@ -66,13 +66,14 @@ class PredscoreConfig(_Section):
     engine: EngineConfig = EngineConfig()
 
 
-def find_config_dir(explicit: Path | None = None) -> Path | None:
+def find_config_dir(explicit: Path | str | None = None) -> Path | None:
     """Locate the configuration folder.
 
     Order: ``explicit``, then ``$PREDSCORE_CONFIG_DIR``, then ``./configs`` when it exists.
     Returns ``None`` when there is none (every key then takes its default).
     """
     if explicit is not None:
+        explicit = Path(explicit)
         if not explicit.is_dir():
             raise ConfigError(f"{explicit}: configuration folder not found")
         return explicit
@@ -131,7 +132,7 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load_config(
-    config_dir: Path | None = None, overrides: Mapping[str, Any] | None = None
+    config_dir: Path | str | None = None, overrides: Mapping[str, Any] | None = None
 ) -> PredscoreConfig:
     """Load and validate the configuration tree.
 
@@ -151,6 +152,7 @@ def load_config(
     """
     raw: dict[str, Any] = {}
     origin: dict[str, Path] = {}
+    config_dir = None if config_dir is None else Path(config_dir)
     if config_dir is not None:
         base = config_dir / "base.yaml"
         if base.is_file():

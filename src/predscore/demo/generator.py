@@ -193,6 +193,7 @@ def generate_demo_data(
         Rows written per table and outcome counts as written (a corrupted outcome
         counts as neither won nor lost).
     """
+    out_dir = Path(out_dir)
     intercept = won_intercept(config, icp)
     extra = {"leads": pa.schema([pa.field("owner", pa.string())])}
     schemas = {t: arrow_schema(t, extra.get(t)) for t in TABLE_ORDER}

@@ -98,6 +98,8 @@ def score_leads(
         When ``model`` cannot be loaded, or no model exists and
         ``scoring.when_no_model`` is ``error``.
     """
+    data, out = Path(data), Path(out)
+    previous = None if previous is None else Path(previous)
     tell = say or (lambda _line: None)
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
     if as_of > now:
