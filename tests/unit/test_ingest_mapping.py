@@ -503,3 +503,90 @@ def test_cli_ingest_help() -> None:
     result = CliRunner().invoke(app, ["ingest", "--help"])
     assert result.exit_code == 0
     assert "--mapping" in result.output and "--as-of" in result.output
+
+
+# --- broken files: malformed rows rejected with their line, bad bytes named ---------
+
+
+def _conserved(result: IngestResult) -> None:
+    summary = result.summary.set_index("table")
+    assert (summary["rows_in"] == summary["kept"] + summary["rejected"]).all()
+
+
+def test_a_file_cut_mid_row_rejects_that_row_and_keeps_the_rest(
+    tmp_path: Path,
+) -> None:
+    cut = LEADS_CSV.rstrip("\n") + "\nL7,2024-01-12,won,1"  # 4 of 8 fields, no newline
+    result = _run(tmp_path, leads=cut)
+    _conserved(result)
+    assert result.summary.set_index("table").loc["leads", "rows_in"] == 8
+    assert _rejections(result, "leads")[7] == (
+        "malformed row: leads.csv line 9: 4 fields, fewer than the header's 8 "
+        "(the row is cut short)"
+    )
+    # the rows before it are read as from the whole file
+    assert _rejections(result, "leads")[2].startswith("unparseable date")
+    assert "L7" not in set(result.tables["leads"]["lead_id"])
+    (source,) = [s for s in result.report["sources"] if s["name"] == "crm"]
+    assert source["malformed_rows"] == [
+        {
+            "row": 7,
+            "line": 9,
+            "reason": "4 fields, fewer than the header's 8 (the row is cut short)",
+        }
+    ]
+
+
+def test_extra_fields_and_unterminated_quotes_reject_only_their_row(
+    tmp_path: Path,
+) -> None:
+    lines = LEADS_CSV.splitlines(keepends=True)
+    lines[2] = lines[2].rstrip("\n") + ",surplus\n"  # L2: 9 fields
+    lines[4] = 'L4,2024-01-08,"open,2,staff,,,\n'  # a quote that never closes
+    multi = 'L8,2024-01-13,won,1,"boss",2024-02-06,5,"A1"\n'
+    result = _run(tmp_path, leads="".join([*lines, multi]))
+    _conserved(result)
+    leads = _rejections(result, "leads")
+    assert (
+        leads[1]
+        == "malformed row: leads.csv line 3: 9 fields, more than the header's 8"
+    )
+    assert leads[3] == "malformed row: leads.csv line 5: unterminated quote"
+    kept = set(result.tables["leads"]["lead_id"])
+    assert {"L1", "L8"} <= kept  # read again from the line after the quote
+    assert not {"L2", "L4"} & kept
+
+
+def test_a_quoted_field_over_two_lines_is_one_row(tmp_path: Path) -> None:
+    note = 'L9,2024-01-14,lost,2,"staff, on\ntwo lines",2024-02-07,0,"A1"\n'
+    result = _run(tmp_path, leads=LEADS_CSV + note)
+    assert not result.report["sources"][0]["malformed_rows"]
+    assert result.summary.set_index("table").loc["leads", "rows_in"] == 8
+    # the field is read whole: its value is outside the role map, nothing else
+    assert _rejections(result, "leads")[7].startswith(
+        "'staff, on\\ntwo lines' in column"
+    )
+
+
+def test_a_byte_not_valid_in_the_declared_encoding_names_its_line(
+    tmp_path: Path,
+) -> None:
+    path, source = _export(tmp_path)
+    data = (source / "leads.csv").read_bytes().replace(b"A2\n", b"A\xe92\n", 1)
+    (source / "leads.csv").write_bytes(data)
+    with pytest.raises(
+        DataValidationError,
+        match=r"leads\.csv, line 3: byte 0xe9 at column \d+ is not valid utf-8; "
+        r"declare the file's encoding",
+    ):
+        ingest(load_mapping(path), source, AS_OF)
+    replaced = MAPPING.replace(
+        "crm: {file: leads.csv}", "crm: {file: leads.csv, encoding_errors: replace}"
+    )
+    path.write_text(textwrap.dedent(replaced))
+    result = ingest(load_mapping(path), source, AS_OF)
+    _conserved(result)
+    # read as "A\ufffd2": an account that does not exist
+    assert (
+        _rejections(result, "leads")[1] == "unknown account_id: no such row in accounts"
+    )

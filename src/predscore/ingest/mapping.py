@@ -83,6 +83,11 @@ class SourceSpec(_Model):
     )
     delimiter: str = Field(",", min_length=1, max_length=1)
     encoding: str = "utf-8"
+    encoding_errors: Literal["strict", "replace"] = Field(
+        "strict",
+        description="a byte not valid in `encoding`: stop with its line (strict), or "
+        "read it as U+FFFD (replace)",
+    )
     sheet: str | int = Field(0, description="Excel sheet name or position")
     na_values: list[str] = Field(
         [], description="texts read as missing, besides empty cells (e.g. 'Select')"

@@ -27,7 +27,12 @@ from predscore.config import ValidationConfig
 from predscore.errors import ConfigError
 from predscore.ingest.build import RawTable, build_tables, check_columns
 from predscore.ingest.mapping import IngestMapping, load_mapping
-from predscore.ingest.readers import join_lookups, read_source, resolve_source
+from predscore.ingest.readers import (
+    SourceFile,
+    join_lookups,
+    read_source,
+    resolve_source,
+)
 from predscore.io import atomic_path, file_sha256
 from predscore.schema import TABLE_ORDER, TABLES, write_table
 from predscore.schema.rejections import write_rejections
@@ -54,13 +59,39 @@ class IngestResult:
 
 def _read_all(
     mapping: IngestMapping, source: Path
-) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
+) -> tuple[dict[str, SourceFile], dict[str, Path]]:
     files = {
         name: resolve_source(spec, source, only=len(mapping.sources) == 1)
         for name, spec in mapping.sources.items()
     }
-    frames = {name: read_source(mapping.sources[name], files[name]) for name in files}
-    return frames, files
+    read = {name: read_source(mapping.sources[name], files[name]) for name in files}
+    return read, files
+
+
+def _reject_malformed(
+    raw: dict[str, RawTable],
+    read: dict[str, SourceFile],
+    files: dict[str, Path],
+) -> dict[str, RawTable]:
+    """Every table derived from a source rejects its malformed rows (file, line,
+    reason), instead of whatever the missing values of such a row would say."""
+    out = dict(raw)
+    for table, item in raw.items():
+        bad = read[item.source].malformed if item.source in read else {}
+        if not bad:
+            continue
+        where = np.flatnonzero(np.isin(item.rows, list(bad)))
+        name = files[item.source].name
+        reasons = [
+            f"malformed row: {name} line {bad[int(r)][0]}: {bad[int(r)][1]}"
+            for r in item.rows[where]
+        ]
+        others = item.problems[~item.problems["position"].isin(where)]
+        malformed = pd.DataFrame({"position": where, "column": None, "reason": reasons})
+        out[table] = replace(
+            item, problems=pd.concat([others, malformed], ignore_index=True)
+        )
+    return out
 
 
 def _rejected(
@@ -274,7 +305,8 @@ def ingest(
     """
     where = str(mapping_path or "mapping")
     clock = {"start": time.perf_counter()}
-    frames, files = _read_all(mapping, source)
+    read, files = _read_all(mapping, source)
+    frames = {name: file.frame for name, file in read.items()}
     rows_read = {name: len(frame) for name, frame in frames.items()}
     try:
         frames, joins = join_lookups(frames, mapping.joins, files)
@@ -283,6 +315,7 @@ def ingest(
         raise ConfigError(f"{where}: {exc}") from exc
     clock["read"] = time.perf_counter()
     raw, outcome = build_tables(mapping, frames)
+    raw = _reject_malformed(raw, read, files)
     alive, early = _prereject(raw)
     clock["derive"] = time.perf_counter()
     paths = {t: str(files[r.source]) if r.source else t for t, r in raw.items()}
@@ -304,6 +337,10 @@ def ingest(
                 "file": str(files[name]),
                 "sha256": file_sha256(files[name]),
                 "rows": rows_read[name],
+                "malformed_rows": [
+                    {"row": row, "line": line, "reason": reason}
+                    for row, (line, reason) in sorted(read[name].malformed.items())
+                ],
             }
             for name in mapping.sources
         ],
