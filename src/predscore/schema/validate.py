@@ -234,8 +234,12 @@ def _coerce(series: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:
         elif ptypes.is_datetime64_dtype(series):
             values = series.dt.tz_localize("UTC")  # naive timestamps are read as UTC
         else:
+            # as text: a number in a timestamp column is no epoch, it is unparseable
             values = pd.to_datetime(
-                series.where(~missing), errors="coerce", utc=True, format="ISO8601"
+                series.where(~missing).astype("string"),
+                errors="coerce",
+                utc=True,
+                format="ISO8601",
             )
         values = values.dt.as_unit("us")
         return values, values.isna() & ~missing
