@@ -33,6 +33,7 @@ from predscore.errors import (
     InsufficientHistoryError,
     LeakageError,
     ModelError,
+    OutputError,
     PredscoreError,
     SchemaError,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "load_rules",
     "ModelBundle",
     "ModelError",
+    "OutputError",
     "PredscoreConfig",
     "PredscoreError",
     "promote",

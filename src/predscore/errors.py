@@ -67,3 +67,8 @@ class ModelError(PredscoreError):
 
 class InsufficientHistoryError(ModelError):
     """Too few closed leads or wins to train: predscore keeps scoring with the rules."""
+
+
+class OutputError(PredscoreError):
+    """An output that cannot be written (a full disk, a folder that cannot be
+    created or written); nothing is published half-written."""

@@ -18,6 +18,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
@@ -79,12 +80,26 @@ def _root(
 
 @contextlib.contextmanager
 def _errors() -> Iterator[None]:
-    """Turn a PredscoreError into a one-line message on stderr and exit code 1."""
+    """Turn a PredscoreError, or an operating-system error (disk full, folder not
+    writable), into a one-line message on stderr and exit code 1."""
     try:
         yield
     except PredscoreError as exc:
         err_console.print(
-            f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True
+            f"[bold red]error:[/] {escape(str(exc))}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=1) from None
+    except OSError as exc:  # a full disk, a folder that cannot be written...
+        where = exc.filename or "a file"
+        reason = escape(f"cannot write or read {where}: {exc.strerror or exc}")
+        err_console.print(
+            f"[bold red]error:[/] {reason}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(code=1) from None
 

@@ -29,7 +29,7 @@ from predscore.explain import Explainer, global_view
 from predscore.features import TableSource, build_snapshots
 from predscore.io import file_sha256, write_text
 from predscore.model import ModelBundle
-from predscore.model.tracking import LoggedRun, log_training
+from predscore.model.tracking import LoggedRun, check_store, log_training
 
 __all__ = [
     "RegisteredTraining",
@@ -132,9 +132,11 @@ def train_and_register(
     InsufficientHistoryError
         When the data hold too few labelled leads or wins to learn from.
     ModelError
-        When the MLflow store cannot be reached.
+        When the MLflow store cannot be reached (before any training).
     """
     say = progress or (lambda _message: None)
+    say("reaching the MLflow store")
+    check_store(config.model.tracking)  # before minutes of work, not after
     result = train_model(tables, config, rules, say, cutoff)
     notes: list[str] = []
     say("explaining the newest leads (global view)")

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from predscore.errors import DataValidationError
+from predscore.errors import DataValidationError, OutputError
 
 __all__ = [
     "AtomicParquetWriter",
@@ -35,15 +35,33 @@ _WRITE_OPTIONS = {"compression": "zstd", "version": "2.6"}
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary sibling of ``path``; rename it to ``path`` on success only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Yield a temporary sibling of ``path``; rename it to ``path`` on success only.
+
+    Raises
+    ------
+    OutputError
+        Naming ``path``, when the folder cannot be created or the file cannot be
+        written (a full disk, no permission); the temporary file is removed.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{path.parent}: cannot create the folder ({_reason(exc)})"
+        ) from exc
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({_reason(exc)})") from exc
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:

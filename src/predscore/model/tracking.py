@@ -31,6 +31,7 @@ __all__ = [
     "CHALLENGER",
     "CHAMPION",
     "LoggedRun",
+    "check_store",
     "load_model",
     "log_training",
     "promote",
@@ -80,6 +81,39 @@ def _mlflow(config: TrackingConfig) -> Any:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return mlflow
+
+
+def check_store(config: TrackingConfig) -> str:
+    """Reach the MLflow store before any work (a training would otherwise run for
+    minutes and fail at the end); return its URI.
+
+    Raises
+    ------
+    ModelError
+        Naming the URI, when the store cannot be reached or opened.
+    """
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or config.tracking_uri
+    # one attempt, a short timeout: an absent server is told at once
+    quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+    saved = {k: os.environ.get(k) for k in quick}
+    os.environ.update(quick)
+    try:
+        mlflow = _mlflow(config)
+        mlflow.MlflowClient(uri).search_experiments(max_results=1)
+    except Exception as exc:  # any failure of the store's own stack: told as one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)
+        raise ModelError(
+            f"MLflow store {uri} cannot be reached ({first}); set "
+            "model.tracking.tracking_uri or MLFLOW_TRACKING_URI to a store you can "
+            "write to"
+        ) from exc
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return uri
 
 
 def _experiment_id(mlflow: Any, config: TrackingConfig) -> str:
