@@ -141,7 +141,7 @@ def splits(rows: pd.DataFrame, strategy: str, config: Any) -> list[Split]:
     """Rolling origins over the newest leads (time), or folds by lead (random)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from predscore.model import holdout_leads, lead_table, rows_known_at
+    from predscore.model import holdout_leads, lead_table, training_rows_at
 
     if strategy == "time":
         horizon, kept = config.features.horizon_days, config.features.horizon_rows
@@ -154,7 +154,10 @@ def splits(rows: pd.DataFrame, strategy: str, config: Any) -> list[Split]:
             origin = leads["created_at"].iloc[bounds[k]]
             block = leads["lead_id"].to_numpy()[bounds[k] : bounds[k + 1]]
             test = rows["lead_id"].isin(block).to_numpy()
-            train = rows_known_at(rows, origin, horizon, kept) & ~test
+            # what train would have learnt from then (immature leads left out)
+            train = ~test & training_rows_at(
+                rows, origin, config.model.split, horizon, kept
+            )
             out.append(Split(k + 1, origin, train, test))
         return out
     codes = pd.factorize(rows["lead_id"])[0]
@@ -215,8 +218,9 @@ def score_split(
         probability["rules"], ranking["rules"] = mapping.transform(points), points
     except ConfigError:
         pass  # the rules read a feature this data set lacks
-    base = candidates[0][1]
-    train, test_base = base.loc[split.train], base.loc[split.test]
+    # the references learn from the same rows as predscore, with the engagement
+    # features it chose (as `predscore evaluate` gives them)
+    train, test_base = chosen.loc[split.train], chosen.loc[split.test]
     for name in references:
         q = reference_probability(name, train, test_base, THREADS, config.seed)
         probability[name], ranking[name] = q, q

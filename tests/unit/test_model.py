@@ -38,9 +38,11 @@ from predscore.model import (
     rows_known_at,
     save_bundle,
     select_model,
+    training_rows_at,
 )
 from predscore.model.calibrate import platt_fit
 from predscore.model.linear import fit_linear
+from predscore.model.matrix import category_levels
 from predscore.model.selection import fold_score
 
 HORIZON = 60.0
@@ -574,8 +576,47 @@ def test_selection_scores_every_candidate_out_of_fold(
         assert set(held) == set(rows.loc[fold.valid, "lead_id"])
         assert not set(held) & set(rows.loc[fold.train, "lead_id"])
     assert len(oof) == sum(int(f.valid.sum()) for f in folds)
+    # a blend is made of parts cross-validated with its own weighting (the refit
+    # weights both parts so): one blend per weighting and blend weight
+    blends = table[table["family"] == "blend"]
+    assert len(blends) == 3 * 2
+    for recency in blends["recency_half_life_days"]:
+        same = table["recency_half_life_days"].fillna(-1) == (
+            -1 if pd.isna(recency) else recency
+        )
+        assert {"lightgbm", "linear"} <= set(table.loc[same, "family"])
     again = select_model(rows, folds, config, 3)
     pd.testing.assert_frame_equal(again.candidates, table)  # same seed, same choice
+
+
+def test_replays_leave_out_the_leads_too_recent_at_their_origin(
+    parts: dict[str, pd.DataFrame],
+) -> None:
+    rows = parts["train"]
+    split = fast_config().model.split
+    leads = lead_table(rows)
+    origin = leads["created_at"].iloc[int(0.7 * len(leads))]
+    known = rows_known_at(rows, origin)
+    kept = training_rows_at(rows, origin, split)
+    assert (kept <= known).all() and kept.sum() < known.sum()
+    # exactly the leads labelled_rows would leave out on that day
+    expected, _, dropped = labelled_rows(rows.loc[known], split)
+    assert set(rows.loc[kept, "lead_id"]) == set(expected["lead_id"])
+    assert dropped == rows.loc[known & ~kept, "lead_id"].nunique()
+    assert training_rows_at(rows, origin, split, horizon_days=30.0).sum() == (
+        rows_known_at(rows, origin, 30.0).sum()  # with a horizon: labels as known
+    )
+
+
+def test_levels_no_training_row_holds_read_as_missing() -> None:
+    frame = pd.DataFrame(
+        {"sector": pd.Categorical(["a", "b", "a"], categories=["a", "b", "z"])}
+    )
+    levels = category_levels(frame, ["sector"])
+    assert levels == {"sector": ["a", "b"]}  # "z" is declared, never seen
+    later = pd.DataFrame({"sector": pd.Categorical(["z", "new", "b"])})
+    codes = feature_matrix(later, ["sector"], levels)[:, 0]
+    assert np.isnan(codes[0]) and np.isnan(codes[1]) and codes[2] == 1
 
 
 def test_procedure_refits_on_every_row(parts: dict[str, pd.DataFrame]) -> None:

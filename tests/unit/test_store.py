@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import predscore.io.parquet as parquet_module
-from predscore.errors import DataValidationError, SchemaError
+from predscore.errors import DataValidationError, OutputError, SchemaError
 from predscore.schema import (
     TABLE_ORDER,
     conform,
@@ -181,7 +181,9 @@ def test_failure_while_writing_leaves_previous_file_and_no_temporary(
         raise OSError("disk full")
 
     monkeypatch.setattr(parquet_module.pq, "write_table", write_half_then_fail)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(
+        OutputError, match=r"leads\.parquet: cannot write \(disk full\)"
+    ):
         write_table(canonical_tables["leads"].iloc[:1], tmp_path, "leads")
 
     assert _files(tmp_path) == ["leads.parquet"]

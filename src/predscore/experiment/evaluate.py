@@ -44,7 +44,7 @@ from predscore.model import (
     holdout_leads,
     lead_table,
     rolling_folds,
-    rows_known_at,
+    training_rows_at,
 )
 from predscore.rules import score_rules
 
@@ -132,8 +132,10 @@ def _score_block(
     in_block = first["lead_id"].isin(block.leads).to_numpy()
     if block.origin is None:
         known = ~in_block
-    else:
-        known = rows_known_at(first, block.origin, horizon, kept) & ~in_block
+    else:  # what train would have learnt from on that day, immature leads left out
+        known = ~in_block & training_rows_at(
+            first, block.origin, config.model.split, horizon, kept
+        )
     check_history(first.loc[known], config.model.history)
     fitted = fit_procedure(
         ((c, rows.loc[known].reset_index(drop=True)) for c, rows in candidates),

@@ -149,6 +149,10 @@ def _flaml(
                 metric="log_loss",
                 time_budget=FLAML_BUDGET,
                 estimator_list=["lgbm", "xgboost", "rf", "extra_tree", "lrl1"],
+                # its validation by lead, as every choice of predscore's: a lead's
+                # snapshots on both sides would reward memorising leads
+                split_type="group",
+                groups=pd.factorize(train["lead_id"])[0],
                 n_jobs=threads,
                 seed=seed,
                 retrain_full=True,

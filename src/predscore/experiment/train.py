@@ -378,8 +378,9 @@ def train_model(
             rules_note = f"rules not applicable: {exc}"
     metrics = side_by_side(oof_rows, probability, rule_out, rule_prob)
     metrics["view"] = (
-        "cross-validation: out-of-fold rows (the choices were made on them; "
-        "`predscore evaluate` gives the honest out-of-time figures)"
+        "cross-validation: out-of-fold rows (the choices, the calibration and the "
+        "rules' probability map were fitted on them: optimistic; `predscore "
+        "evaluate` gives the honest out-of-time figures)"
     )
     if rules_note:
         metrics["rules_note"] = rules_note
@@ -453,7 +454,10 @@ def training_warnings(selection: Selection) -> list[str]:
     leads most like today's): the market or the data may have drifted.
     """
     row = selection.candidates.iloc[0]
-    folds = sorted(k for k in row.index if k.startswith("roc_auc_fold"))
+    folds = sorted(
+        (k for k in row.index if k.startswith("roc_auc_fold")),
+        key=lambda k: int(k.removeprefix("roc_auc_fold")),
+    )
     newest = row[folds[-1]] if folds else None
     if newest is not None and not pd.isna(newest) and newest <= _CHANCE_AUC:
         return [

@@ -43,6 +43,7 @@ from predscore.model.split import (
     lead_table,
     rolling_folds,
     rows_known_at,
+    training_rows_at,
 )
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "rolling_folds",
     "row_weights",
     "rows_known_at",
+    "training_rows_at",
     "save_bundle",
     "select_model",
 ]

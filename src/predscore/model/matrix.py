@@ -27,9 +27,12 @@ def feature_columns(frame: pd.DataFrame, exclude: list[str] | tuple = ()) -> lis
 
 
 def category_levels(frame: pd.DataFrame, features: list[str]) -> dict[str, list[str]]:
-    """The levels of each categorical feature of ``frame`` (the training rows)."""
+    """The levels of each categorical feature present in ``frame`` (the training
+    rows), in the column's category order. A level the column declares but no
+    training row holds (snapshots built at a later cutoff declare every level of
+    the data) is unseen: it reads as missing, as a level new in production does."""
     return {
-        c: [str(v) for v in frame[c].cat.categories]
+        c: [str(v) for v in frame[c].cat.remove_unused_categories().cat.categories]
         for c in features
         if isinstance(frame[c].dtype, pd.CategoricalDtype)
     }

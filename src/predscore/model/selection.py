@@ -381,13 +381,14 @@ class _Cv:
         return self._oof(spec, raw)
 
     def blend(self, trees: _Oof, linear: _Oof, weight: float) -> _Oof:
+        if trees.spec.recency_half_life_days != linear.spec.recency_half_life_days:
+            raise ModelError("a blend's parts must share their recency weighting")
         raw = {
             n: weight * trees.raw[n] + (1 - weight) * linear.raw[n] for n in trees.raw
         }
         spec = ModelSpec(
             name=f"blend_{weight:g}",
-            # one weighting for both parts: the trees'
-            recency_half_life_days=trees.spec.recency_half_life_days,
+            recency_half_life_days=trees.spec.recency_half_life_days,  # both parts'
             tree_params=trees.spec.tree_params,
             tree_count=trees.spec.tree_count,
             linear_C=linear.spec.linear_C,
@@ -405,6 +406,20 @@ class _Cv:
         }
         aucs = {f.number: self.auc(f, raw[f.number]) for f in self.folds}
         return _Oof(spec, raw, self.weighted(per_fold), aucs)
+
+
+def _at(
+    results: list[tuple[_Oof, str]], family: str, name: str, half_life: float | None
+) -> _Oof | None:
+    """The result of candidate ``name`` cross-validated with that weighting."""
+    for oof, f in results:
+        if (
+            f == family
+            and oof.spec.name == name
+            and oof.spec.recency_half_life_days == half_life
+        ):
+            return oof
+    return None
 
 
 def _best(results: list[tuple[_Oof, str]], family: str) -> _Oof | None:
@@ -511,11 +526,16 @@ def select_model(
             results.append(
                 (cv.linear(best_linear.spec.linear_C or 1.0, half_life), "linear")
             )
-    best_trees = _best(results, "lightgbm")
-    best_linear = _best(results, "linear")
+    # blends of the two at each weighting: the refit weights both parts the same way,
+    # so a blend is only made of parts cross-validated with the same weighting
     if best_trees is not None and best_linear is not None:
-        for weight in config.blend_weights:
-            results.append((cv.blend(best_trees, best_linear, weight), "blend"))
+        for half_life in config.recency_half_life_days:
+            trees = _at(results, "lightgbm", best_trees.spec.name, half_life)
+            linear = _at(results, "linear", best_linear.spec.name, half_life)
+            if trees is None or linear is None:
+                continue
+            for weight in config.blend_weights:
+                results.append((cv.blend(trees, linear, weight), "blend"))
     chosen = min(results, key=lambda r: r[0].score)[0]
     say(f"chosen: {chosen.spec.name}; cross-fitting the calibration")
     valid_rows = np.concatenate([np.flatnonzero(f.valid) for f in folds])

@@ -31,6 +31,7 @@ __all__ = [
     "lead_table",
     "rolling_folds",
     "rows_known_at",
+    "training_rows_at",
 ]
 
 
@@ -162,7 +163,33 @@ def rows_known_at(
         return closed & snapshots["as_of"].lt(origin).to_numpy(dtype=bool)
     if horizon_rows == "complete":
         return window_passed(snapshots["as_of"], origin, horizon_days)
-    return label_known(snapshots["closed_at"], snapshots["as_of"], origin, horizon_days)
+    known = label_known(
+        snapshots["closed_at"], snapshots["as_of"], origin, horizon_days
+    )
+    return known & snapshots["as_of"].lt(origin).to_numpy(dtype=bool)
+
+
+def training_rows_at(
+    snapshots: pd.DataFrame,
+    origin: pd.Timestamp,
+    config: SplitConfig,
+    horizon_days: float | None = None,
+    horizon_rows: str = "complete",
+) -> np.ndarray:
+    """Mask of the rows ``train`` would have learnt from at ``origin``: those known
+    then (:func:`rows_known_at`) and, without a label horizon, not of a lead too
+    recent to judge at that time (:func:`immature_leads` over the known leads, as
+    :func:`labelled_rows` does at the data's cutoff). Replays of the training
+    procedure at past origins (``evaluate``, ``backtest``) use it."""
+    known = rows_known_at(snapshots, origin, horizon_days, horizon_rows)
+    if horizon_days is not None or not known.any():
+        return known
+    leads = lead_table(snapshots.loc[known])
+    recent = immature_leads(leads, config.mature_quantile)
+    if not recent.any():
+        return known
+    young = snapshots["lead_id"].isin(leads["lead_id"].to_numpy()[recent]).to_numpy()
+    return known & ~young
 
 
 def rolling_folds(
