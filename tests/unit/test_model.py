@@ -26,6 +26,7 @@ from predscore.model import (
     ModelBundle,
     ModelSpec,
     choose_calibration,
+    compact_rows,
     cv_folds,
     feature_matrix,
     holdout_leads,
@@ -652,6 +653,36 @@ def test_train_model_beats_rules_and_reports(
     assert metrics["selected"]["candidate"] == result.candidates["candidate"].iloc[0]
     procedure = result.bundle.metadata["procedure"]
     assert procedure["model"]["cv"] == config.model.cv.model_dump(mode="json")
+
+
+def test_the_engagement_grid_is_scored_on_a_sample_of_leads(demo: dict) -> None:
+    config = fast_config(
+        feature_grid={
+            "half_life_days": [7.0, 30.0],
+            "windows_days": [[7, 30, 90]],
+            "max_leads": 300,
+        }
+    )
+    result = train_model(demo, config, None)
+    assert len(result.grid) == 2 and result.grid["cv_score"].notna().all()
+    # the grid on 300 leads; the model chosen and refitted on every labelled lead
+    assert result.parts["labelled"]["leads"] > 300
+    chosen = result.metrics["selected"]["half_life_days"]
+    best = result.grid.loc[result.grid["cv_score"].idxmin(), "half_life_days"]
+    assert chosen == best
+
+
+def test_compact_rows_change_no_prediction(
+    models: dict[str, LeadModel], parts: dict[str, pd.DataFrame]
+) -> None:
+    test = parts["test"]
+    small = compact_rows(test)
+    assert (small.dtypes == "float32").any() and not (small.dtypes == "float64").any()
+    assert small.memory_usage(deep=True).sum() < test.memory_usage(deep=True).sum()
+    for model in models.values():
+        np.testing.assert_array_equal(
+            model.predict_proba(small), model.predict_proba(test)
+        )
 
 
 def test_horizon_training_evaluation_and_backtest_use_known_labels(

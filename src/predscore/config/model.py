@@ -156,6 +156,13 @@ class FeatureGridConfig(_Section):
     learning_rate: float = Field(
         0.1, gt=0, le=1, description="learning rate of the trees comparing them"
     )
+    max_leads: int | None = Field(
+        20_000,
+        ge=100,
+        description="with more labelled leads, the grid is scored on this many drawn "
+        "at random (seed), every row of each, on the same kind of folds; None: on "
+        "every lead. The model itself is always chosen and fitted on every lead",
+    )
 
     @model_validator(mode="after")
     def _positive(self) -> FeatureGridConfig:

@@ -45,6 +45,7 @@ from predscore.model import (
     ModelBundle,
     Selection,
     choose_calibration,
+    compact_rows,
     cv_folds,
     engagement_score,
     labelled_rows,
@@ -210,6 +211,20 @@ def _fit_procedure(
     folds = cv_folds(best_rows, model_config, strategy, seed, horizon, kept)
     grid_rows = []
     if count > 1:
+        # the grid compares engagement settings: a sample of leads tells them apart
+        sample = _grid_sample(best_rows, model_config.feature_grid.max_leads, seed)
+        grid_folds = (
+            folds
+            if sample is None
+            else cv_folds(
+                best_rows.loc[sample].reset_index(drop=True),
+                model_config,
+                strategy,
+                seed,
+                horizon,
+                kept,
+            )
+        )
         best_score = np.inf
         pending: Iterator[tuple[FeaturesConfig, pd.DataFrame]] = _chain(
             (best_features, best_rows), iterator
@@ -220,7 +235,9 @@ def _fit_procedure(
                 f"engagement grid {i}/{count}: half-life "
                 f"{candidate.half_life_days:g} d, windows {candidate.windows_days}"
             )
-            score = engagement_score(rows, folds, model_config, seed)
+            scored = rows if sample is None else rows.loc[sample].reset_index(drop=True)
+            score = engagement_score(scored, grid_folds, model_config, seed)
+            del scored
             grid_rows.append(
                 {
                     "half_life_days": candidate.half_life_days,
@@ -248,6 +265,18 @@ def _fit_procedure(
     return FittedProcedure(
         model, best_features, best_rows, selection, pd.DataFrame(grid_rows)
     )
+
+
+def _grid_sample(
+    rows: pd.DataFrame, max_leads: int | None, seed: int
+) -> np.ndarray | None:
+    """Mask of the rows of ``max_leads`` leads drawn with ``seed`` (every row of
+    each); None when there are not more leads than that."""
+    leads = rows["lead_id"].unique()
+    if max_leads is None or len(leads) <= max_leads:
+        return None
+    drawn = np.random.default_rng(seed).choice(leads, size=max_leads, replace=False)
+    return rows["lead_id"].isin(drawn).to_numpy()
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
@@ -296,7 +325,11 @@ def labelled_snapshots(
     snapshots = build_snapshots(
         tables, candidate, config.icp, cutoff, engine=config.engine
     )
-    return labelled_rows(snapshots, config.model.split, candidate.horizon_days)
+    rows, strategy, immature = labelled_rows(
+        snapshots, config.model.split, candidate.horizon_days
+    )
+    del snapshots
+    return compact_rows(rows), strategy, immature
 
 
 def _candidate_rows(
@@ -441,10 +474,16 @@ def train_model(
         strategy=strategy,
         test=scored_rows(oof_rows, probability, rule_out, rule_prob),
         importance=model.feature_importance(),
-        example=rows.loc[:, ["lead_id", *model.features_]].head(5),
+        # the signature's example as feature rows come (float64), not as compacted
+        example=_as_built(rows.loc[:, ["lead_id", *model.features_]].head(5)),
         candidates=selection.candidates,
         timings=timings,
     )
+
+
+def _as_built(frame: pd.DataFrame) -> pd.DataFrame:
+    narrow = [c for c in frame.columns if frame[c].dtype == np.dtype("float32")]
+    return frame.astype(dict.fromkeys(narrow, "float64")) if narrow else frame
 
 
 def training_warnings(selection: Selection) -> list[str]:

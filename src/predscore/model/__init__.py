@@ -27,7 +27,7 @@ Public API
 from predscore.model.bundle import ModelBundle, load_bundle, save_bundle
 from predscore.model.calibrate import Calibrator, choose_calibration
 from predscore.model.estimator import LeadModel, ModelSpec, row_weights
-from predscore.model.matrix import feature_columns, feature_matrix
+from predscore.model.matrix import compact_rows, feature_columns, feature_matrix
 from predscore.model.selection import (
     CvFold,
     Selection,
@@ -58,6 +58,7 @@ __all__ = [
     "cv_folds",
     "engagement_score",
     "feature_columns",
+    "compact_rows",
     "feature_matrix",
     "holdout_leads",
     "immature_leads",

@@ -15,7 +15,7 @@ import pandas as pd
 from predscore.errors import DataValidationError
 from predscore.features import KEY_COLUMNS, SNAPSHOT_COLUMNS
 
-__all__ = ["category_levels", "feature_columns", "feature_matrix"]
+__all__ = ["category_levels", "compact_rows", "feature_columns", "feature_matrix"]
 
 _NOT_FEATURES = frozenset(KEY_COLUMNS) | frozenset(SNAPSHOT_COLUMNS)
 
@@ -36,6 +36,16 @@ def category_levels(frame: pd.DataFrame, features: list[str]) -> dict[str, list[
         for c in features
         if isinstance(frame[c].dtype, pd.CategoricalDtype)
     }
+
+
+def compact_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its float64 feature columns as float32, the precision every
+    model reads them at (:func:`feature_matrix`): training rows take half the memory,
+    and no model sees a different value."""
+    wide = [c for c in feature_columns(frame) if frame[c].dtype == np.dtype("float64")]
+    if not wide:
+        return frame
+    return frame.astype(dict.fromkeys(wide, "float32"))
 
 
 def _codes(column: pd.Series, levels: list[str]) -> np.ndarray:
