@@ -23,9 +23,9 @@ from their stage's module on first use.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from predscore._version import __version__ as __version__
 from predscore.config import PredscoreConfig, load_config, load_rules
 from predscore.errors import (
     ConfigError,
@@ -37,11 +37,6 @@ from predscore.errors import (
     PredscoreError,
     SchemaError,
 )
-
-try:
-    __version__ = version("predscore")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 #: public name → the module that defines it (loaded on first use)
 _LAZY = {

@@ -36,7 +36,7 @@ from fastapi.responses import (
 )
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from predscore import __version__
+from predscore._version import __version__
 from predscore.config import PredscoreConfig
 from predscore.pages import (
     BatchSource,
