@@ -37,6 +37,7 @@ from predscore.ingest import ingest, load_mapping
 from predscore.io import read_parquet
 from predscore.schema import TABLE_ORDER
 from predscore.schema.validate import validate_tables
+from tiny_export import MAPPING
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "data" / "golden"
@@ -56,36 +57,6 @@ ACCOUNTS_CSV = """\
 account,sector,employees
 A1,software,120
 A2,retail,40
-"""
-MAPPING = """\
-name: fuzz
-sources:
-  crm: {file: leads.csv}
-  companies: {file: accounts.csv}
-accounts:
-  from: companies
-  columns:
-    account_id: account
-    sector: sector
-    employees: employees
-leads:
-  from: crm
-  columns:
-    lead_id: id
-    account_id: company
-    created_at: {column: created, format: "%Y-%m-%d", timezone: Europe/Paris}
-    role: {column: title_role, map: {boss: decision_maker, staff: user}}
-  extra:
-    visits: {column: visits, cast: int}
-label:
-  column: stage
-  won: [won]
-  lost: [lost]
-  open: [open]
-  closed_at: {column: closed, format: "%Y-%m-%d"}
-  amount: {column: amount, cast: float}
-leaks:
-  amount: deal value, known at closing
 """
 
 FUZZ = settings(

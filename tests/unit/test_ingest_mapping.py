@@ -24,6 +24,7 @@ from predscore.ingest import (
     run_ingest,
 )
 from predscore.schema import TABLE_ORDER
+from tiny_export import MAPPING
 
 AS_OF = pd.Timestamp("2026-01-01T00:00:00Z")
 MAPPINGS = Path(__file__).resolve().parents[2] / "configs" / "mappings"
@@ -42,36 +43,6 @@ ACCOUNTS_CSV = """\
 account,sector,employees
 A1,software,120
 A2,retail,many
-"""
-MAPPING = """\
-name: tiny
-sources:
-  crm: {file: leads.csv}
-  companies: {file: accounts.csv}
-accounts:
-  from: companies
-  columns:
-    account_id: account
-    sector: sector
-    employees: employees
-leads:
-  from: crm
-  columns:
-    lead_id: id
-    account_id: company
-    created_at: {column: created, format: "%Y-%m-%d", timezone: Europe/Paris}
-    role: {column: title_role, map: {boss: decision_maker, staff: user}}
-  extra:
-    visits: {column: visits, cast: int}
-label:
-  column: stage
-  won: [won]
-  lost: [lost]
-  open: [open]
-  closed_at: {column: closed, format: "%Y-%m-%d"}
-  amount: {column: amount, cast: float}
-leaks:
-  amount: deal value, known at closing
 """
 
 
