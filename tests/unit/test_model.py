@@ -71,8 +71,9 @@ def horizon_snapshots(demo: dict) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def parts(snapshots: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The labelled rows, the newest 20 % of the leads held out."""
-    rows, strategy, _ = labelled_rows(snapshots, SplitConfig())
+    """The labelled rows (the leads too recent to judge left out), the newest 20 %
+    of the leads held out."""
+    rows, strategy, _ = labelled_rows(snapshots, SplitConfig(mature_quantile=0.9))
     held = rows["lead_id"].isin(holdout_leads(rows, 0.2, strategy, 0)).to_numpy()
     return {
         "train": rows.loc[~held].reset_index(drop=True),
@@ -110,13 +111,15 @@ def test_leads_too_recent_to_judge_are_left_out(snapshots: pd.DataFrame) -> None
     np.testing.assert_array_equal(recent, (created > closed.max() - cycle).to_numpy())
     # of them, only the fast closers have closed yet: their close rate reads low
     assert leads.loc[recent, "won"].mean() < leads.loc[~recent, "won"].mean()
-    rows, strategy, left_out = labelled_rows(snapshots, SplitConfig(strategy="time"))
+    rows, strategy, left_out = labelled_rows(
+        snapshots, SplitConfig(strategy="time", mature_quantile=0.9)
+    )
     assert strategy == "time" and left_out == int(recent.sum())
     assert not set(rows["lead_id"]) & set(leads.loc[recent, "lead_id"])
     assert len(rows) + snapshots["lead_id"].isin(
         leads.loc[recent, "lead_id"]
     ).sum() == len(snapshots)
-    kept, _, none = labelled_rows(snapshots, SplitConfig(mature_quantile=None))
+    kept, _, none = labelled_rows(snapshots, SplitConfig())  # the default: kept
     assert none == 0 and len(kept) == len(snapshots)
     # a random split (no usable time) never leaves a lead out
     shuffled, strategy, none = labelled_rows(snapshots, SplitConfig(strategy="random"))
@@ -169,7 +172,7 @@ def test_horizon_rows_replace_the_maturity_filter(
     leads = lead_table(horizon_snapshots)
     still_open = leads["closed_at"].isna()
     assert still_open.any()  # the leads open at the cutoff give rows
-    config = SplitConfig(strategy="time")
+    config = SplitConfig(strategy="time", mature_quantile=0.9)
     rows, _, left_out = labelled_rows(horizon_snapshots, config, HORIZON)
     assert left_out == 0 and len(rows) == len(horizon_snapshots)
     # without the horizon the same config would leave the newest leads out
@@ -594,7 +597,7 @@ def test_replays_leave_out_the_leads_too_recent_at_their_origin(
     parts: dict[str, pd.DataFrame],
 ) -> None:
     rows = parts["train"]
-    split = fast_config().model.split
+    split = SplitConfig(mature_quantile=0.9)
     leads = lead_table(rows)
     origin = leads["created_at"].iloc[int(0.7 * len(leads))]
     known = rows_known_at(rows, origin)

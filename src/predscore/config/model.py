@@ -46,7 +46,7 @@ class SplitConfig(_Section):
         description="auto: below this many distinct creation days, split at random",
     )
     mature_quantile: float | None = Field(
-        0.9,
+        None,
         gt=0,
         le=1,
         description="time split: leads created less than this quantile of the sales "

@@ -41,7 +41,7 @@ from predscore.model.calibrate import Calibrator, choose_calibration, platt_fit
 from predscore.model.estimator import ModelSpec, lead_codes, row_weights
 from predscore.model.linear import fit_linear
 from predscore.model.matrix import category_levels, feature_columns, feature_matrix
-from predscore.model.split import lead_table, rows_known_at
+from predscore.model.split import lead_table, training_rows_at
 from predscore.model.trees import tree_dataset, tree_params
 
 __all__ = ["CvFold", "Selection", "cv_folds", "fold_score", "select_model"]
@@ -141,7 +141,12 @@ def _time_folds(
             continue
         origin = leads["created_at"].iloc[bounds[k]]
         older = position < bounds[k]
-        train = older & rows_known_at(rows, origin, horizon_days, horizon_rows)
+        # what train would have learnt from on that day: the fold's model is
+        # trained as the refit is (the leads too recent to judge left out), so the
+        # calibration fitted on its out-of-fold scores fits the refit's scores
+        train = older & training_rows_at(
+            rows, origin, config.split, horizon_days, horizon_rows
+        )
         valid = (position >= bounds[k]) & (position < bounds[k + 1])
         weight = float(k + 1) if cv.fold_weights == "linear" else 1.0
         folds.append(CvFold(k + 1, origin, train, valid, weight))
