@@ -122,3 +122,82 @@ def test_many_bodies_never_fail(
         counts = _fuzz(operation, mode, SLOW_EXAMPLES)
         _report(artifacts, f"{mode.value} bodies, long run", counts)
         assert max(counts) < 500
+
+
+# --- the reps' pages: the login form and the queue's filter form ------------------------
+
+FORM_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        ["<script>alert(1)</script>", "\"'><img src=x onerror=1>", "%00", "\u202e"]
+    ),
+)
+
+
+def _pages(served: Served) -> Iterator[object]:
+    from fastapi.testclient import TestClient
+
+    config = load_config(ROOT / "configs", {"serve": {"scores": str(served.scores)}})
+    with TestClient(create_app(config, TOKEN)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def login_pages(served: Served) -> Iterator[object]:
+    """An app of its own: wrong tokens lock its client address out (429)."""
+    yield from _pages(served)
+
+
+@pytest.fixture(scope="module")
+def pages(served: Served) -> Iterator[object]:
+    yield from _pages(served)
+
+
+@settings(
+    max_examples=FAST_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+@given(
+    token=FORM_TEXT,
+    next_url=FORM_TEXT,
+    raw=st.binary(max_size=200),
+    use_raw=st.booleans(),
+)
+def test_the_login_form_never_fails_nor_echoes_markup(
+    login_pages: object, token: str, next_url: str, raw: bytes, use_raw: bool
+) -> None:
+    pages = login_pages
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    body = raw if use_raw else {"token": token, "next": next_url}
+    response = (
+        pages.post("/login", content=body, headers=headers, follow_redirects=False)
+        if use_raw
+        else pages.post("/login", data=body, follow_redirects=False)
+    )
+    assert response.status_code in (303, 401, 429)
+    assert "<script>" not in response.text and "<img src=x" not in response.text
+
+
+@settings(
+    max_examples=FAST_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["owner", "tier", "route", "sector", "q", "page", "x"]),
+        FORM_TEXT,
+        max_size=5,
+    )
+)
+def test_the_queue_filters_never_fail_nor_echo_markup(
+    pages: object, params: dict[str, str]
+) -> None:
+    response = pages.get("/queue", params=params, headers=BEARER)
+    assert response.status_code in (200, 422)
+    assert "<script>" not in response.text and "<img src=x" not in response.text

@@ -412,3 +412,39 @@ def test_broken_parquet_files(
     path = folder / "leads.parquet"
     path.write_bytes(bytes(broken))
     _outcome("Parquet file", lambda: read_parquet(path))
+
+
+# --- Excel files ----------------------------------------------------------------------------
+
+_XLSX: list[bytes] = []
+
+
+def _xlsx(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The golden accounts as an .xlsx, written once (the format stamps its time)."""
+    if not _XLSX:
+        good = tmp_path_factory.mktemp("xlsx") / "good.xlsx"
+        RAW["accounts"].to_excel(good, index=False)
+        _XLSX.append(good.read_bytes())
+    return _XLSX[0]
+
+
+@FUZZ
+@given(data=st.data())
+def test_broken_excel_files(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    from predscore.ingest.mapping import SourceSpec
+    from predscore.ingest.readers import read_source
+
+    folder = tmp_path_factory.mktemp("excel")
+    raw = _xlsx(tmp_path_factory)
+    cut = data.draw(st.one_of(st.just(len(raw)), st.integers(0, len(raw))))
+    flips = data.draw(st.lists(st.integers(0, max(cut - 1, 0)), max_size=4))
+    broken = bytearray(raw[:cut])
+    for at in flips:
+        if at < len(broken):
+            broken[at] ^= 0xFF
+    path = folder / "accounts.xlsx"
+    path.write_bytes(bytes(broken))
+    spec = SourceSpec(file="accounts.xlsx")
+    _outcome("Excel file", lambda: read_source(spec, path))

@@ -201,6 +201,22 @@ def _clean_csv(spec: SourceSpec, path: Path) -> tuple[str, dict[int, tuple[int, 
     return out.getvalue(), malformed
 
 
+def _read_excel(spec: SourceSpec, path: Path) -> pd.DataFrame:
+    """An Excel sheet; any failure of the parser on a damaged file is named."""
+    try:
+        return pd.read_excel(
+            path,
+            sheet_name=spec.sheet,
+            na_values=spec.na_values,
+            keep_default_na=False,
+        )
+    except Exception as exc:  # a zip, XML or zlib error of a damaged workbook
+        raise DataValidationError(
+            f"{path}: not a readable Excel workbook (sheet {spec.sheet!r}): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def read_source(spec: SourceSpec, path: Path) -> SourceFile:
     """Read one source file as-is (CSV as text; Parquet and Excel typed).
 
@@ -215,12 +231,7 @@ def read_source(spec: SourceSpec, path: Path) -> SourceFile:
         if spec.kind == "parquet":
             frame = read_parquet(path)
         elif spec.kind == "excel":
-            frame = pd.read_excel(
-                path,
-                sheet_name=spec.sheet,
-                na_values=spec.na_values,
-                keep_default_na=False,
-            )
+            frame = _read_excel(spec, path)
         else:
             text, malformed = _clean_csv(spec, path)
             frame = pd.read_csv(
