@@ -402,16 +402,20 @@ def test_broken_parquet_files(
     folder = tmp_path_factory.mktemp("parquet")
     good = folder / "good.parquet"
     RAW["leads"].astype("string").to_parquet(good)
-    raw = good.read_bytes()
+    path = folder / "leads.parquet"
+    path.write_bytes(_broken_bytes(good.read_bytes(), data))
+    _outcome("Parquet file", lambda: read_parquet(path))
+
+
+def _broken_bytes(raw: bytes, data: st.DataObject) -> bytes:
+    """``raw`` whole, or cut anywhere, with up to four bytes flipped."""
     cut = data.draw(st.one_of(st.just(len(raw)), st.integers(0, len(raw))))
     flips = data.draw(st.lists(st.integers(0, max(cut - 1, 0)), max_size=4))
     broken = bytearray(raw[:cut])
     for at in flips:
         if at < len(broken):
             broken[at] ^= 0xFF
-    path = folder / "leads.parquet"
-    path.write_bytes(bytes(broken))
-    _outcome("Parquet file", lambda: read_parquet(path))
+    return bytes(broken)
 
 
 # --- Excel files ----------------------------------------------------------------------------
@@ -437,14 +441,7 @@ def test_broken_excel_files(
     from predscore.ingest.readers import read_source
 
     folder = tmp_path_factory.mktemp("excel")
-    raw = _xlsx(tmp_path_factory)
-    cut = data.draw(st.one_of(st.just(len(raw)), st.integers(0, len(raw))))
-    flips = data.draw(st.lists(st.integers(0, max(cut - 1, 0)), max_size=4))
-    broken = bytearray(raw[:cut])
-    for at in flips:
-        if at < len(broken):
-            broken[at] ^= 0xFF
     path = folder / "accounts.xlsx"
-    path.write_bytes(bytes(broken))
+    path.write_bytes(_broken_bytes(_xlsx(tmp_path_factory), data))
     spec = SourceSpec(file="accounts.xlsx")
     _outcome("Excel file", lambda: read_source(spec, path))
