@@ -42,7 +42,7 @@ from tiny_export import MAPPING
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "data" / "golden"
 GOLDEN_AS_OF = pd.Timestamp("2025-03-01T00:00:00Z")
-FAST_EXAMPLES = 60
+FAST_EXAMPLES = 40
 SLOW_EXAMPLES = 1_000
 COUNTS: dict[str, Counter] = {}
 
