@@ -852,3 +852,15 @@ def test_negative_number_answer_is_rejected(
     rejected = result.rejections[result.rejections["table"] == "qualifications"]
     assert rejected["row"].tolist() == [row]
     assert "negative value '-3'" in rejected["reason"].iloc[0]
+
+
+def test_a_year_one_timestamp_is_judged_not_a_crash(
+    golden_raw_tables: dict[str, pd.DataFrame], golden_as_of: pd.Timestamp
+) -> None:
+    """Found by fuzzing: a date at the edge of the calendar, shifted by its offset
+    before year 1, broke the creation-time comparison (nanosecond overflow)."""
+    raw = {t: frame.astype(object) for t, frame in golden_raw_tables.items()}
+    raw["leads"].loc[0, "created_at"] = "0001-01-01T00:00:00+01:00"
+    result = validate_tables(raw, golden_as_of)
+    summary = result.summary.set_index("table")
+    assert (summary["rows_in"] == summary["kept"] + summary["rejected"]).all()

@@ -529,7 +529,11 @@ def validate_tables(
     created = frames["leads"][rejectors["leads"].alive].set_index("lead_id")[
         "created_at"
     ]
-    tolerance = pd.Timedelta(days=config.activity_before_creation_tolerance_days)
+    # in microseconds, the unit of the timestamps: a nanosecond delta would convert
+    # them, and a year-1 date (valid here) has no nanosecond value
+    tolerance = pd.Timedelta(
+        days=config.activity_before_creation_tolerance_days
+    ).as_unit("us")
     for table in ("activities", "qualifications", "outcomes"):
         frame, rejector = frames[table], rejectors[table]
         _reject_unknown(frame, "lead_id", leads_ok, leads_dead, rejector, "leads")
@@ -538,7 +542,7 @@ def validate_tables(
         # reindex, not map: map cannot take an empty datetime mapping
         lead_created = created.reindex(pd.Index(frame["lead_id"], dtype=object))
         lead_created = lead_created.set_axis(frame.index)
-        slack = tolerance if table == "activities" else pd.Timedelta(0)
+        slack = tolerance if table == "activities" else pd.Timedelta(0).as_unit("us")
         early = (frame[time_col] < lead_created - slack).fillna(False).to_numpy()
         rejector.reject(early, time_col, f"{time_col} is before the lead's created_at")
 
