@@ -578,7 +578,7 @@ def bench_serve(work: Path) -> dict[str, object]:
     import secrets
     import socket
 
-    import httpx
+    import httpx2 as httpx  # the HTTP client of the dev tools (make install)
     import numpy as np
 
     from predscore.config import load_config
