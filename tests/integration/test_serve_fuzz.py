@@ -131,6 +131,14 @@ def test_many_bodies_never_fail(
 
 # --- the reps' pages: the login form and the queue's filter form ------------------------
 
+#: the fast run's settings for the page forms (the same bodies on every run)
+FORMS = settings(
+    max_examples=FAST_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
 FORM_TEXT = st.one_of(
     st.text(max_size=40),
     st.sampled_from(
@@ -158,13 +166,7 @@ def pages(served: Served) -> Iterator[object]:
     yield from _pages(served)
 
 
-@settings(
-    max_examples=FAST_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=list(HealthCheck),
-    database=None,
-)
+@FORMS
 @given(
     token=FORM_TEXT,
     next_url=FORM_TEXT,
@@ -174,25 +176,22 @@ def pages(served: Served) -> Iterator[object]:
 def test_the_login_form_never_fails_nor_echoes_markup(
     login_pages: object, token: str, next_url: str, raw: bytes, use_raw: bool
 ) -> None:
-    pages = login_pages
-    headers = {"content-type": "application/x-www-form-urlencoded"}
-    body = raw if use_raw else {"token": token, "next": next_url}
-    response = (
-        pages.post("/login", content=body, headers=headers, follow_redirects=False)
-        if use_raw
-        else pages.post("/login", data=body, follow_redirects=False)
-    )
+    if use_raw:  # any bytes as a form body
+        response = login_pages.post(
+            "/login",
+            content=raw,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+            follow_redirects=False,
+        )
+    else:
+        response = login_pages.post(
+            "/login", data={"token": token, "next": next_url}, follow_redirects=False
+        )
     assert response.status_code in (303, 401, 429)
     assert "<script>" not in response.text and "<img src=x" not in response.text
 
 
-@settings(
-    max_examples=FAST_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=list(HealthCheck),
-    database=None,
-)
+@FORMS
 @given(
     params=st.dictionaries(
         st.sampled_from(["owner", "tier", "route", "sector", "q", "page", "x"]),

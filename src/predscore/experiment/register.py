@@ -27,7 +27,7 @@ from predscore.experiment.evaluate import BacktestResult
 from predscore.experiment.train import TrainingResult, train_model
 from predscore.explain import Explainer, global_view
 from predscore.features import TableSource, build_snapshots
-from predscore.io import file_sha256, write_text
+from predscore.io import folder_hashes, write_text
 from predscore.model import ModelBundle
 from predscore.model.tracking import LoggedRun, check_store, log_training
 
@@ -96,11 +96,6 @@ def global_artifacts(
     )
 
 
-def _data_hash(data: Path) -> dict[str, Any]:
-    files = sorted(p for p in data.iterdir() if p.suffix in {".parquet", ".csv"})
-    return {"folder": str(data), "files": {p.name: file_sha256(p) for p in files}}
-
-
 def train_and_register(
     data: Path,
     tables: Any,
@@ -165,7 +160,7 @@ def train_and_register(
             "metrics.json": json.loads(json.dumps(metrics, default=str)),
             "config/predscore.json": config.model_dump(mode="json"),
             "features.json": {"features": result.bundle.model.features_},
-            "data.json": _data_hash(Path(data)),
+            "data.json": {"folder": str(data), "files": folder_hashes(Path(data))},
             "grid.json": result.grid.to_dict(orient="records"),
             "candidates.json": result.candidates.to_dict(orient="records"),
             **shap_documents,

@@ -4,6 +4,7 @@ from predscore.io.parquet import (
     AtomicParquetWriter,
     atomic_path,
     file_sha256,
+    folder_hashes,
     read_parquet,
     write_parquet,
 )
@@ -13,6 +14,7 @@ __all__ = [
     "AtomicParquetWriter",
     "atomic_path",
     "file_sha256",
+    "folder_hashes",
     "read_parquet",
     "write_parquet",
     "write_text",

@@ -138,6 +138,14 @@ def read_parquet(
         ) from exc
 
 
+def folder_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of each Parquet and CSV file of ``folder``, by file name (sorted)."""
+    files = sorted(
+        p for p in Path(folder).iterdir() if p.suffix in {".parquet", ".csv"}
+    )
+    return {p.name: file_sha256(p) for p in files}
+
+
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file's bytes, read in blocks."""
     digest = hashlib.sha256()

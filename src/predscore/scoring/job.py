@@ -49,7 +49,7 @@ import pyarrow as pa
 from predscore.errors import PredscoreError
 from predscore.features import build_features
 from predscore.features.lead_tables import CONTEXT_COLUMNS, LeadCounts, TableSource
-from predscore.io import atomic_path, file_sha256, write_parquet
+from predscore.io import atomic_path, folder_hashes, write_parquet
 from predscore.schema.rejections import write_rejections
 from predscore.scoring.scorer import SCORE_SCHEMA, Scorer
 
@@ -224,11 +224,6 @@ def _hash(document: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _input_hashes(data: Path) -> dict[str, str]:
-    files = sorted(p for p in Path(data).iterdir() if p.suffix in {".parquet", ".csv"})
-    return {p.name: file_sha256(p) for p in files}
-
-
 def _refuse_existing(out: Path, overwrite: bool) -> None:
     if out.exists() and not overwrite:
         raise ScoringError(
@@ -296,7 +291,7 @@ def prepare_run(
             f"(first reason: {first_reason}); is --as-of before the data?"
         )
     chunks = [ids[i : i + chunk_leads] for i in range(0, len(ids), chunk_leads)]
-    inputs = {"data": str(Path(data).resolve()), "files": _input_hashes(data)}
+    inputs = {"data": str(Path(data).resolve()), "files": folder_hashes(data)}
     if isinstance(tables, Path) and Path(tables).resolve() != Path(data).resolve():
         inputs["validated"] = str(Path(tables).resolve())
     document = {
