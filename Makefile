@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-## system: Debian packages the project needs when missing (Java 17 for Spark, Chromium for the browser tests)
+## system: Debian packages the project needs when missing (Java 17 for Spark, Chromium for the browser tests, PostgreSQL for the database tests)
 system:
 	@command -v java >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1; then \
@@ -31,6 +31,12 @@ system:
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	      || echo "could not install chromium: the browser tests of the pages will be skipped"; \
 	  else echo "/usr/bin/chromium not found and no apt-get: the browser tests of the pages are skipped"; fi; }
+	@{ command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing PostgreSQL (the database tests start a server of their own)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
+	      || echo "could not install PostgreSQL: the PostgreSQL tests will be skipped"; \
+	  else echo "PostgreSQL not found and no apt-get: the PostgreSQL tests are skipped"; fi; }
 
 ## install: create .venv and install predscore with its development tools
 install: system $(STAMP)

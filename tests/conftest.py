@@ -17,17 +17,21 @@ Fixtures:
   suite never writes into the repository.
 * ``golden_dir`` / ``golden_as_of`` / ``golden_raw_tables``: the hand-written CSV data
   set of ``tests/data/golden`` (see its README), read as text the way a CRM export is.
+* ``postgres_url``: the SQLAlchemy URL of a real PostgreSQL server the suite starts once
+  (:mod:`postgres_server`); tests that use it skip with the reason when it cannot be
+  started. ``db_url``: the same tests on an SQLite file and on that server.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import postgres_server
 from predscore.schema import TABLE_ORDER
 
 GOLDEN_DIR = Path(__file__).parent / "data" / "golden"
@@ -240,3 +244,30 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(chosen)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server for the whole session (skips with the reason when absent)."""
+    reason = postgres_server.unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    with postgres_server.server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL: an SQLite file, then the session's PostgreSQL server (a fresh
+    database each time, so that tests never see each other's rows)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'predscore.db'}"
+    from sqlalchemy import create_engine, text
+
+    server = request.getfixturevalue("postgres_url")
+    name = f"t_{tmp_path.name.lower().replace('-', '_')[:40]}_{os.getpid()}"
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as con:
+        con.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return server.rsplit("/", 1)[0] + f"/{name}"
