@@ -470,8 +470,11 @@ def bench_explain(work: Path) -> dict[str, object]:
     }
 
 
-SERVE_REQUESTS = 400  # single-lead POST /score requests measured (after a warm-up)
-SERVE_SECONDS = 120.0  # and at most this long
+SERVE_REQUESTS = 10_000  # POST /score requests per load level (after a warm-up)
+SERVE_SECONDS = 120.0  # and at most this long per level
+SERVE_BATCH = 100  # leads per request of the batch level
+SERVE_WORKERS = 2  # predscore serve --workers (one per core)
+SERVE_AS_OF = "2026-10-01T00:00:00Z"  # the as-of of every request
 SERVE_LEADS = 2000  # demo CRM behind the model and the request bodies
 
 
@@ -517,7 +520,7 @@ def _lead_bodies(data: Path, count: int) -> list[bytes]:
         account = accounts.loc[lead["account_id"]]
         stack = account["tech_stack"]
         body = {
-            "as_of": "2026-10-01T00:00:00Z",
+            "as_of": SERVE_AS_OF,
             "leads": [
                 {
                     **{
@@ -567,19 +570,20 @@ def _lead_bodies(data: Path, count: int) -> list[bytes]:
 
 
 def bench_serve(work: Path) -> dict[str, object]:
-    """POST /score for single leads, from a local client to uvicorn on loopback.
+    """Load test of POST /score: 1, 8 and 32 concurrent clients against ``predscore
+    serve --workers 2`` on loopback (benchmarks/load.py).
 
-    The server is ``predscore serve`` in a child process (its own interpreter, as in
-    production) with a small model trained on a 2,000-lead demo; the client sends
-    ``SERVE_REQUESTS`` single-lead requests one after the other (keep-alive), at most
-    ``SERVE_SECONDS``, after 20 warm-up requests, and reports requests/s and the
-    p50/p99 latency seen by the client. Loopback only: nothing leaves the machine.
+    The server runs a model trained on a 2,000-lead demo; levels: single leads with
+    reasons from 1, 8 and 32 clients, and batches of ``SERVE_BATCH`` leads from 8
+    clients, each bounded by ``SERVE_REQUESTS`` requests and ``SERVE_SECONDS``. The
+    reference is the floor: the same model's raw ``booster.predict`` and
+    ``pred_contrib`` of one row, timed in this process in the same run.
     """
     import secrets
-    import socket
 
     import httpx2 as httpx  # the HTTP client of the dev tools (make install)
     import numpy as np
+    from load import Level, Server, floor_ms, run_level
 
     from predscore.config import load_config
     from predscore.experiment import train_model
@@ -603,89 +607,58 @@ def bench_serve(work: Path) -> dict[str, object]:
         started = time.perf_counter()
         save_bundle(train_model(data, config, config.rules).bundle, folder)
         _progress("serve_train", _rate(1, started))
-    bodies = _lead_bodies(data, 200)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    singles = _lead_bodies(data, 400)
+    leads = [json.loads(b)["leads"][0] for b in singles]
+    batches = [
+        json.dumps(
+            {
+                "as_of": SERVE_AS_OF,
+                "leads": [leads[(k + j) % len(leads)] for j in range(SERVE_BATCH)],
+            }
+        ).encode()
+        for k in range(0, 40 * 7, 7)
+    ]
     token = secrets.token_hex(24)
     env = {
         **os.environ,
         "PREDSCORE_API_TOKEN": token,
         "PREDSCORE_CONFIG_DIR": str(ROOT / "configs"),
     }
-    server = subprocess.Popen(
-        [
-            PREDSCORE,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--model",
-            str(folder),
-        ],
-        env=env,
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
+    levels = [
+        (Level("single_1", 1, SERVE_REQUESTS, SERVE_SECONDS), singles),
+        (Level("single_8", 8, SERVE_REQUESTS, SERVE_SECONDS), singles),
+        (Level("single_32", 32, SERVE_REQUESTS, SERVE_SECONDS), singles),
+        (
+            Level(f"batch{SERVE_BATCH}_8", 8, SERVE_REQUESTS // 10, SERVE_SECONDS),
+            batches,
+        ),
+    ]
+    server = Server(PREDSCORE, folder, SERVE_WORKERS, env, work)
+    runs: dict[str, object] = {}
     try:
-        with httpx.Client(
-            base_url=base,
-            timeout=30.0,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Content-Type": "application/json",
-            },
-        ) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("predscore serve did not start")
-                time.sleep(0.2)
-            for body in bodies[:20]:  # warm-up: first requests load caches
-                client.post("/score", content=body)
-            started = time.perf_counter()
-            for i in range(SERVE_REQUESTS):
-                if time.perf_counter() - started > SERVE_SECONDS:
-                    break
-                t = time.perf_counter()
-                response = client.post("/score", content=bodies[i % len(bodies)])
-                latencies.append(time.perf_counter() - t)
-                statuses[response.status_code] = (
-                    statuses.get(response.status_code, 0) + 1
-                )
-            elapsed = time.perf_counter() - started
+        with httpx.Client(timeout=30.0) as client:
+            server.wait_ready(client)
+        runs["server_after_start"] = server.rss_mib()
+        for level, bodies in levels:
+            runs[level.name] = run_level(server.base, token, bodies, level)
+            _progress(level.name, runs[level.name])
+        runs["server"] = server.rss_mib()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    ms = np.array(latencies) * 1000
+        server.stop()
+    floor = floor_ms(folder, data, SERVE_AS_OF)
+    single = runs["single_8"]
     return {
         "name": "serve",
-        "reference": "single-lead POST /score, one client on loopback, keep-alive",
+        "reference": "the same model's raw booster.predict + pred_contrib of one row "
+        f"(this process); server: predscore serve --workers {SERVE_WORKERS}",
         "runs": {
-            "requests": len(latencies),
-            "statuses": {str(k): v for k, v in statuses.items()},
-            "seconds": elapsed,
-            "requests_per_s": len(latencies) / elapsed,
-            "p50_ms": float(np.percentile(ms, 50)),
-            "p90_ms": float(np.percentile(ms, 90)),
-            "p99_ms": float(np.percentile(ms, 99)),
-            "max_ms": float(ms.max()),
+            **runs,
+            "floor": floor,
             "activities_per_lead_median": float(
-                np.median(
-                    [len(json.loads(b)["leads"][0]["activities"]) for b in bodies]
-                )
+                np.median([len(lead["activities"]) for lead in leads])
             ),
         },
+        "ratio_p50_to_floor": single["p50_ms"] / floor["p50_ms"],  # type: ignore[index]
     }
 
 

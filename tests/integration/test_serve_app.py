@@ -22,7 +22,7 @@ from predscore.errors import ConfigError
 from predscore.schema.store import read_table
 from predscore.scoring import Scorer
 from predscore.serve import SESSION_COOKIE, create_app, read_token
-from served_data import AS_OF, TOKEN, XSS_NAME, XSS_TITLE, Served
+from served_data import AS_OF, TOKEN, XSS_NAME, XSS_TITLE, Served, lead_body
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::PendingDeprecationWarning:shap",
@@ -54,77 +54,6 @@ def client(served: Served, scorer: Scorer) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def scores(served: Served) -> pd.DataFrame:
     return pd.read_parquet(served.batch / "scores.parquet").sort_values("rank")
-
-
-def _iso(value: Any) -> str | None:
-    return None if pd.isna(value) else pd.Timestamp(value).isoformat()
-
-
-def _value(value: Any) -> Any:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def lead_body(valid: Path, lead_ids: list[str]) -> dict[str, Any]:
-    """A POST /score body with these leads as the validated folder holds them."""
-    leads, accounts = read_table(valid, "leads"), read_table(valid, "accounts")
-    acts, quals = read_table(valid, "activities"), read_table(valid, "qualifications")
-    out = []
-    for lead_id in lead_ids:
-        lead = leads[leads["lead_id"] == lead_id].iloc[0]
-        account = accounts[accounts["account_id"] == lead["account_id"]].iloc[0]
-        out.append(
-            {
-                "lead_id": lead_id,
-                "account_id": lead["account_id"],
-                "created_at": _iso(lead["created_at"]),
-                **{
-                    k: _value(lead[k])
-                    for k in (
-                        "source",
-                        "job_title",
-                        "role",
-                        "seniority",
-                        "department",
-                        "country",
-                        "owner",
-                    )
-                },
-                "account": {
-                    "account_id": account["account_id"],
-                    **{
-                        k: _value(account[k])
-                        for k in ("name", "sector", "country", "region")
-                    },
-                    "employees": _value(account["employees"]),
-                    "annual_revenue": _value(account["annual_revenue"]),
-                    "tech_stack": None
-                    if account["tech_stack"] is None
-                    else list(account["tech_stack"]),
-                    "created_at": _iso(account["created_at"]),
-                },
-                "activities": [
-                    {
-                        "occurred_at": _iso(a.occurred_at),
-                        "channel": a.channel,
-                        "action": a.action,
-                        "detail": _value(a.detail),
-                        "quantity": _value(a.quantity),
-                    }
-                    for a in acts[acts["lead_id"] == lead_id].itertuples()
-                ],
-                "qualifications": [
-                    {
-                        "recorded_at": _iso(q.recorded_at),
-                        "field": q.field,
-                        "value": q.value,
-                    }
-                    for q in quals[quals["lead_id"] == lead_id].itertuples()
-                ],
-            }
-        )
-    return {"as_of": AS_OF, "leads": out}
 
 
 # --- access control -------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from predscore.cli import app
-from served_data import XSS_NAME, Served
+from served_data import XSS_NAME, Served, lead_body
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,3 +72,64 @@ def test_serve_refuses_to_start_without_a_token(env: Path, served: Served) -> No
     )
     assert result.exit_code == 1
     assert "PREDSCORE_API_TOKEN" in result.output
+
+
+def test_serve_with_two_workers_scores_in_each(env: Path, served: Served) -> None:
+    """``--workers 2``: two server processes, each loading the model, both answering."""
+    import json
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx2 as httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    token = "t" * 32
+    cli = Path(sys.executable).with_name("predscore")
+    server = subprocess.Popen(
+        [str(cli), "serve", "--port", str(port), "--model", str(served.bundle)]
+        + ["--scores", str(served.scores), "--workers", "2"],
+        env={**os.environ, "PREDSCORE_API_TOKEN": token},
+        cwd=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    scored = pd.read_parquet(served.batch / "scores.parquet")
+    body = lead_body(served.valid, [scored["lead_id"].iloc[0]])
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(base + "/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.3)
+        children = (
+            Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        )
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def post(_: int) -> httpx.Response:
+            return httpx.post(base + "/score", json=body, headers=headers, timeout=60)
+
+        with ThreadPoolExecutor(4) as pool:
+            responses = list(pool.map(post, range(8)))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    # the supervisor's children: two workers (and multiprocessing's helper)
+    assert len(children) >= 2
+    assert [r.status_code for r in responses] == [200] * 8
+    scores = {json.dumps(r.json()["scores"], sort_keys=True) for r in responses}
+    assert len(scores) == 1  # every worker gives the same score

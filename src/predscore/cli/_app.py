@@ -104,8 +104,12 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(code=1) from None
 
 
+def _config_dir() -> Path | None:
+    return find_config_dir(_state["config_dir"])
+
+
 def _config(overrides: dict | None = None) -> PredscoreConfig:
-    return load_config(find_config_dir(_state["config_dir"]), overrides)
+    return load_config(_config_dir(), overrides)
 
 
 def _as_of(value: str | None) -> pd.Timestamp:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,7 +9,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from predscore.cli._app import _config, _errors, app, console
+from predscore.cli._app import _config, _config_dir, _errors, app, console
 from predscore.errors import DataValidationError
 
 ScoresOption = Annotated[
@@ -61,52 +59,38 @@ def serve(
             "--no-score-api", help="Pages only: no POST /score, no model loaded."
         ),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Server processes, each with its own model (default: serve.workers).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Web app for reps (queue, lead pages) and POST /score; needs PREDSCORE_API_TOKEN."""
-    import uvicorn
-
-    from predscore.serve import create_app, read_token
+    from predscore.serve import run_server
 
     with _errors():
-        config = _config(
-            _overrides(
-                host=host,
-                port=port,
-                scores=None if scores is None else str(scores),
-                model=model,
-                rules_only=True if rules_only else None,
-                score_api=False if no_score_api else None,
-            )
+        overrides = _overrides(
+            host=host,
+            port=port,
+            scores=None if scores is None else str(scores),
+            model=model,
+            rules_only=True if rules_only else None,
+            score_api=False if no_score_api else None,
+            workers=workers,
         )
+        config = _config(overrides)
         settings = config.serve
-        token = read_token(settings, os.environ)
-        scorer = None
-        if settings.score_api:
-            from predscore.scoring import Scorer
-
-            scorer = Scorer.load(
-                config, model=settings.model, rules_only=settings.rules_only
-            )
-        application = create_app(config, token, scorer)
-    # the access log is predscore's own (route templates, no query strings: a
-    # ?token= link must never reach a log); uvicorn's would print full URLs
-    for name in ("predscore.serve", "uvicorn.error"):
-        logging.getLogger(name).setLevel(logging.INFO)
-    console.print(
-        f"predscore serve on http://{settings.host}:{settings.port} "
-        f"(queue: /queue, API docs: /docs; scores: {settings.scores or 'none yet'})",
-        highlight=False,
-    )
-    uvicorn.run(
-        application,
-        host=settings.host,
-        port=settings.port,
-        access_log=False,
-        log_config=None,
-        server_header=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+        console.print(
+            f"predscore serve on http://{settings.host}:{settings.port} with "
+            f"{settings.workers} worker(s) (queue: /queue, API docs: /docs; scores: "
+            f"{settings.scores or 'none yet'})",
+            highlight=False,
+        )
+        run_server(config, _config_dir(), overrides)
 
 
 @app.command()

@@ -44,8 +44,15 @@ class ServeConfig(_Section):
     score_api: bool = Field(
         True, description="offer POST /score (loads the model at start)"
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="server processes, each with its own model (about one per core "
+        "for POST /score under load; each holds the model in memory)",
+    )
     max_batch_leads: int = Field(
-        50, ge=1, le=10_000, description="leads per POST /score request"
+        100, ge=1, le=10_000, description="leads per POST /score request"
     )
     max_events_per_lead: int = Field(
         2_000,

@@ -14,9 +14,19 @@ Public API
     The token from the environment, or a ``ConfigError`` saying how to set one.
 ``TokenGuard``
     Token and session-cookie checks (constant-time).
+``run_server(config, config_dir, overrides)``
+    ``predscore serve``: uvicorn in one process or ``serve.workers`` processes.
 """
 
 from predscore.serve.app import create_app
 from predscore.serve.auth import SESSION_COOKIE, TokenGuard, read_token
+from predscore.serve.launch import build_app, run_server
 
-__all__ = ["SESSION_COOKIE", "TokenGuard", "create_app", "read_token"]
+__all__ = [
+    "SESSION_COOKIE",
+    "TokenGuard",
+    "build_app",
+    "create_app",
+    "read_token",
+    "run_server",
+]

@@ -1,0 +1,107 @@
+"""Start the server: the app of a configuration, in one process or several.
+
+Stage: serve. :func:`build_app` turns a configuration and the environment (the access
+token) into the app, loading the scorer once; :func:`run_server` runs it with uvicorn,
+in this process (``serve.workers: 1``) or in ``workers`` processes that each build
+their own app through :func:`worker_app` (uvicorn starts workers from an import
+string; the configuration folder and the command line's overrides reach them through
+the environment, the token as in the parent: from ``serve.token_env``). Each worker
+holds its own model: two workers on two cores score two requests at once.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from predscore.config import PredscoreConfig, load_config
+from predscore.serve.app import create_app
+from predscore.serve.auth import read_token
+
+__all__ = ["build_app", "run_server", "worker_app"]
+
+_CONFIG_DIR = "PREDSCORE_SERVE_CONFIG_DIR"
+_OVERRIDES = "PREDSCORE_SERVE_OVERRIDES"
+
+
+def build_app(config: PredscoreConfig, environ: Mapping[str, str]) -> FastAPI:
+    """The app of ``config``, with the token of ``environ`` and, unless
+    ``serve.score_api`` is off, the scorer of ``serve.model`` loaded once.
+
+    Raises
+    ------
+    ConfigError
+        When the environment holds no usable token.
+    ModelError
+        When the model cannot be loaded.
+    """
+    settings = config.serve
+    token = read_token(settings, environ)
+    scorer = None
+    if settings.score_api:
+        from predscore.scoring import Scorer
+
+        scorer = Scorer.load(
+            config, model=settings.model, rules_only=settings.rules_only
+        )
+    return create_app(config, token, scorer)
+
+
+def _quiet_access_log() -> None:
+    # the access log is predscore's own (route templates, no query strings: a ?token=
+    # link must never reach a log); uvicorn's would print full URLs
+    for name in ("predscore.serve", "uvicorn.error"):
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn's factory when ``workers`` > 1)."""
+    _quiet_access_log()
+    folder = os.environ.get(_CONFIG_DIR)
+    config = load_config(
+        Path(folder) if folder else None, json.loads(os.environ.get(_OVERRIDES, "{}"))
+    )
+    return build_app(config, os.environ)
+
+
+def run_server(
+    config: PredscoreConfig, config_dir: Path | None, overrides: dict[str, Any]
+) -> None:
+    """Serve ``config`` until interrupted (blocking).
+
+    ``config_dir`` (None: defaults only) and ``overrides`` are what ``config`` was
+    loaded from: the workers
+    load the same configuration. The app is built here first, so that a missing token
+    or a model that cannot be loaded stops the command before any worker starts.
+    """
+    import uvicorn
+
+    settings = config.serve
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "access_log": False,
+        "log_config": None,
+        "server_header": False,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+    application = build_app(config, os.environ)
+    _quiet_access_log()
+    if settings.workers == 1:
+        uvicorn.run(application, **options)
+        return
+    del application
+    gc.collect()
+    os.environ[_CONFIG_DIR] = "" if config_dir is None else str(config_dir.resolve())
+    os.environ[_OVERRIDES] = json.dumps(overrides)
+    uvicorn.run(
+        f"{__name__}:worker_app", factory=True, workers=settings.workers, **options
+    )
