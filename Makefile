@@ -61,11 +61,11 @@ demo: install
 ## test: install, lint, build the docs (strict), then run the test suite, notebooks included (CI runs exactly this)
 test: lint
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir "$$(mktemp -d)"
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" -q -n auto
 
 ## test-all: every test, slow ones included
 test-all: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 ## lint: ruff lint, format check and import layering
 lint: install
