@@ -27,6 +27,9 @@ Public API
 
 ``TableSource(tables_or_dir)``
     The tables read lead by lead: the open leads at a cutoff, the rows of some leads.
+``KeptConnection(engine=None)``
+    A DuckDB connection kept open between calls of :func:`build_features`
+    (``kept=``): a server scoring one lead per request opens no new database.
 
 ``config`` is ``PredscoreConfig.features`` (:class:`~predscore.config.FeaturesConfig`)
 and ``icp`` is ``PredscoreConfig.icp`` (:class:`~predscore.config.IcpConfig`); both
@@ -45,12 +48,14 @@ from predscore.features.build import (
 )
 from predscore.features.lead_tables import CONTEXT_COLUMNS, LeadCounts, TableSource
 from predscore.features.registry import KEY_COLUMNS, SNAPSHOT_COLUMNS, FeatureSpec
+from predscore.features.sources import KeptConnection
 
 __all__ = [
     "CONTEXT_COLUMNS",
     "KEY_COLUMNS",
     "SNAPSHOT_COLUMNS",
     "FeatureSpec",
+    "KeptConnection",
     "LeadCounts",
     "TableSource",
     "build_features",

@@ -26,7 +26,7 @@ from predscore.config import EngineConfig, FeaturesConfig, IcpConfig
 from predscore.features import pit
 from predscore.features.engine import iter_batches
 from predscore.features.registry import FeatureSpec
-from predscore.features.sources import TablesOrDir, open_tables
+from predscore.features.sources import KeptConnection, TablesOrDir, open_tables
 from predscore.features.specs import feature_specs
 from predscore.features.spine import newest_event_us, stage_cutoff
 from predscore.io import AtomicParquetWriter, write_parquet
@@ -76,10 +76,11 @@ def _run(
     icp: IcpConfig,
     cutoff_us: int | None = None,
     engine: EngineConfig | None = None,
+    kept: KeptConnection | None = None,
 ) -> Iterator[tuple[tuple[FeatureSpec, ...], pa.Table]]:
     """Yield (specs, batch): features as of ``as_of_us``, or snapshots when None
     (labelled as known at ``cutoff_us`` when ``config.horizon_days`` is set)."""
-    with open_tables(source, config, engine) as tables:
+    with open_tables(source, config, engine, kept) as tables:
         specs = feature_specs(config, icp, tables.lead_extras)
         horizon = as_of_us is None and config.horizon_days is not None
         if horizon:
@@ -97,8 +98,9 @@ def _collect(
     icp: IcpConfig,
     cutoff_us: int | None = None,
     engine: EngineConfig | None = None,
+    kept: KeptConnection | None = None,
 ) -> pd.DataFrame:
-    results = list(_run(source, as_of_us, config, icp, cutoff_us, engine))
+    results = list(_run(source, as_of_us, config, icp, cutoff_us, engine, kept))
     return _to_frame([batch for _, batch in results], results[0][0])
 
 
@@ -147,6 +149,7 @@ def build_features(
     icp: IcpConfig | None = None,
     *,
     engine: EngineConfig | None = None,
+    kept: KeptConnection | None = None,
 ) -> pd.DataFrame:
     """Features of every lead open at ``as_of``, using only what was known then.
 
@@ -165,6 +168,9 @@ def build_features(
     engine : EngineConfig, optional
         Batch size, memory limit and threads of this machine
         (``PredscoreConfig.engine``); they never change a value.
+    kept : KeptConnection, optional
+        A DuckDB connection kept open between calls (the scoring API's), with its
+        own engine settings, used instead of a new connection.
 
     Returns
     -------
@@ -193,7 +199,7 @@ def build_features(
     """
     config = config or FeaturesConfig()
     icp = icp or IcpConfig()
-    return _collect(tables_or_dir, pit.epoch_us(as_of), config, icp, None, engine)
+    return _collect(tables_or_dir, pit.epoch_us(as_of), config, icp, None, engine, kept)
 
 
 def build_snapshots(

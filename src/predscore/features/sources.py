@@ -14,18 +14,27 @@ and exposes them under fixed names with times as epoch microseconds:
 
 DuckDB runs with a memory limit and spills to a private temporary folder that is removed
 on exit: that, and batching (see :mod:`build`), is what keeps memory bounded.
+
+A :class:`KeptConnection` is a configured connection kept open between calls (the
+scoring API's, one per server process): each call registers its own tables and
+replaces the views and staged tables of the one before, so that a single lead costs
+its queries, not a new database.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import tempfile
+import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from predscore.config import EngineConfig, FeaturesConfig
 from predscore.errors import ConfigError, SchemaError
@@ -35,9 +44,11 @@ from predscore.features.sql import quote_ident, quote_str
 from predscore.schema.store import table_path, to_arrow
 from predscore.schema.tables import ACTIONS, TABLE_ORDER, TABLES
 
-__all__ = ["Tables", "TablesOrDir", "open_tables", "stage_events"]
+__all__ = ["KeptConnection", "Tables", "TablesOrDir", "open_tables", "stage_events"]
 
-TablesOrDir = Path | str | Mapping[str, pd.DataFrame]
+#: A data folder, or the five tables as validated frames or as Arrow tables of the
+#: canonical schema (:func:`predscore.schema.arrow_schema`).
+TablesOrDir = Path | str | Mapping[str, pd.DataFrame | pa.Table]
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,9 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: TablesOrDir) -> None:
                     "<tables>", None, f"the canonical table '{table}'", "nothing"
                 )
             # Arrow with the canonical types, exactly as a Parquet read would see them.
-            con.register(f"raw_{table}", to_arrow(source[table], table))
+            given = source[table]
+            arrow = given if isinstance(given, pa.Table) else to_arrow(given, table)
+            con.register(f"raw_{table}", arrow)
         return
     data_dir = Path(source)
     for table in TABLE_ORDER:
@@ -112,7 +125,7 @@ def _create_views(
 ) -> None:
     extra_cols = "".join(f", {quote_ident(name)}" for name in extras)
     con.execute(
-        "CREATE VIEW leads_v AS SELECT CAST(lead_id AS VARCHAR) AS lead_id, "
+        "CREATE OR REPLACE VIEW leads_v AS SELECT CAST(lead_id AS VARCHAR) AS lead_id, "
         "CAST(account_id AS VARCHAR) AS account_id, epoch_us(created_at) AS created_us, "
         "CAST(source AS VARCHAR) AS source, CAST(role AS VARCHAR) AS role, "
         "CAST(seniority AS VARCHAR) AS seniority, "
@@ -120,14 +133,14 @@ def _create_views(
         f"{extra_cols} FROM raw_leads"
     )
     con.execute(
-        "CREATE VIEW accounts_v AS SELECT CAST(account_id AS VARCHAR) AS account_id, "
+        "CREATE OR REPLACE VIEW accounts_v AS SELECT CAST(account_id AS VARCHAR) AS account_id, "
         "CAST(sector AS VARCHAR) AS sector, CAST(employees AS DOUBLE) AS employees, "
         "CAST(annual_revenue AS DOUBLE) AS annual_revenue, "
         "CAST(country AS VARCHAR) AS country, CAST(region AS VARCHAR) AS region, "
         "CAST(tech_stack AS VARCHAR[]) AS tech_stack FROM raw_accounts"
     )
     con.execute(
-        "CREATE VIEW out_v AS SELECT CAST(lead_id AS VARCHAR) AS lead_id, "
+        "CREATE OR REPLACE VIEW out_v AS SELECT CAST(lead_id AS VARCHAR) AS lead_id, "
         "epoch_us(closed_at) AS closed_us, CAST(outcome AS VARCHAR) AS outcome "
         "FROM raw_outcomes"
     )
@@ -163,11 +176,45 @@ def _configure(
         con.execute(f"SET threads = {int(engine.threads)}")
 
 
+class KeptConnection:
+    """A configured DuckDB connection kept open for many small calls.
+
+    One call at a time uses it (:func:`open_tables` holds its lock); :meth:`close`
+    closes it and removes its spill folder.
+    """
+
+    def __init__(self, engine: EngineConfig | None = None) -> None:
+        self.engine = engine or EngineConfig()
+        spill = tempfile.mkdtemp(prefix="predscore-duckdb-")
+        self.con = duckdb.connect(":memory:")
+        self.lock = threading.Lock()
+        # closed when dropped or, at the latest, when the interpreter exits
+        self._finalizer = weakref.finalize(self, _close, self.con, spill)
+        try:
+            _configure(self.con, self.engine, spill)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close the connection and remove its spill folder."""
+        self._finalizer()
+
+
+def _close(con: duckdb.DuckDBPyConnection, spill: str) -> None:
+    con.close()
+    shutil.rmtree(spill, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def open_tables(
-    source: TablesOrDir, config: FeaturesConfig, engine: EngineConfig | None = None
+    source: TablesOrDir,
+    config: FeaturesConfig,
+    engine: EngineConfig | None = None,
+    kept: KeptConnection | None = None,
 ) -> Iterator[Tables]:
-    """Open a private DuckDB connection over the canonical tables of ``source``.
+    """Open a private DuckDB connection over the canonical tables of ``source``
+    (or use ``kept``, with its own engine settings).
 
     Parameters
     ----------
@@ -178,6 +225,8 @@ def open_tables(
         Passive actions and columns that are never features.
     engine : EngineConfig, optional
         Memory limit and threads of this machine (default: the defaults).
+    kept : KeptConnection, optional
+        A connection kept open between calls, used instead of a new one.
 
     Raises
     ------
@@ -188,6 +237,13 @@ def open_tables(
         ``memory_limit`` is not a memory size.
     """
     _check_passive_actions(config)
+    if kept is not None:
+        with kept.lock:
+            _register_raw(kept.con, source)
+            extras = _lead_extras(kept.con, config)
+            _create_views(kept.con, extras, config)
+            yield Tables(con=kept.con, lead_extras=extras, engine=kept.engine)
+        return
     engine = engine or EngineConfig()
     with tempfile.TemporaryDirectory(prefix="predscore-duckdb-") as spill:
         con = duckdb.connect(":memory:")

@@ -13,6 +13,9 @@ Public API
 ``score_tables(tables, as_of, scorer)``
     Validate a few raw tables and score their open leads in memory (the API does this
     per request).
+``score_canonical(tables, as_of, scorer, kept)``
+    The API's short path: Arrow tables validation would keep whole, features on a
+    DuckDB connection kept open between requests.
 ``score_leads(data, out, config, as_of, ...) -> manifest``
     What ``predscore score`` does: every open lead scored or rejected, published.
 ``prepare_run(...)``, ``run_scoring(run)``
@@ -20,7 +23,7 @@ Public API
 """
 
 from predscore.features.lead_tables import CONTEXT_COLUMNS, LeadCounts, TableSource
-from predscore.scoring.in_memory import ScoredBatch, score_tables
+from predscore.scoring.in_memory import ScoredBatch, score_canonical, score_tables
 from predscore.scoring.job import (
     OUTPUT_SCHEMA,
     PART_SCHEMA,
@@ -57,5 +60,6 @@ __all__ = [
     "run_scoring",
     "score_chunk",
     "score_leads",
+    "score_canonical",
     "score_tables",
 ]

@@ -4,6 +4,12 @@ Stage: scoring. Input: the five canonical tables as raw frames (e.g. built from 
 request), a cutoff and a :class:`~.scorer.Scorer`; output: a :class:`ScoredBatch` in
 which every lead of the leads table has either a score or a rejection with its reason
 (invalid rows, closed leads, leads created after the cutoff included).
+
+:func:`score_canonical` is the short path of a request that validation would keep
+whole (:func:`predscore.serve.canonical.canonical_tables` decides): Arrow tables of
+the canonical schema, every lead open, features computed on a DuckDB connection kept
+open between requests, no validation pass and no display context (the API returns
+none).
 """
 
 from __future__ import annotations
@@ -13,14 +19,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from predscore.config import ValidationConfig
-from predscore.features.lead_tables import TableSource
+from predscore.features import KeptConnection
+from predscore.features.lead_tables import CONTEXT_COLUMNS, TableSource
 from predscore.schema.validate import validate_tables
-from predscore.scoring.job import OUTPUT_SCHEMA, score_chunk
+from predscore.scoring.job import OUTPUT_SCHEMA, score_chunk, score_rows
 from predscore.scoring.scorer import Scorer
 
-__all__ = ["ScoredBatch", "score_tables"]
+__all__ = ["ScoredBatch", "score_canonical", "score_tables"]
 
 
 @dataclass(frozen=True)
@@ -63,13 +71,7 @@ def score_tables(
     scored, rejected = score_chunk(
         source, ids, as_of, scorer, reasons, owner_column, tables=checked.tables
     )
-    frame = scored.to_pandas()
-    key = "probability" if scorer.bundle is not None else "rule_points"
-    order = np.lexsort((frame["lead_id"].to_numpy(dtype=str), -frame[key].to_numpy()))
-    frame = frame.iloc[order].reset_index(drop=True)
-    frame["rank"] = np.arange(1, len(frame) + 1, dtype=np.int64)
-    frame["delta"] = np.nan
-    frame = frame.loc[:, OUTPUT_SCHEMA.names]
+    frame = _ranked(scored.to_pandas(), scorer)
     leads = checked.tables["leads"]["lead_id"].astype(str)
     not_open = sorted(set(leads) - set(ids))
     closing = _not_open(not_open, checked.tables, as_of)
@@ -77,6 +79,49 @@ def score_tables(
         [checked.rejections, rejected, closing], ignore_index=True
     ).reset_index(drop=True)
     return ScoredBatch(scores=frame, rejections=rejections)
+
+
+def score_canonical(
+    tables: Mapping[str, pa.Table],
+    as_of: pd.Timestamp,
+    scorer: Scorer,
+    kept: KeptConnection,
+    reasons: bool = True,
+) -> ScoredBatch:
+    """Score canonical tables in which validation would reject nothing.
+
+    Parameters
+    ----------
+    tables : mapping of pyarrow.Table
+        The five tables of the canonical Arrow schema; every lead open at ``as_of``.
+    as_of : Timestamp
+        The cutoff (UTC).
+    scorer : Scorer
+        The model or the rules.
+    kept : KeptConnection
+        The DuckDB connection the features are computed on.
+
+    Returns
+    -------
+    ScoredBatch
+        As :func:`score_tables`, display context columns empty.
+    """
+    ids = np.sort(np.asarray(tables["leads"]["lead_id"].to_pylist(), dtype=str))
+    scored, rejected = score_rows(tables, ids, as_of, scorer, reasons, kept=kept)
+    frame = scored.to_pandas()
+    for column in CONTEXT_COLUMNS:
+        frame[column] = None
+    return ScoredBatch(scores=_ranked(frame, scorer), rejections=rejected)
+
+
+def _ranked(frame: pd.DataFrame, scorer: Scorer) -> pd.DataFrame:
+    """Scores best first, ``rank`` 1 first, ``delta`` null, columns of the output."""
+    key = "probability" if scorer.bundle is not None else "rule_points"
+    order = np.lexsort((frame["lead_id"].to_numpy(dtype=str), -frame[key].to_numpy()))
+    frame = frame.iloc[order].reset_index(drop=True)
+    frame["rank"] = np.arange(1, len(frame) + 1, dtype=np.int64)
+    frame["delta"] = np.nan
+    return frame.loc[:, OUTPUT_SCHEMA.names]
 
 
 def _not_open(

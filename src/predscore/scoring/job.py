@@ -47,8 +47,9 @@ import pandas as pd
 import pyarrow as pa
 
 from predscore.errors import PredscoreError
-from predscore.features import build_features
+from predscore.features import KeptConnection, build_features
 from predscore.features.lead_tables import CONTEXT_COLUMNS, LeadCounts, TableSource
+from predscore.features.sources import TablesOrDir
 from predscore.io import atomic_path, folder_hashes, write_parquet
 from predscore.schema.rejections import write_rejections
 from predscore.scoring.scorer import SCORE_SCHEMA, Scorer
@@ -60,6 +61,7 @@ __all__ = [
     "ScoreRun",
     "prepare_run",
     "score_chunk",
+    "score_rows",
     "write_part",
 ]
 
@@ -152,42 +154,33 @@ def _with_context(scored: pa.Table, context: pd.DataFrame) -> pa.Table:
     return scored
 
 
-def score_chunk(
-    source: TableSource,
+def score_rows(
+    tables: TablesOrDir,
     lead_ids: np.ndarray,
     as_of: pd.Timestamp,
     scorer: Scorer,
     reasons: bool,
-    owner_column: str,
     timings: dict[str, float] | None = None,
-    tables: dict[str, pd.DataFrame] | None = None,
+    kept: KeptConnection | None = None,
 ) -> tuple[pa.Table, pd.DataFrame]:
-    """Score some open leads; every one of them leaves a score or a rejection.
+    """Features and scores of some open leads of validated ``tables``; every one of
+    them leaves a score or a rejection.
 
-    ``tables``: the validated tables of these leads when the caller has them already
-    (the API); otherwise they are read from ``source``.
+    ``kept``: a DuckDB connection kept open between calls (the API's).
 
     Returns
     -------
     (pyarrow.Table, DataFrame)
-        Scores (:data:`PART_SCHEMA`, in ``lead_id`` order) and the rejections of the
-        leads that could not be scored, with their reason.
+        Scores (:data:`~.scorer.SCORE_SCHEMA`, in ``lead_id`` order) and the
+        rejections of the leads that could not be scored, with their reason.
     """
     timings = timings if timings is not None else {}
-
-    def tick(key: str, start: float) -> float:
-        now = time.perf_counter()
-        timings[key] = timings.get(key, 0.0) + now - start
-        return now
-
     t = time.perf_counter()
-    if tables is None:
-        tables = source.lead_tables(lead_ids)
-    t = tick("read", t)
     rows = build_features(
-        tables, as_of, scorer.features, scorer.icp, engine=scorer.engine
+        tables, as_of, scorer.features, scorer.icp, engine=scorer.engine, kept=kept
     )
-    t = tick("features", t)
+    now = time.perf_counter()
+    timings["features"] = timings.get("features", 0.0) + now - t
     wanted = pd.Index(np.asarray(lead_ids, dtype=object))
     got = rows["lead_id"].astype(str)
     parts = []
@@ -201,7 +194,7 @@ def score_chunk(
             )
         )
     scored = scorer.score(rows, reasons=reasons)
-    t = tick("score", t)
+    timings["score"] = timings.get("score", 0.0) + time.perf_counter() - now
     if scorer.bundle is not None and len(rows):
         probability = scored["probability"].to_numpy(zero_copy_only=False)
         bad = ~np.isfinite(probability.astype(float))
@@ -211,10 +204,42 @@ def score_chunk(
                 _rejections(ids, "features", "the model returned no probability")
             )
             scored = scored.filter(pa.array(~bad))
+    rejected = pd.concat(parts, ignore_index=True) if parts else _rejections([], "", "")
+    return scored, rejected
+
+
+def score_chunk(
+    source: TableSource,
+    lead_ids: np.ndarray,
+    as_of: pd.Timestamp,
+    scorer: Scorer,
+    reasons: bool,
+    owner_column: str,
+    timings: dict[str, float] | None = None,
+    tables: dict[str, pd.DataFrame] | None = None,
+) -> tuple[pa.Table, pd.DataFrame]:
+    """Score some open leads of ``source`` (:func:`score_rows`) with their display
+    context.
+
+    ``tables``: the validated tables of these leads when the caller has them already
+    (the API); otherwise they are read from ``source``.
+
+    Returns
+    -------
+    (pyarrow.Table, DataFrame)
+        Scores (:data:`PART_SCHEMA`, in ``lead_id`` order) and the rejections of the
+        leads that could not be scored, with their reason.
+    """
+    timings = timings if timings is not None else {}
+    t = time.perf_counter()
+    if tables is None:
+        tables = source.lead_tables(lead_ids)
+    timings["read"] = timings.get("read", 0.0) + time.perf_counter() - t
+    scored, rejected = score_rows(tables, lead_ids, as_of, scorer, reasons, timings)
+    t = time.perf_counter()
     context = source.context(scored["lead_id"].to_pylist(), owner_column)
     scored = _with_context(scored, context)
-    tick("context", t)
-    rejected = pd.concat(parts, ignore_index=True) if parts else _rejections([], "", "")
+    timings["context"] = timings.get("context", 0.0) + time.perf_counter() - t
     return scored, rejected
 
 

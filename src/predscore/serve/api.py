@@ -5,7 +5,10 @@ with a bearer token; the request becomes the five canonical tables
 (:mod:`~predscore.serve.frames`) and goes through the batch scoring stage once
 (:func:`predscore.scoring.score_tables`, with the :class:`~predscore.scoring.Scorer`
 loaded at start), so an API score equals the batch score of the same lead at the same
-as-of time. Output: each lead's probability, tier, route and reasons, and the rows
+as-of time. A request that validation would keep whole (the usual form submit:
+:func:`~predscore.serve.canonical.canonical_tables`) takes the short path instead:
+its canonical tables go straight to the same feature engine, on a DuckDB connection
+kept open by the server (:func:`predscore.scoring.score_canonical`). Output: each lead's probability, tier, route and reasons, and the rows
 that could not be scored with their reason and place in the request.
 """
 
@@ -21,9 +24,11 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from predscore.config import PredscoreConfig
 from predscore.errors import PredscoreError
+from predscore.features import KeptConnection
 from predscore.pages import plain_records
-from predscore.scoring import Scorer, score_tables
-from predscore.serve.frames import RequestError, request_tables
+from predscore.scoring import Scorer, score_canonical, score_tables
+from predscore.serve.canonical import canonical_tables
+from predscore.serve.frames import RequestError, RequestTables, request_tables
 from predscore.serve.models import (
     LeadScore,
     Rejection,
@@ -76,6 +81,8 @@ def score_router(
     # one scoring at a time: the scorer's model and DuckDB settings are shared, and
     # on two cores parallel scorings would only slow each other down
     lock = threading.Lock()
+    kept = KeptConnection(scorer.engine)
+    tolerance = config.validation.activity_before_creation_tolerance_days
     router = APIRouter()
 
     def score(body: request_model) -> ScoreResponse:  # type: ignore[valid-type]
@@ -89,16 +96,23 @@ def score_router(
         """
         as_of = pd.Timestamp(body.as_of) if body.as_of is not None else clock()
         as_of = as_of.tz_convert("UTC")
+        built: RequestTables | None = None
         try:
-            built = request_tables(body)
+            canonical = canonical_tables(body, as_of.to_pydatetime(), tolerance)
+            if canonical is None:
+                built = request_tables(body)
             with lock:
-                batch = score_tables(
-                    built.tables,
-                    as_of,
-                    scorer,
-                    owner_column=config.scoring.owner_column,
-                    validation=config.validation,
-                )
+                if built is None:
+                    assert canonical is not None
+                    batch = score_canonical(canonical, as_of, scorer, kept)
+                else:
+                    batch = score_tables(
+                        built.tables,
+                        as_of,
+                        scorer,
+                        owner_column=config.scoring.owner_column,
+                        validation=config.validation,
+                    )
         except RequestError as exc:
             raise _unprocessable(exc.loc, str(exc), "inconsistent") from None
         except PredscoreError as exc:
@@ -109,7 +123,9 @@ def score_router(
                 **{
                     k: r.get(k) for k in ("lead_id", "table", "row", "column", "reason")
                 },
-                location=built.location(str(r.get("table")), r.get("row")),
+                location=None
+                if built is None
+                else built.location(str(r.get("table")), r.get("row")),
             )
             for r in plain_records(batch.rejections)
         ]
