@@ -514,6 +514,16 @@ def test_matrix_stacks_frames_and_reads_unseen_levels_as_missing(
         [rows.head(100), rows.tail(200)], model.features_, model.categories_
     )
     np.testing.assert_array_equal(stacked, matrix)
+    # a few rows (converted in one piece) read as they do among many (column by column)
+    few = [rows.head(5), rows.iloc[[7]], rows.tail(40)]
+    np.testing.assert_array_equal(
+        np.vstack([model.matrix(f) for f in few]),
+        np.vstack([matrix[:5], matrix[[7]], matrix[-40:]]),
+    )
+    # categories read the same from a categorical column and from plain text
+    for name in model.categories_:
+        as_text = rows.assign(**{name: rows[name].astype(object)})
+        np.testing.assert_array_equal(model.matrix(as_text), matrix)
     shuffled = rows[list(reversed(rows.columns))]
     np.testing.assert_array_equal(model.predict_raw(shuffled), model.predict_raw(rows))
     category = next(iter(model.categories_))

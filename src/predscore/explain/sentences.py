@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,9 @@ from predscore.rules.conditions import condition_mask
 __all__ = ["SentenceRenderer", "display_value", "format_points"]
 
 _LOG = logging.getLogger(__name__)
+#: Up to this many reasons of a kind are written one by one; beyond, each distinct
+#: combination of values is written once and spread (a batch repeats itself).
+_FEW = 8
 #: ICP bands usable in templates and conditions: band name → ICP range attribute.
 _BANDS = {"employees": "employees", "annual_revenue": "annual_revenue"}
 
@@ -268,6 +271,15 @@ class SentenceRenderer:
         cfg = self.config
         points = format_points(shown, cfg.decimals, cfg.minus)
         one = np.isclose(np.abs(np.asarray(shown, dtype=float)), 1.0)
+        if len(frame) <= _FEW:  # a lead or two (the API): no grouping to pay for
+            columns = [frame[f].to_numpy(dtype=object) for f in fields]
+            return np.asarray(
+                [
+                    self._render(fields, [c[i] for c in columns], p, o, template, where)
+                    for i, (p, o) in enumerate(zip(points, one, strict=True))
+                ],
+                dtype=object,
+            )
         keys = pd.DataFrame(
             {
                 **{
@@ -282,16 +294,30 @@ class SentenceRenderer:
         grouped = keys.groupby(list(keys.columns), dropna=False, sort=False)
         codes = grouped.ngroup()
         unique = grouped.head(1)  # first rows, in the order ngroup numbers them
-        rendered = []
-        for record in unique.itertuples(index=False):
-            context: dict[str, object] = dict(self._constants)
-            context.update(
-                {f: display_value(v) for f, v in zip(fields, record, strict=False)}
+        rendered = [
+            self._render(
+                fields, record[: len(fields)], record[-2], record[-1], template, where
             )
-            *_, point_text, is_one = record
-            context["points"] = point_text
-            rendered.append(self._sentence(template, context, is_one, where))
+            for record in unique.itertuples(index=False)
+        ]
         return np.asarray(rendered, dtype=object)[codes.to_numpy()]
+
+    def _render(
+        self,
+        fields: list[str],
+        values: Sequence[object],
+        point_text: str,
+        is_one: bool,
+        template: str,
+        where: str,
+    ) -> str:
+        """One sentence: the template filled with one combination of field values."""
+        context: dict[str, object] = dict(self._constants)
+        context.update(
+            {f: display_value(v) for f, v in zip(fields, values, strict=True)}
+        )
+        context["points"] = point_text
+        return self._sentence(template, context, is_one, where)
 
     def _sentence(
         self, template: str, context: Mapping[str, object], one: bool, where: str

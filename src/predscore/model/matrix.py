@@ -50,8 +50,39 @@ def compact_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _codes(column: pd.Series, levels: list[str]) -> np.ndarray:
     """Codes of ``column`` among ``levels``; an unseen level or a missing value: -1."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        # the column's own categories looked up once, not each row's value
+        names = column.cat.categories.astype("string").astype(object)
+        lookup = np.append(pd.Index(levels, dtype=object).get_indexer(names), -1)
+        return lookup[column.cat.codes.to_numpy()]  # code -1 (missing) → lookup[-1]
     values = column.astype("string").astype(object)
     return pd.Categorical(values.where(values.isin(levels)), categories=levels).codes
+
+
+#: Frames of at most this many rows are converted in one piece (a copy that costs
+#: nothing at that size); larger ones column by column, never copied whole.
+_FEW_ROWS = 64
+
+
+def _small_block(
+    frame: pd.DataFrame,
+    features: list[str],
+    categories: dict[str, list[str]],
+    out: np.ndarray,
+) -> None:
+    """:func:`feature_matrix` of a small frame, written into ``out``."""
+    numeric = [i for i, c in enumerate(features) if c not in categories]
+    columns = frame[[features[i] for i in numeric]]
+    plain = columns.select_dtypes(exclude="number").columns
+    if len(plain):  # text that should hold numbers: parsed (or refused) as below
+        columns = columns.assign(
+            **{c: pd.to_numeric(columns[c], errors="raise") for c in plain}
+        )
+    out[:, numeric] = columns.to_numpy(dtype=np.float32, na_value=np.nan)
+    for i, c in enumerate(features):
+        if c in categories:
+            codes = _codes(frame[c], categories[c])
+            out[:, i] = np.where(codes < 0, np.nan, codes)
 
 
 def feature_matrix(
@@ -81,11 +112,16 @@ def feature_matrix(
     for frame in frames:
         block = slice(start, start + len(frame))
         start += len(frame)
+        if len(frame) <= _FEW_ROWS:  # a few leads (the API): one conversion, not 200
+            _small_block(frame, features, categories, out[block])
+            continue
         for i, c in enumerate(features):
             if c in categories:
                 codes = _codes(frame[c], categories[c])
                 out[block, i] = np.where(codes < 0, np.nan, codes)
             else:
-                values = pd.to_numeric(frame[c], errors="raise")
+                values = frame[c]
+                if not pd.api.types.is_numeric_dtype(values.dtype):
+                    values = pd.to_numeric(values, errors="raise")
                 out[block, i] = values.to_numpy(dtype=np.float32, na_value=np.nan)
     return out
