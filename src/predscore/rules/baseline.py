@@ -19,7 +19,7 @@ import pandas as pd
 
 from predscore.config import EliminatoryCriterion, PointRule, RulesConfig
 from predscore.rules.conditions import check_features, condition_mask
-from predscore.rules.reasons import collect_reasons, fired_reasons
+from predscore.rules.reasons import Fired, collect_reasons, fired_reasons
 
 __all__ = ["RULE_COLUMNS", "RuleScorer", "score_rules", "temperature"]
 
@@ -83,7 +83,7 @@ def score_rules(features: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
 
 def _apply_eliminatory(
     features: pd.DataFrame, criteria: list[EliminatoryCriterion]
-) -> tuple[np.ndarray, list[pd.DataFrame]]:
+) -> tuple[np.ndarray, list[Fired]]:
     """First matching criterion per row, and a zero-point reason naming it."""
     eliminated_by = np.full(len(features), None, dtype=object)
     parts = []
@@ -109,7 +109,7 @@ def _apply_eliminatory(
 
 def _apply_points(
     features: pd.DataFrame, rules: list[PointRule], start: int, decimals: int
-) -> tuple[np.ndarray, list[pd.DataFrame]]:
+) -> tuple[np.ndarray, list[Fired]]:
     """Total points per row and the reasons of every rule that gave non-zero points."""
     total = np.zeros(len(features))
     parts = []

@@ -1,21 +1,23 @@
 """Assemble per-lead reason lists from the rules that fired.
 
-Stage: rules. Input: one long frame of fired rules (row position, rule order, feature,
-value, points, text); output: for every lead, the list of ``{feature, value, points,
-text}`` records, in rule order: the reason format shared with the model's explanations
-(DESIGN.md "Outputs").
+Stage: rules. Input: the reasons each rule gave (row position, rule order, feature,
+value, points, text; columns as arrays, a few per rule); output: for every lead, the
+list of ``{feature, value, points, text}`` records, in rule order: the reason format
+shared with the model's explanations (DESIGN.md "Outputs").
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from predscore.errors import ConfigError
 
-__all__ = ["REASON_KEYS", "collect_reasons", "fired_reasons"]
+__all__ = ["REASON_KEYS", "Fired", "collect_reasons", "fired_reasons"]
 
 REASON_KEYS = ("feature", "value", "points", "text")
+#: The reasons of one rule: ``row``, ``order``, ``points`` (numbers) and ``feature``,
+#: ``value``, ``text`` (objects), one entry per row where it fired.
+Fired = dict[str, np.ndarray]
 
 
 def fired_reasons(
@@ -26,8 +28,8 @@ def fired_reasons(
     points: np.ndarray,
     template: str,
     where: str,
-) -> pd.DataFrame:
-    """Long frame of the reasons of one rule at the row positions ``rows``.
+) -> Fired:
+    """The reasons of one rule at the row positions ``rows``.
 
     Raises
     ------
@@ -48,31 +50,35 @@ def fired_reasons(
         ) from exc
     n = len(rows)
     # object columns: plain Python values, no string-array round trip per record
-    return pd.DataFrame(
-        {
-            "row": np.asarray(rows, dtype=np.int64),
-            "order": np.full(n, order, dtype=np.int64),
-            "feature": pd.Series([feature] * n, dtype=object),
-            "value": pd.Series(shown, dtype=object),
-            "points": np.asarray(points, dtype=float),
-            "text": pd.Series(texts, dtype=object),
-        }
-    )
+    return {
+        "row": np.asarray(rows, dtype=np.int64),
+        "order": np.full(n, order, dtype=np.int64),
+        "feature": np.full(n, feature, dtype=object),
+        "value": _objects(shown),
+        "points": np.asarray(points, dtype=float),
+        "text": _objects(texts),
+    }
 
 
-def collect_reasons(parts: list[pd.DataFrame], n_rows: int) -> list[list[dict]]:
+def _objects(values: list[object]) -> np.ndarray:
+    """A 1-d object array of ``values`` (a value may itself be a list)."""
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        out[i] = value
+    return out
+
+
+def collect_reasons(parts: list[Fired], n_rows: int) -> list[list[dict]]:
     """One list of reason records per row position ``0 .. n_rows - 1``."""
     out: list[list[dict]] = [[] for _ in range(n_rows)]
     if not parts:
         return out
-    long = pd.concat(parts, ignore_index=True)
+    long = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     # rows sorted, then rule order: each lead's reasons read in the order of the YAML
-    sort = np.lexsort((long["order"].to_numpy(), long["row"].to_numpy()))
-    columns = [long[key].to_numpy(dtype=object)[sort] for key in REASON_KEYS]
-    columns[REASON_KEYS.index("points")] = (
-        long["points"].to_numpy(dtype=float)[sort].tolist()
-    )
-    for row, *values in zip(long["row"].to_numpy()[sort], *columns, strict=True):
+    sort = np.lexsort((long["order"], long["row"]))
+    columns = [long[key][sort] for key in REASON_KEYS]
+    columns[REASON_KEYS.index("points")] = long["points"][sort].tolist()
+    for row, *values in zip(long["row"][sort], *columns, strict=True):
         out[row].append(dict(zip(REASON_KEYS, values, strict=True)))
     return out
 

@@ -19,6 +19,7 @@ Two modes:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -372,10 +373,19 @@ class Scorer:
         out["reasons"] = _null(n, pa.list_(REASON_TYPE))
         return out
 
-    def _explained(self, rows: pd.DataFrame, eliminated: np.ndarray) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
+        # what travels (to Spark's executors) is the configuration and the model;
+        # each process builds its own explainer
+        return {k: v for k, v in self.__dict__.items() if k != "_explainer"}
+
+    @functools.cached_property
+    def _explainer(self) -> Explainer:
+        """The bundle's explainer, built once per scorer (a server scores many times)."""
         assert self.bundle is not None
-        explainer = Explainer.from_bundle(self.bundle, self.explain)
-        explanation = explainer.explain(rows)
+        return Explainer.from_bundle(self.bundle, self.explain)
+
+    def _explained(self, rows: pd.DataFrame, eliminated: np.ndarray) -> dict:
+        explanation = self._explainer.explain(rows)
         summary = explanation.summary(self.explain)
         long = explanation.reasons
         n = len(rows)
