@@ -389,7 +389,7 @@ def bench_explain(work: Path) -> dict[str, object]:
     rows = _explain_rows(_clean_demo(work, 100_000), bundle, EXPLAIN_ROWS)
     _progress("explain_rows", _rate(len(rows), started))
     n = len(rows)
-    matrix = model._matrix(rows)  # the encoded matrix the raw call is given
+    matrix = model.matrix(rows)  # the encoded matrix the raw call is given
     runs: dict[str, dict[str, float]] = {}
 
     started = time.perf_counter()
@@ -741,7 +741,7 @@ def bench_score(work: Path) -> dict[str, object]:
     rows = rows.head(100_000).reset_index(drop=True)
     n = len(rows)
     step: dict[str, dict[str, float]] = {}
-    matrix = model._matrix(rows)
+    matrix = model.matrix(rows)
     started = time.perf_counter()
     model.booster_.predict(matrix, num_iteration=model.best_iteration_)
     step["raw_predict"] = _rate(n, started)
