@@ -333,10 +333,16 @@ def test_scoring_runs_with_this_machines_engine_settings(
     """The bundle keeps the feature definitions, never the engine settings of the
     machine that trained it; the scorer uses those of the machine it runs on."""
     saved = json.loads((env / "bundle" / "bundle.json").read_text())
-    assert not {"batch_rows", "memory_limit", "threads"} & set(saved["features_config"])
+    engine = {"batch_rows", "memory_limit", "threads", "predict_threads"}
+    assert not engine & set(saved["features_config"])
     config = load_config(ROOT / "configs")
+    # small batches, and TreeSHAP on one thread against all cores: the same scores
     here = config.model_copy(
-        update={"engine": config.engine.model_copy(update={"batch_rows": 7})}
+        update={
+            "engine": config.engine.model_copy(
+                update={"batch_rows": 7, "predict_threads": 1}
+            )
+        }
     )
     scorer = Scorer.load(here, str(env / "bundle"))
     assert scorer.engine.batch_rows == 7

@@ -8,13 +8,16 @@ Changing them never changes a feature value, a score or a job's fingerprint.
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field
 
 from predscore.config._base import _Section
 
 
 class EngineConfig(_Section):
-    """Resources of the feature engine (DuckDB and the numpy batches)."""
+    """Resources of the feature engine (DuckDB and the numpy batches) and of the
+    model's predictions."""
 
     batch_rows: int = Field(
         250_000,
@@ -33,3 +36,14 @@ class EngineConfig(_Section):
         description="DuckDB threads; None: all cores; 1 also computes one feature "
         "batch at a time (otherwise two at once)",
     )
+    predict_threads: int | None = Field(
+        None,
+        ge=1,
+        description="LightGBM threads predicting and explaining (TreeSHAP) in a "
+        "scoring job; None: all cores. `predscore serve` uses 1 per worker unless "
+        "set. They change no score",
+    )
+
+    def prediction_threads(self) -> int:
+        """``predict_threads``, or the cores of this machine."""
+        return self.predict_threads or os.cpu_count() or 1

@@ -134,6 +134,9 @@ class Explainer:
         configuration.
     icp : IcpConfig
         The ICP the rows were built with (its bands appear in sentences).
+    threads : int, optional
+        LightGBM threads computing the contributions (default: the training's);
+        they change no value.
     """
 
     def __init__(
@@ -143,20 +146,25 @@ class Explainer:
         config: ExplainConfig,
         specs: Sequence[FeatureSpec],
         icp: IcpConfig,
+        threads: int | None = None,
     ) -> None:
         self.model = model
         self.config = config
+        self.threads = threads
         self.grouping: Grouping = build_grouping(model.features_, config, specs)
         self.renderer = SentenceRenderer(self.grouping, config, icp)
 
     @classmethod
-    def from_bundle(cls, bundle: ModelBundle, config: ExplainConfig) -> Explainer:
+    def from_bundle(
+        cls, bundle: ModelBundle, config: ExplainConfig, threads: int | None = None
+    ) -> Explainer:
         """The explainer of a model bundle (its features and ICP configuration)."""
         return cls(
             model=bundle.model,
             config=config,
             specs=feature_specs(bundle.features, bundle.icp),
             icp=bundle.icp,
+            threads=threads,
         )
 
     def explain(self, rows: pd.DataFrame) -> Explanation:
@@ -194,7 +202,7 @@ class Explainer:
     def _chunk(self, rows: pd.DataFrame, offset: int) -> dict:
         """Explain one chunk; reason rows are positions in the whole frame."""
         if len(rows):
-            raw = self.model.contributions(rows).to_numpy()
+            raw = self.model.contributions(rows, self.threads).to_numpy()
         else:  # LightGBM refuses an empty matrix
             raw = np.zeros((0, len(self.model.features_) + 1))
         phi, base = raw[:, :-1], raw[:, -1]

@@ -198,34 +198,46 @@ class LeadModel:
         if not hasattr(self, "components_"):
             raise ModelError("this LeadModel is not fitted yet: call fit first")
 
-    def raw_of_matrix(self, matrix: np.ndarray) -> np.ndarray:
+    # ``threads``: the LightGBM threads predicting (default: the training's); the
+    # machine's choice, never the model's: they change no value
+    def raw_of_matrix(
+        self, matrix: np.ndarray, threads: int | None = None
+    ) -> np.ndarray:
         """Log-odds of each row of a feature matrix (before calibration)."""
         self._check_fitted()
         out = np.zeros(len(matrix))
         for weight, component in self.components_:
-            out += weight * component.raw(matrix)
+            out += weight * component.raw(matrix, threads)
         return out
 
-    def predict_raw(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_raw(
+        self, frame: pd.DataFrame, threads: int | None = None
+    ) -> np.ndarray:
         """Log-odds of each row (before calibration)."""
         self._check_fitted()
-        return self.raw_of_matrix(self.matrix(frame))
+        return self.raw_of_matrix(self.matrix(frame), threads)
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(
+        self, frame: pd.DataFrame, threads: int | None = None
+    ) -> np.ndarray:
         """Calibrated closing probability of each row."""
-        raw = self.predict_raw(frame)
+        raw = self.predict_raw(frame, threads)
         return self.calibrator_.transform(raw)
 
-    def contributions_of_matrix(self, matrix: np.ndarray) -> np.ndarray:
+    def contributions_of_matrix(
+        self, matrix: np.ndarray, threads: int | None = None
+    ) -> np.ndarray:
         """Exact contributions on log-odds, last column the expected value; each row
         sums to :meth:`raw_of_matrix`."""
         self._check_fitted()
         out = np.zeros((len(matrix), len(self.features_) + 1))
         for weight, component in self.components_:
-            out += weight * component.contributions(matrix)
+            out += weight * component.contributions(matrix, threads)
         return out
 
-    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def contributions(
+        self, frame: pd.DataFrame, threads: int | None = None
+    ) -> pd.DataFrame:
         """Per-row contributions on log-odds (TreeSHAP for trees, coefficient ×
         (value − mean) for the linear model, their weighted sum for a blend).
 
@@ -233,7 +245,7 @@ class LeadModel:
         :meth:`predict_raw`.
         """
         self._check_fitted()
-        values = self.contributions_of_matrix(self.matrix(frame))
+        values = self.contributions_of_matrix(self.matrix(frame), threads)
         return pd.DataFrame(
             values, columns=[*self.features_, "base"], index=frame.index
         )

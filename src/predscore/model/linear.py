@@ -68,12 +68,15 @@ class LinearComponent:
                 out[:, i] = np.where(missing, term["missing_coef"], coefs)
         return out
 
-    def raw(self, matrix: np.ndarray) -> np.ndarray:
-        """Log-odds of each row."""
+    def raw(self, matrix: np.ndarray, threads: int | None = None) -> np.ndarray:
+        """Log-odds of each row (``threads``: unused, numpy's own)."""
         return self.intercept + self._term_values(matrix).sum(axis=1)
 
-    def contributions(self, matrix: np.ndarray) -> np.ndarray:
-        """Per-feature contributions on log-odds; last column the expected value."""
+    def contributions(
+        self, matrix: np.ndarray, threads: int | None = None
+    ) -> np.ndarray:
+        """Per-feature contributions on log-odds; last column the expected value
+        (``threads``: unused)."""
         centers = np.array([t["center"] for t in self.terms])
         phi = self._term_values(matrix) - centers
         base = np.full((len(matrix), 1), self.intercept + centers.sum())

@@ -77,6 +77,10 @@ def staged_raw(
     return out
 
 
+def _threads(threads: int | None) -> dict[str, int]:
+    return {} if threads is None else {"num_threads": int(threads)}
+
+
 @dataclass
 class TreeComponent:
     """A fitted booster and the number of its trees in use."""
@@ -86,13 +90,20 @@ class TreeComponent:
 
     family = "lightgbm"
 
-    def raw(self, matrix: np.ndarray) -> np.ndarray:
-        """Raw log-odds of each row."""
-        return self.booster.predict(matrix, raw_score=True, num_iteration=self.trees)
+    def raw(self, matrix: np.ndarray, threads: int | None = None) -> np.ndarray:
+        """Raw log-odds of each row (``threads``: LightGBM's, default the
+        training's; they change no value)."""
+        return self.booster.predict(
+            matrix, raw_score=True, num_iteration=self.trees, **_threads(threads)
+        )
 
-    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+    def contributions(
+        self, matrix: np.ndarray, threads: int | None = None
+    ) -> np.ndarray:
         """TreeSHAP contributions on log-odds; last column the expected value."""
-        return self.booster.predict(matrix, pred_contrib=True, num_iteration=self.trees)
+        return self.booster.predict(
+            matrix, pred_contrib=True, num_iteration=self.trees, **_threads(threads)
+        )
 
     def importance(self) -> np.ndarray:
         """Total gain of each feature, as shares summing to 1."""

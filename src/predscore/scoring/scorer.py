@@ -342,7 +342,11 @@ class Scorer:
         elif reasons:
             columns.update(self._explained(rows, eliminated))
         else:
-            probability = self.bundle.model.predict_proba(rows) if n else np.zeros(0)
+            probability = (
+                self.bundle.model.predict_proba(rows, self.engine.prediction_threads())
+                if n
+                else np.zeros(0)
+            )
             columns.update(
                 {
                     "probability": pa.array(probability, pa.float64()),
@@ -382,7 +386,9 @@ class Scorer:
     def _explainer(self) -> Explainer:
         """The bundle's explainer, built once per scorer (a server scores many times)."""
         assert self.bundle is not None
-        return Explainer.from_bundle(self.bundle, self.explain)
+        return Explainer.from_bundle(
+            self.bundle, self.explain, self.engine.prediction_threads()
+        )
 
     def _explained(self, rows: pd.DataFrame, eliminated: np.ndarray) -> dict:
         explanation = self._explainer.explain(rows)

@@ -48,6 +48,11 @@ def build_app(config: PredscoreConfig, environ: Mapping[str, str]) -> FastAPI:
     if settings.score_api:
         from predscore.scoring import Scorer
 
+        if config.engine.predict_threads is None:
+            # a request is a lead or a few: one thread each, the workers take the cores
+            engine = config.engine.model_copy(update={"predict_threads": 1})
+            config = config.model_copy(update={"engine": engine})
+
         scorer = Scorer.load(
             config, model=settings.model, rules_only=settings.rules_only
         )
