@@ -742,15 +742,22 @@ def bench_score(work: Path) -> dict[str, object]:
     n = len(rows)
     step: dict[str, dict[str, float]] = {}
     matrix = model.matrix(rows)
+    # the raw calls on as many threads as the scorer's predictions (engine.yaml)
+    threads = load_config(ROOT / "configs").engine.prediction_threads()
     started = time.perf_counter()
-    model.booster_.predict(matrix, num_iteration=model.best_iteration_)
+    model.booster_.predict(
+        matrix, num_iteration=model.best_iteration_, num_threads=threads
+    )
     step["raw_predict"] = _rate(n, started)
     started = time.perf_counter()
     model.predict_proba(rows)  # features assembled + trees + calibration
     step["predscore_predict_proba"] = _rate(n, started)
     started = time.perf_counter()
     model.booster_.predict(
-        matrix, pred_contrib=True, num_iteration=model.best_iteration_
+        matrix,
+        pred_contrib=True,
+        num_iteration=model.best_iteration_,
+        num_threads=threads,
     )
     step["raw_pred_contrib"] = _rate(n, started)
     config = load_config(ROOT / "configs")
