@@ -69,6 +69,11 @@ _LAZY = {
     "save_evaluation": "predscore.experiment",
     "backtest": "predscore.experiment",
     "save_backtest": "predscore.experiment",
+    # model health: drift, realised performance, champion vs challenger
+    "monitor_model": "predscore.monitor",
+    "compare_registered": "predscore.experiment",
+    "compare_models": "predscore.experiment",
+    "promote_checked": "predscore.experiment",
     # explanations and scoring
     "Explainer": "predscore.explain",
     "explain_lead": "predscore.explain",
@@ -85,6 +90,8 @@ __all__ = [
     "backtest",
     "build_features",
     "build_snapshots",
+    "compare_models",
+    "compare_registered",
     "ConfigError",
     "create_app",
     "DataValidationError",
@@ -107,10 +114,12 @@ __all__ = [
     "load_rules",
     "ModelBundle",
     "ModelError",
+    "monitor_model",
     "OutputError",
     "PredscoreConfig",
     "PredscoreError",
     "promote",
+    "promote_checked",
     "read_dataset",
     "render_report",
     "run_ingest",
@@ -146,7 +155,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from predscore.demo import generate_demo_data
     from predscore.experiment import (
         backtest,
+        compare_models,
+        compare_registered,
         evaluate_model,
+        promote_checked,
         save_backtest,
         save_evaluation,
         train_and_register,
@@ -164,6 +176,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from predscore.ingest import load_mapping, run_ingest
     from predscore.model import LeadModel, ModelBundle, load_bundle, save_bundle
     from predscore.model.tracking import load_model, promote
+    from predscore.monitor import monitor_model
     from predscore.report import render_report
     from predscore.rules import score_rules
     from predscore.schema.validate import load_dataset, read_dataset, validate_tables

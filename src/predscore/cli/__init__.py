@@ -9,6 +9,7 @@ end the command with a one-line reason on stderr and exit code 1. This package a
 from predscore.cli import (  # noqa: F401  (registers the commands)
     data,
     explain,
+    health,
     model,
     score,
     serve,

@@ -33,14 +33,25 @@ def demo_data(
         typer.Option("--leads", min=1, help="Number of leads (default: demo.yaml)."),
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    drift: Annotated[
+        str | None,
+        typer.Option(
+            "--drift",
+            help="Inject a drift over time: 'sector' (a sector's share grows) or "
+            "'channel' (a channel replaces another); settings in demo.yaml `drift`.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Generate a synthetic B2B CRM (accounts, leads, activities, qualifications, outcomes)."""
     from predscore.demo import generate_demo_data
 
     with _errors():
-        overrides = {
+        overrides: dict = {
             k: v for k, v in {"leads": leads, "seed": seed}.items() if v is not None
         }
+        if drift is not None:
+            overrides["drift"] = {"kind": drift}
         config = _config({"demo": overrides} if overrides else None)
         started = time.perf_counter()
         with _progress() as progress:
@@ -62,6 +73,17 @@ def demo_data(
             f"leads: {config.demo.leads:,} — won {summary.won:,}, lost {summary.lost:,}, "
             f"open {summary.open:,}; won rate among closed {summary.won_rate:.1%}"
         )
+        if config.demo.drift is not None:
+            d = config.demo.drift
+            what = (
+                f"accounts moving to sector {d.sector}"
+                if d.kind == "sector"
+                else f"activities moving from {d.channel_from} to {d.channel_to}"
+            )
+            console.print(
+                f"drift injected: {what}, from {d.start:.0%} of the span on, up to "
+                f"{d.share:.0%} of the new ones at the end"
+            )
 
 
 @app.command("ingest")

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from predscore.cli._app import (
     AsOfOption,
@@ -294,16 +295,32 @@ def _mean_view(mean: pd.DataFrame) -> pd.DataFrame:
 def promote_command(
     version: Annotated[
         str | None,
-        typer.Option("--version", help="Model version (default: the challenger)."),
+        typer.Option(
+            "--version",
+            help="Model version (default: the challenger); an older one reverts.",
+        ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Promote even a version `compare` found significantly worse than "
+            "the champion.",
+        ),
+    ] = False,
 ) -> None:
-    """Make a registered version the champion and export it to models/champion."""
-    from predscore.model.tracking import promote
+    """Make a registered version the champion and export it to models/champion.
+
+    Refused when `predscore compare` found the version significantly worse than
+    the current champion (monitor.compare.gate_metric), unless --force.
+    """
+    from predscore.experiment import promote_checked
 
     with _errors():
         config = _config()
-        promoted, export = promote(config.model.tracking, version)
+        done = promote_checked(config, version, force=force)
         console.print(
-            f"model '{config.model.tracking.registered_model}' version {promoted} is "
-            f"now champion; exported to {export}"
+            f"model '{config.model.tracking.registered_model}' version {done.version} "
+            f"is now champion; exported to {done.export}"
         )
+        console.print(escape(done.note), highlight=False)

@@ -8,7 +8,7 @@ an error naming the file and the key, and every key has its default in the model
 """
 
 from predscore.config._base import Range
-from predscore.config.demo import DemoConfig
+from predscore.config.demo import DemoConfig, DemoDriftConfig
 from predscore.config.engine import EngineConfig
 from predscore.config.explain import (
     FAMILIES,
@@ -42,6 +42,13 @@ from predscore.config.model import (
     TrackingConfig,
     TreeCandidate,
 )
+from predscore.config.monitor import (
+    CompareConfig,
+    DriftConfig,
+    MonitorConfig,
+    RealisedConfig,
+    ScoreShiftConfig,
+)
 from predscore.config.rules import (
     RULE_OPS,
     Condition,
@@ -55,6 +62,11 @@ from predscore.config.scoring import ScoringConfig
 from predscore.config.serve import ServeConfig
 
 __all__ = [
+    "CompareConfig",
+    "DriftConfig",
+    "MonitorConfig",
+    "RealisedConfig",
+    "ScoreShiftConfig",
     "CalibrationConfig",
     "CrossValidationConfig",
     "EvaluationConfig",
@@ -69,6 +81,7 @@ __all__ = [
     "Condition",
     "DEFAULT_CONFIG_DIR",
     "DemoConfig",
+    "DemoDriftConfig",
     "EngineConfig",
     "EliminatoryCriterion",
     "FAMILIES",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import (
     Field,
@@ -10,6 +11,28 @@ from pydantic import (
 )
 
 from predscore.config._base import _Section
+
+
+class DemoDriftConfig(_Section):
+    """A drift injected into the demo CRM (``predscore demo-data --drift``), so that
+    ``predscore monitor`` has something to find.
+
+    From ``start`` (a share of the time span) on, a growing share of the new leads,
+    up to ``share`` at the end, changes: ``sector``: their account is in ``sector``
+    (the account of such a lead is redrawn, which also moves its fit and so its
+    chance to close); ``channel``: their activities on ``channel_from`` happen on
+    ``channel_to`` instead. Draws come from a seed stream of their own: the rest of
+    the data is what it is without drift.
+    """
+
+    kind: Literal["sector", "channel"] = "sector"
+    start: float = Field(0.4, ge=0, lt=1, description="share of the span before drift")
+    share: float = Field(
+        1.0, gt=0, le=1, description="share of the new leads changed at the end"
+    )
+    sector: str = "public_sector"
+    channel_from: str = "webinar"
+    channel_to: str = "event"
 
 
 class DemoConfig(_Section):
@@ -46,6 +69,9 @@ class DemoConfig(_Section):
     chunk_leads: int = Field(50_000, ge=1000)
     sector_weights: dict[str, float] | None = None
     country_weights: dict[str, float] | None = None
+    drift: DemoDriftConfig | None = Field(
+        None, description="a drift injected over time (null: none)"
+    )
     owners: dict[str, list[str]] | None = Field(
         None,
         description="region -> sales reps owning its accounts (key OTHER for the "

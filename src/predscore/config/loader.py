@@ -21,6 +21,7 @@ from predscore.config.explain import ExplainConfig
 from predscore.config.features import FeaturesConfig
 from predscore.config.icp import IcpConfig
 from predscore.config.model import ModelConfig
+from predscore.config.monitor import MonitorConfig
 from predscore.config.rules import RulesConfig
 from predscore.config.scoring import ScoringConfig
 from predscore.config.serve import ServeConfig
@@ -37,6 +38,7 @@ _SECTION_FILES = (
     "scoring",
     "serve",
     "engine",
+    "monitor",
 )  # sections that live in a file of their own
 
 
@@ -64,6 +66,7 @@ class PredscoreConfig(_Section):
     scoring: ScoringConfig = ScoringConfig()
     serve: ServeConfig = ServeConfig()
     engine: EngineConfig = EngineConfig()
+    monitor: MonitorConfig = MonitorConfig()
 
 
 def find_config_dir(explicit: Path | str | None = None) -> Path | None:

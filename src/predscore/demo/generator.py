@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from predscore.config import DemoConfig, IcpConfig
+from predscore.demo.drift import drift_channels
 from predscore.demo.journeys import (
     close_delays,
     draw_activities,
@@ -35,6 +36,7 @@ __all__ = ["DemoSummary", "generate_demo_data", "won_intercept"]
 
 _DAY = np.timedelta64(86_400_000_000, "us")
 _PILOT_KEY = 2**32 - 1  # seed stream of the calibration pilot, apart from every chunk
+_DRIFT_KEY = 2**32 - 2  # seed stream of an injected drift, apart from the rest
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def won_intercept(
     own seed stream (so it does not depend on the number of leads asked for).
     """
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, _PILOT_KEY]))
+    # without the drift: the same intercept, so that a drifted demo differs from
+    # the plain one by the drift alone
     pop = draw_population(rng, pilot_leads, 0, 0, config, icp)
     base = won_logit(pop, rng.normal(0, 0.7, pilot_leads))
     won_days, lost_days, stale_u = close_delays(rng, pop)
@@ -152,7 +156,10 @@ def _chunk(
     intercept: float,
 ) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, index]))
-    pop = draw_population(rng, n, first_lead, first_account, config, icp)
+    drift_rng = np.random.default_rng(
+        np.random.SeedSequence([config.seed, index, _DRIFT_KEY])
+    )
+    pop = draw_population(rng, n, first_lead, first_account, config, icp, drift_rng)
     p_won = 1 / (1 + np.exp(-(intercept + won_logit(pop, rng.normal(0, 0.7, n)))))
     timeline, outcomes = draw_outcomes(
         rng, pop, p_won, _end(config), config.stale_share
@@ -160,7 +167,9 @@ def _chunk(
     tables = {
         "accounts": pop.accounts,
         "leads": pop.leads,
-        "activities": draw_activities(rng, pop, timeline),
+        "activities": drift_channels(
+            draw_activities(rng, pop, timeline), config, drift_rng
+        ),
         "qualifications": draw_qualifications(rng, pop, timeline),
         "outcomes": outcomes,
     }

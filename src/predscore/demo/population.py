@@ -35,6 +35,7 @@ from predscore.demo.catalogue import (
     TECH,
     TITLES,
 )
+from predscore.demo.drift import drift_sectors
 
 __all__ = ["Population", "draw_population", "won_logit"]
 
@@ -225,8 +226,10 @@ def draw_population(
     first_account: int,
     config: DemoConfig,
     icp: IcpConfig,
+    drift_rng: np.random.Generator | None = None,
 ) -> Population:
-    """Draw ``n_leads`` contacts grouped in accounts, with their hidden state."""
+    """Draw ``n_leads`` contacts grouped in accounts, with their hidden state
+    (``drift_rng``: the draws of ``config.drift``, when one is injected)."""
     per_account = 1 + rng.poisson(config.contacts_per_account - 1, int(n_leads) + 1)
     cum = np.cumsum(per_account)
     n_accounts = int(np.searchsorted(cum, n_leads) + 1)
@@ -266,6 +269,8 @@ def draw_population(
         "timedelta64[us]"
     )
     accounts["created_at"] = pd.to_datetime(acc_created).tz_localize("UTC")
+    if drift_rng is not None:
+        accounts = drift_sectors(accounts, first_contact, config, drift_rng)
 
     matches = {k: v[account_of] for k, v in _account_fit(accounts, icp).items()}
     matches["role"] = np.isin(role, icp.roles)

@@ -21,14 +21,16 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from predscore.errors import PredscoreError
 
 __all__ = ["paired_bootstrap"]
 
 #: metrics of :func:`paired_bootstrap`, and whether higher is better
-_HIGHER_IS_BETTER = {"roc_auc": True, "brier": False}
+_HIGHER_IS_BETTER = {"roc_auc": True, "brier": False, "average_precision": True}
+#: metrics read off a scorer's order (``rankings``) rather than its probability
+_RANKED = ("roc_auc", "average_precision")
 
 
 class _Ranked:
@@ -56,10 +58,22 @@ class _Ranked:
     def brier(self, w: np.ndarray) -> float:
         return float(np.sum(w * (self.p - self.y) ** 2) / np.sum(w))
 
+    def average_precision(self, w: np.ndarray) -> float:
+        """Weighted average precision: the precision at each distinct score, from
+        the highest down, weighted by the recall it adds (scikit-learn's step sum)."""
+        pos = np.bincount(self.group, weights=w * self.y, minlength=self.groups)
+        neg = np.bincount(self.group, weights=w * (1 - self.y), minlength=self.groups)
+        tp, fp = pos[::-1].cumsum(), neg[::-1].cumsum()  # at or above each group
+        taken = tp + fp
+        precision = np.divide(tp, taken, out=np.zeros_like(tp), where=taken > 0)
+        return float(np.sum(pos[::-1] * precision) / tp[-1])
+
 
 def _metric(name: str, y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> float:
     if name == "roc_auc":
         return float(roc_auc_score(y, p, sample_weight=w))
+    if name == "average_precision":
+        return float(average_precision_score(y, p, sample_weight=w))
     return float(brier_score_loss(y, p, sample_weight=w))
 
 
@@ -88,7 +102,8 @@ def paired_bootstrap(
         The scorer every other one is compared with (``difference`` =
         ``against`` − other).
     metrics : sequence of str
-        ``roc_auc`` (higher is better) and ``brier`` (lower is better).
+        ``roc_auc`` and ``average_precision`` (higher is better), ``brier`` (lower
+        is better).
     resamples : int
         Bootstrap draws; a draw whose rows hold a single class is drawn again.
     level : float
@@ -159,8 +174,8 @@ def paired_bootstrap(
     rows = []
     for o in others:
         for m in metrics:
-            mine = order[against] if m == "roc_auc" else probs[against]
-            theirs = order[o] if m == "roc_auc" else probs[o]
+            mine = order[against] if m in _RANKED else probs[against]
+            theirs = order[o] if m in _RANKED else probs[o]
             value, other = _metric(m, y, mine, None), _metric(m, y, theirs, None)
             low, high = np.quantile(draws[(o, m)], [alpha, 1 - alpha])
             higher = _HIGHER_IS_BETTER[m]

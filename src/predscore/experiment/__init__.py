@@ -25,10 +25,26 @@ Public API
     That document as tables (one row per scorer; one row per trap segment).
 ``evaluation_figures(scored, importance) -> dict[str, Figure]``
     Calibration, ROC/PR, gains and lift, importance.
+``compare_registered(data, config, as_of, champion=None, challenger=None) -> Comparison``
+    What ``predscore compare`` does: both models on the newest labelled leads,
+    paired intervals of the differences, the verdict recorded for ``promote``.
+``compare_models(tables, champion, challenger, config) -> dict``, ``newest_leads``
+``promote_checked(config, version=None, force=False) -> Promotion``
+    ``promote`` with its gate: a significantly worse challenger is refused.
+``training_profile(rows, model, config, rules=None) -> dict``
+    The training profile a bundle keeps for ``predscore monitor``.
 ``reference_probability(name, train, test, threads=1, seed=0)``, ``REFERENCES``
     The reference models alone (``benchmarks/results.py`` uses them).
 """
 
+from predscore.experiment.challenge import (
+    Promotion,
+    PromotionRefused,
+    compare_models,
+    compare_registered,
+    newest_leads,
+    promote_checked,
+)
 from predscore.experiment.compare import (
     METRIC_KEYS,
     evaluation_figures,
@@ -43,6 +59,7 @@ from predscore.experiment.evaluate import (
     evaluate_model,
     procedure_config,
 )
+from predscore.experiment.profile import training_profile
 from predscore.experiment.references import REFERENCES, reference_probability
 from predscore.experiment.register import (
     RegisteredTraining,
@@ -67,6 +84,13 @@ __all__ = [
     "METRIC_KEYS",
     "REFERENCES",
     "BacktestResult",
+    "Promotion",
+    "PromotionRefused",
+    "compare_models",
+    "compare_registered",
+    "newest_leads",
+    "promote_checked",
+    "training_profile",
     "FittedProcedure",
     "RegisteredTraining",
     "TrainingResult",

@@ -38,6 +38,7 @@ from predscore.config import (
 )
 from predscore.errors import ConfigError, InsufficientHistoryError, ModelError
 from predscore.experiment.compare import scored_rows, side_by_side
+from predscore.experiment.profile import training_profile
 from predscore.features import build_snapshots, newest_event
 from predscore.model import (
     Calibrator,
@@ -443,6 +444,8 @@ def train_model(
         },
         "immature": {"leads": immature},
     }
+    say("profiling the training rows (the reference of `predscore monitor`)")
+    reference = training_profile(rows, model, config, rules)
     bundle = ModelBundle(
         model=model,
         features=fitted.features,
@@ -463,6 +466,8 @@ def train_model(
             "label_cutoff": None
             if fitted.features.horizon_days is None or cutoff is None
             else pd.Timestamp(cutoff).isoformat(),
+            # what `predscore monitor` compares today's open leads with
+            "reference": reference,
         },
     )
     metrics["warnings"] = training_warnings(selection)
