@@ -60,7 +60,11 @@ def tracking_uri(config: TrackingConfig) -> str:
     """The store in use: ``MLFLOW_TRACKING_URI`` or the embedded SQLite default."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or config.tracking_uri
     if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        # absolute: MLflow caches a store per URI for the life of the process, and a
+        # relative path would keep naming the first folder's database
+        path = Path(uri.removeprefix("sqlite:///")).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{path}"
     return uri
 
 
