@@ -62,7 +62,11 @@ def health(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         mp.chdir(work)
         mp.setenv("PREDSCORE_CONFIG_DIR", str(ROOT / "configs"))
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        for name, extra in (("plain", []), ("drift", ["--drift", "channel"])):
+        for name, extra in (
+            ("plain", []),
+            ("drift", ["--drift", "channel"]),
+            ("sector", ["--drift", "sector"]),
+        ):
             _cli(
                 "demo-data",
                 "--out",
@@ -89,6 +93,7 @@ def health(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ("plain", "2026-06-01"),
         ("plain", "2026-09-30"),
         ("drift", "2026-09-30"),
+        ("sector", "2026-09-30"),
     ):
         score_leads(
             work / data,
@@ -144,6 +149,32 @@ def test_monitor_flags_the_injected_channel_drift_and_exits_3(
     assert top["psi"] >= 0.5
     page = (work / "mon-drift" / "monitor.html").read_text()
     assert drifted[0] in page and "data:image/png;base64," in page
+
+
+def test_monitor_flags_a_sector_growing_in_the_pipeline(
+    health: dict[str, Any],
+) -> None:
+    """Against the leads open at training (not the closed training rows), a sector
+    whose share of new leads grows stands out, and nothing else moves much."""
+    work, config = health["work"], health["config"]
+    reference = health["result"].bundle.metadata["reference"]
+    assert reference["open"]["leads"] > 0
+    assert set(reference["open"]["features"]) == set(reference["features"])
+    result = monitor_model(
+        work / "sector",
+        work / "runs-sector" / "2026-09",
+        work / "mon-sector",
+        config,
+        NOW,
+        model=str(work / "model"),
+        validated=True,
+        log_to_mlflow=False,
+    )
+    doc = result.document
+    assert "open at training" in doc["drift"]["against"]
+    first, second = doc["drift"]["features"][:2]
+    # a week after training, the grown sector already stands apart from the rest
+    assert first["feature"] == "sector" and first["psi"] >= 2 * second["psi"]
 
 
 def test_monitor_on_undrifted_data_exits_0_and_judges_the_earlier_run(

@@ -47,7 +47,7 @@ class DriftConfig(_Section):
         description="share given to an empty bin so that PSI stays finite",
     )
     psi_alert: float | None = Field(
-        0.25,
+        0.3,
         gt=0,
         description="a feature whose PSI reaches this has drifted (null: not checked); "
         "the usual reading: < 0.1 stable, 0.1-0.25 moderate, > 0.25 major",

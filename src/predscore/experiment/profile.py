@@ -5,8 +5,11 @@ model, the rules and the configuration; output: a compact JSON document stored i
 bundle's metadata (``metadata["reference"]``): per model feature, its bins and their
 shares on the training rows (:func:`predscore.evaluation.drift.profile_column`), the
 same for the model's calibrated probability and for the route those rows would take
-(``explain.routing``), and the close rate. ``monitor`` compares today's open leads
-with it; no training row is kept, only shares of bins.
+(``explain.routing``), and the close rate; and the profile of the leads that were
+open when the model was trained (:func:`open_profile`): the population ``monitor``
+compares today's open leads with, since the training rows are snapshots of closed
+leads and open leads always hold more young and stale ones. No training row is
+kept, only shares of bins.
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predscore.config import PredscoreConfig, RulesConfig
+from predscore.config import FeaturesConfig, IcpConfig, PredscoreConfig, RulesConfig
 from predscore.errors import ConfigError
 from predscore.evaluation.drift import profile_column, profile_frame
 from predscore.explain import route_leads
+from predscore.features import build_features
 from predscore.model import LeadModel
 from predscore.rules import score_rules
 
-__all__ = ["PROFILE_VERSION", "ROUTES", "training_profile"]
+__all__ = ["PROFILE_VERSION", "ROUTES", "open_profile", "training_profile"]
 
 #: version of the document (``monitor`` refuses another one with a clear message)
 PROFILE_VERSION = 1
@@ -89,4 +93,41 @@ def training_profile(
             pd.Series(probability), bins=config.monitor.scores.bins
         ),
         "route": profile_column(pd.Series(routes, dtype=object), levels=ROUTES),
+    }
+
+
+def open_profile(
+    tables: object,
+    as_of: pd.Timestamp,
+    model: LeadModel,
+    features: FeaturesConfig,
+    icp: IcpConfig,
+    config: PredscoreConfig,
+) -> dict[str, Any] | None:
+    """Profile of the leads open at ``as_of`` (the training cutoff), built with the
+    model's own feature definitions; None when there were none.
+
+    Returns
+    -------
+    dict or None
+        ``as_of``, ``leads`` and ``features`` (profile by feature name).
+    """
+    drift = config.monitor.drift
+    rows = build_features(tables, as_of, features, icp, engine=config.engine)
+    if rows.empty:
+        return None
+    if len(rows) > drift.reference_rows:
+        rng = np.random.default_rng(config.seed)
+        picked = np.sort(rng.choice(len(rows), drift.reference_rows, replace=False))
+        rows = rows.iloc[picked].reset_index(drop=True)
+    return {
+        "as_of": pd.Timestamp(as_of).isoformat(),
+        "leads": len(rows),
+        "features": profile_frame(
+            rows,
+            model.features_,
+            bins=drift.bins,
+            max_levels=drift.max_levels,
+            min_level_share=drift.min_level_share,
+        ),
     }

@@ -38,7 +38,7 @@ from predscore.config import (
 )
 from predscore.errors import ConfigError, InsufficientHistoryError, ModelError
 from predscore.experiment.compare import scored_rows, side_by_side
-from predscore.experiment.profile import training_profile
+from predscore.experiment.profile import open_profile, training_profile
 from predscore.features import build_snapshots, newest_event
 from predscore.model import (
     Calibrator,
@@ -446,6 +446,14 @@ def train_model(
     }
     say("profiling the training rows (the reference of `predscore monitor`)")
     reference = training_profile(rows, model, config, rules)
+    reference["open"] = open_profile(
+        tables,
+        cutoff if cutoff is not None else newest_event(tables),
+        model,
+        fitted.features,
+        config.icp,
+        config,
+    )
     bundle = ModelBundle(
         model=model,
         features=fitted.features,

@@ -11,8 +11,8 @@ Three views, each against the model's training profile (``bundle.metadata
 
 1. **feature drift**: today's open leads (the current run's scored leads, their
    features rebuilt as of its cutoff with the model's own feature definitions)
-   against the training rows, per feature, PSI and Jensen-Shannon distance, the
-   most drifted first;
+   against the leads open at training (the training rows for older models), per
+   feature, PSI and Jensen-Shannon distance, the most drifted first;
 2. **score shift**: the current run's probabilities and routes against the training
    rows' and against the previous run's;
 3. **realised performance**: the earlier runs' probabilities against the outcomes
@@ -131,19 +131,21 @@ def _feature_drift(
     config: PredscoreConfig,
 ) -> tuple[pd.DataFrame, dict[str, dict]]:
     """PSI and JS distance of every model feature, today's scored leads against
-    the training rows; the bins of the most drifted (the page draws them)."""
+    the leads open at training (:func:`drift_reference`); the bins of the most
+    drifted (the page draws them)."""
     scored = run.scores(["lead_id"])["lead_id"].astype(str)
     rows = build_features(
         tables, run.as_of, bundle.features, bundle.icp, engine=config.engine
     )
     rows = rows.loc[rows["lead_id"].astype(str).isin(set(scored))]
-    table = distribution_shift(
-        reference["features"], rows, config.monitor.drift.epsilon
-    ).assign(rows=len(rows))
+    profiles = drift_reference(reference)["features"]
+    table = distribution_shift(profiles, rows, config.monitor.drift.epsilon).assign(
+        rows=len(rows)
+    )
     shown = table["feature"].head(config.monitor.drift.shown)
     bins = {}
     for name in shown:
-        profile = reference["features"][name]
+        profile = profiles[name]
         values = rows[name] if name in rows else pd.Series([None] * len(rows))
         bins[name] = {
             "labels": bin_labels(profile),
@@ -151,6 +153,25 @@ def _feature_drift(
             "current": [round(float(x), 6) for x in bin_shares(values, profile)],
         }
     return table, bins
+
+
+def drift_reference(reference: dict[str, Any]) -> dict[str, Any]:
+    """What today's open leads are compared with: the leads open when the model was
+    trained (the same kind of population), or the training rows for a model trained
+    before that profile was kept. ``against`` says which, for people."""
+    opened = reference.get("open")
+    if isinstance(opened, dict) and opened.get("features"):
+        return {
+            "features": opened["features"],
+            "against": f"the {opened['leads']} leads open at training "
+            f"({opened['as_of'][:10]})",
+        }
+    return {
+        "features": reference["features"],
+        "against": "the training rows (snapshots of closed leads; this model keeps "
+        "no profile of the leads open at training: retrain it to compare like "
+        "with like)",
+    }
 
 
 def _shift(expected: list[float], actual: np.ndarray, epsilon: float) -> dict:
@@ -370,6 +391,7 @@ def check_model(
         },
         "thresholds": monitor.model_dump(mode="json", exclude={"compare"}),
         "drift": {
+            "against": drift_reference(reference)["against"],
             "rows": int(drift["rows"].iloc[0]) if len(drift) else 0,
             "drifted": drifted,
             "features": drift.drop(columns="rows").to_dict(orient="records"),

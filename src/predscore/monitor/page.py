@@ -44,7 +44,7 @@ of the rows won{% endif %}.</small></p>
 {% else %}<div class="ok">No threshold crossed.</div>{% endif %}
 
 <h2>Feature drift</h2>
-<p>{{ doc.drift.rows }} open leads against the training rows; thresholds PSI
+<p>{{ doc.drift.rows }} open leads against {{ doc.drift.against }}; thresholds PSI
 {{ doc.thresholds.drift.psi_alert }}, JS distance {{ doc.thresholds.drift.js_alert }}
 {% if doc.drift.rows < doc.thresholds.drift.min_rows %}(fewer than
 {{ doc.thresholds.drift.min_rows }} leads: not alerted){% endif %}.</p>
@@ -116,7 +116,7 @@ def _drift_plot(features: Sequence[Mapping[str, Any]], threshold: float | None) 
     if threshold is not None:
         ax.axvline(threshold, color="#c0392b", linestyle="--", label="alert")
         ax.legend(loc="lower right")
-    ax.set_xlabel("PSI (training rows → today's open leads)")
+    ax.set_xlabel("PSI (open at training → today's open leads)")
     return _png(figure)
 
 
