@@ -3,28 +3,20 @@ feedback; per-rep access and CSRF refusals.
 
 A uvicorn server on a free loopback port serves the batch of the real pipeline
 (``served``) with its model loaded and a store (an SQLite file) holding two reps and
-an admin. The browser is the system's Chromium, as in test_browser.py (skipped with
+an admin. (``rep_server`` in conftest.py). The browser is the system's Chromium, as in test_browser.py (skipped with
 the reason when it is missing). Screenshots go to the ``artifacts`` folder.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import uvicorn
 
-from predscore.config import load_config
-from predscore.scoring import Scorer
-from predscore.serve import create_app
 from predscore.store import lead_entries, read_feedback
-from rep_store import PASSWORD, seeded_store, two_owners
-from served_data import TOKEN, Served
+from rep_store import PASSWORD, two_owners
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,48 +42,6 @@ pytestmark = [
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def scores(served: Served) -> pd.DataFrame:
-    return pd.read_parquet(served.batch / "scores.parquet").sort_values("rank")
-
-
-@pytest.fixture(scope="module")
-def server(
-    served: Served, scores: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, object]]:
-    """``(base URL, store)`` of a server with the model and a store of users."""
-    config = load_config(ROOT / "configs", {"serve": {"scores": str(served.scores)}})
-    scorer = Scorer.load(config, model=str(served.bundle))
-    db = tmp_path_factory.mktemp("browser-store") / "predscore.db"
-    store = seeded_store(f"sqlite:///{db}", two_owners(scores))
-    port = _free_port()
-    uv = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config, TOKEN, scorer, store=store),
-            host="127.0.0.1",
-            port=port,
-            access_log=False,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store
-    uv.should_exit = True
-    thread.join(timeout=10)
-    store.dispose()
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     with sync_api.sync_playwright() as playwright:
@@ -111,20 +61,22 @@ def _signed_in(browser: object, base: str, user: str) -> object:
     return page
 
 
-def _ana_lead(scores: pd.DataFrame) -> str:
-    owner = two_owners(scores)[0]
-    mine = scores[(scores["owner"] == owner) & (scores["route"] != "disqualify")]
+def _ana_lead(served_scores: pd.DataFrame) -> str:
+    owner = two_owners(served_scores)[0]
+    mine = served_scores[
+        (served_scores["owner"] == owner) & (served_scores["route"] != "disqualify")
+    ]
     return str(mine.iloc[0]["lead_id"])
 
 
 def test_a_rep_answers_and_sees_the_lead_rescored_then_gives_feedback(
     browser: object,
-    server: tuple[str, object],
-    scores: pd.DataFrame,
+    rep_server: tuple[str, object],
+    served_scores: pd.DataFrame,
     artifacts: Path,
 ) -> None:
-    base, store = server
-    lead = _ana_lead(scores)
+    base, store = rep_server
+    lead = _ana_lead(served_scores)
     page = _signed_in(browser, base, "ana")
     assert "ana · rep" in page.locator("header").inner_text()
     page.click(f"a[href='/leads/{lead}']")
@@ -167,11 +119,11 @@ def test_a_rep_answers_and_sees_the_lead_rescored_then_gives_feedback(
 
 
 def test_another_rep_cannot_see_the_first_reps_queue(
-    browser: object, server: tuple[str, object], scores: pd.DataFrame
+    browser: object, rep_server: tuple[str, object], served_scores: pd.DataFrame
 ) -> None:
-    base, _ = server
-    ana_owner = two_owners(scores)[0]
-    lead = _ana_lead(scores)
+    base, _ = rep_server
+    ana_owner = two_owners(served_scores)[0]
+    lead = _ana_lead(served_scores)
     bo = _signed_in(browser, base, "bo")
     assert f"/leads/{lead}" not in bo.content()
     assert bo.goto(f"{base}/queue?owner={ana_owner}").status == 403
@@ -187,10 +139,10 @@ def test_another_rep_cannot_see_the_first_reps_queue(
 
 
 def test_a_form_without_its_csrf_token_is_refused(
-    browser: object, server: tuple[str, object], scores: pd.DataFrame
+    browser: object, rep_server: tuple[str, object], served_scores: pd.DataFrame
 ) -> None:
-    base, store = server
-    lead = _ana_lead(scores)
+    base, store = rep_server
+    lead = _ana_lead(served_scores)
     page = _signed_in(browser, base, "ana")
     page.goto(f"{base}/leads/{lead}")
     before = len(lead_entries(store, lead))

@@ -77,3 +77,57 @@ def test_feedback_summary_file(db: str, tmp_path: Path) -> None:
     assert set(summary["by"]) == {"all", "reason", "rep", "band"}
     bo = summary[(summary["by"] == "rep") & (summary["group"] == "bo")].iloc[0]
     assert (bo["n"], bo["too_low"]) == (2, 2)
+
+
+def _tiny_folder(folder: Path, tables: dict[str, pd.DataFrame]) -> Path:
+    from predscore.schema import TABLE_ORDER, write_table
+
+    for table in TABLE_ORDER:
+        write_table(tables[table], folder, table)
+    return folder
+
+
+def test_entries_join_validate_and_score_appends_the_history(
+    db: str, tmp_path: Path, tiny_tables: dict[str, pd.DataFrame]
+) -> None:
+    from predscore.store import add_entries, count_entries, lead_history
+
+    crm = _tiny_folder(tmp_path / "crm", tiny_tables)
+    assert _run("users", "list").exit_code == 0
+    store = Store(db)
+    at = datetime(2024, 6, 1, tzinfo=UTC)
+    add_entries(
+        store, "L3", {"budget": "no", "timeline_months": "2"}, RepsConfig(), "ana", at
+    )
+    plain = _run("validate", "--data", str(crm), "--as-of", "2025-01-01", "--out", "v0")
+    merged = _run(
+        "--entries",
+        "validate",
+        "--data",
+        str(crm),
+        "--as-of",
+        "2025-01-01",
+        "--out",
+        "v1",
+    )
+    assert plain.exit_code == 0 and merged.exit_code == 0, merged.output
+    n_crm = len(pd.read_parquet(tmp_path / "v0" / "qualifications.parquet"))
+    rows = pd.read_parquet(tmp_path / "v1" / "qualifications.parquet")
+    assert len(rows) == n_crm + count_entries(store) == n_crm + 2
+    for day in ("2025-01-01", "2025-02-01"):
+        done = _run(
+            "--entries",
+            "score",
+            "--data",
+            str(crm),
+            "--as-of",
+            day,
+            "--rules-only",
+            "--out",
+            f"scores/{day}",
+        )
+        assert done.exit_code == 0, done.output
+    history = lead_history(store, "L3")
+    assert history["run_id"].tolist() == ["2025-01-01", "2025-02-01"]
+    scored = pd.read_parquet(tmp_path / "scores" / "2025-02-01" / "scores.parquet")
+    assert scored.set_index("lead_id").loc["L3", "eliminated_by"] == "cannot_decide"
