@@ -65,13 +65,11 @@ def entries_after(draw: st.DrawFn, leads: list[str]) -> pd.DataFrame:
     )
 
 
-@pytest.fixture(scope="module")
-def crm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture
+def crm(tmp_path: Path, tiny_tables: dict[str, pd.DataFrame]) -> Path:
     """The tiny CRM of conftest (three leads) as a data folder."""
-    from conftest import tiny_tables
-
-    folder = tmp_path_factory.mktemp("crm")
-    tables = tiny_tables.__wrapped__()  # the fixture's function
+    folder = tmp_path / "crm"
+    tables = tiny_tables
     for table in TABLE_ORDER:
         write_table(tables[table], folder, table)
     return folder
