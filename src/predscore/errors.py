@@ -16,6 +16,7 @@ __all__ = [
     "ModelError",
     "PredscoreError",
     "SchemaError",
+    "StoreError",
 ]
 
 
@@ -72,3 +73,7 @@ class InsufficientHistoryError(ModelError):
 class OutputError(PredscoreError):
     """An output that cannot be written (a full disk, a folder that cannot be
     created or written); nothing is published half-written."""
+
+
+class StoreError(PredscoreError):
+    """A write the store refuses (unknown user, answer outside its vocabulary...)."""

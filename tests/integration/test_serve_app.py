@@ -24,6 +24,7 @@ from predscore.scoring import Scorer
 from predscore.serve import SESSION_COOKIE, create_app, read_token
 from predscore.serve.canonical import canonical_tables
 from predscore.serve.models import score_request_model
+from rep_store import csrf_of
 from served_data import AS_OF, TOKEN, XSS_NAME, XSS_TITLE, Served, lead_body
 
 pytestmark = pytest.mark.filterwarnings(
@@ -94,19 +95,27 @@ def test_token_link_becomes_a_cookie_and_leaves_the_url(
     assert bad.status_code == 401 and "not valid" in bad.text
 
 
+def _login(client: TestClient, **data: str) -> Any:
+    """Post the sign-in form with the CSRF token of a freshly fetched form."""
+    csrf = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"csrf": csrf, **data}, follow_redirects=False)
+
+
 def test_login_form_and_logout(served: Served, scorer: Scorer) -> None:
     browser = TestClient(create_app(_config(served), TOKEN, scorer))
     assert browser.get("/login").status_code == 200
-    refused = browser.post("/login", data={"token": "nope", "next": "/queue"})
+    refused = _login(browser, token="nope", next="/queue")
     assert refused.status_code == 401 and SESSION_COOKIE not in browser.cookies
-    signed = browser.post(
-        "/login",
-        data={"token": TOKEN, "next": "https://evil.example/"},
-        follow_redirects=False,
-    )
+    # without the form's CSRF token the right token is refused too
+    forged = browser.post("/login", data={"token": TOKEN}, follow_redirects=False)
+    assert forged.status_code == 401 and SESSION_COOKIE not in browser.cookies
+    signed = _login(browser, token=TOKEN, next="https://evil.example/")
     assert signed.status_code == 303 and signed.headers["location"] == "/queue"
+    queue = browser.get("/queue")
+    assert queue.status_code == 200
+    assert browser.post("/logout").status_code == 403  # no CSRF token: refused
     assert browser.get("/queue").status_code == 200
-    browser.post("/logout")
+    browser.post("/logout", data={"csrf": csrf_of(queue.text)})
     assert browser.get("/queue").status_code == 401
 
 
@@ -116,12 +125,12 @@ def test_guessing_the_token_is_throttled(served: Served, scorer: Scorer) -> None
     wrong = {"Authorization": "Bearer not-the-token-at-all"}
     assert guesser.post("/score", json={}, headers=wrong).status_code == 401
     assert guesser.get("/queue?token=wrong-token-123456789").status_code == 401
-    assert guesser.post("/login", data={"token": "nope"}).status_code == 401
+    assert _login(guesser, token="nope").status_code == 401
     # three wrong tokens: now even the right one waits, on every way in
     for attempt in (
         guesser.post("/score", json={}, headers=BEARER),
         guesser.get(f"/queue?token={TOKEN}", follow_redirects=False),
-        guesser.post("/login", data={"token": TOKEN}, follow_redirects=False),
+        _login(guesser, token=TOKEN),
         guesser.get("/queue", headers=BEARER),
     ):
         assert attempt.status_code == 429, attempt.request.url

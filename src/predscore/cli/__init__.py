@@ -11,6 +11,7 @@ from predscore.cli import (  # noqa: F401  (registers the commands)
     explain,
     health,
     model,
+    reps,
     score,
     serve,
 )

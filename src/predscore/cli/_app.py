@@ -42,7 +42,7 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-_state: dict[str, Path | None] = {"config_dir": None}
+_state: dict[str, Path | bool | None] = {"config_dir": None, "entries": None}
 
 ConfigDirOption = Annotated[
     Path | None,
@@ -70,12 +70,22 @@ def _root(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log progress.")
     ] = False,
+    entries: Annotated[
+        bool | None,
+        typer.Option(
+            "--entries/--no-entries",
+            help="validate, features, train and score read the reps' qualification "
+            "answers of the store as qualifications rows (default: store.pipeline).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     _state["config_dir"] = config_dir
+    _state["entries"] = entries
 
 
 @contextlib.contextmanager
@@ -105,11 +115,45 @@ def _errors() -> Iterator[None]:
 
 
 def _config_dir() -> Path | None:
-    return find_config_dir(_state["config_dir"])
+    folder = _state["config_dir"]
+    return find_config_dir(folder if isinstance(folder, Path) else None)
 
 
 def _config(overrides: dict | None = None) -> PredscoreConfig:
-    return load_config(_config_dir(), overrides)
+    config = load_config(_config_dir(), overrides)
+    if _state["entries"] is not None:
+        store = config.store.model_copy(update={"pipeline": _state["entries"]})
+        config = config.model_copy(update={"store": store})
+    return config
+
+
+def _store(config: PredscoreConfig):
+    """The store of what reps write (:func:`predscore.store.open_store`)."""
+    import os
+
+    from predscore.store import open_store
+
+    return open_store(config.store, os.environ)
+
+
+def _feedback(config: PredscoreConfig) -> pd.DataFrame | None:
+    """The reps' feedback when a store exists (never created just to be read)."""
+    import os
+
+    if not (os.environ.get(config.store.url_env) or config.store.path.is_file()):
+        return None
+    from predscore.store import read_feedback
+
+    return read_feedback(_store(config))
+
+
+def _entries(config: PredscoreConfig) -> pd.DataFrame | None:
+    """The reps' answers as qualifications rows when the pipeline reads them."""
+    if not config.store.pipeline:
+        return None
+    from predscore.store import qualification_rows
+
+    return qualification_rows(_store(config))
 
 
 def _as_of(value: str | None) -> pd.Timestamp:
@@ -163,7 +207,13 @@ def _dataset(data: Path, validated: bool, as_of: pd.Timestamp, config: Predscore
     from predscore.schema.validate import read_dataset
 
     with err_console.status("validating"):
-        dataset = read_dataset(data, as_of, config.validation, validated=validated)
+        dataset = read_dataset(
+            data,
+            as_of,
+            config.validation,
+            validated=validated,
+            entries=None if validated else _entries(config),
+        )
     if dataset.rejections is not None and len(dataset.rejections):
         err_console.print(
             f"{len(dataset.rejections):,} input rows rejected by validation "

@@ -14,6 +14,7 @@ from predscore.cli._app import (
     _as_of,
     _config,
     _dataset,
+    _entries,
     _errors,
     _frame_table,
     _progress,
@@ -220,7 +221,7 @@ def validate(
         config = _config()
         cutoff = _as_of(as_of)
         with err_console.status("validating"):
-            result = load_dataset(data, cutoff, config.validation)
+            result = load_dataset(data, cutoff, config.validation, _entries(config))
         target = out or data
         rejections_path = write_rejections(
             result.rejections, target / "rejections.parquet"

@@ -19,6 +19,7 @@ from predscore.cli._app import (
     _config,
     _dataset,
     _errors,
+    _feedback,
     _frame_table,
     _rules,
     app,
@@ -92,7 +93,13 @@ def train(
         with err_console.status("training") as status:
             try:
                 run = train_and_register(
-                    data, tables, config, rules, cutoff, status.update
+                    data,
+                    tables,
+                    config,
+                    rules,
+                    cutoff,
+                    status.update,
+                    feedback=_feedback(config),
                 )
             except InsufficientHistoryError as exc:
                 console.print(f"[yellow]{exc}[/]")

@@ -21,6 +21,7 @@ from predscore.cli._app import (
     _errors,
     _progress,
     _rules,
+    _store,
     app,
     console,
     err_console,
@@ -97,6 +98,9 @@ def score_command(
     with _errors():
         config = _config()
         rules = _rules(config, rules_file)
+        store = (
+            _store(config) if config.store.pipeline or config.store.history else None
+        )
         with _progress() as bar:
             task = bar.add_task("scoring", total=None)
 
@@ -124,6 +128,7 @@ def score_command(
                     f"[yellow]{line}[/]", highlight=False
                 ),
                 progress=advance,
+                store=store,
             )
         _report(manifest, out)
 

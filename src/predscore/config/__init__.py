@@ -60,6 +60,13 @@ from predscore.config.rules import (
 )
 from predscore.config.scoring import ScoringConfig
 from predscore.config.serve import ServeConfig
+from predscore.config.store import (
+    FeedbackReason,
+    QualificationQuestion,
+    RepsConfig,
+    StoreConfig,
+    TrendConfig,
+)
 
 __all__ = [
     "CompareConfig",
@@ -76,6 +83,11 @@ __all__ = [
     "ModelConfig",
     "TreeCandidate",
     "ServeConfig",
+    "FeedbackReason",
+    "QualificationQuestion",
+    "RepsConfig",
+    "StoreConfig",
+    "TrendConfig",
     "SplitConfig",
     "TrackingConfig",
     "Condition",

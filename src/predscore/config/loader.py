@@ -25,6 +25,7 @@ from predscore.config.monitor import MonitorConfig
 from predscore.config.rules import RulesConfig
 from predscore.config.scoring import ScoringConfig
 from predscore.config.serve import ServeConfig
+from predscore.config.store import RepsConfig, StoreConfig
 from predscore.errors import ConfigError
 
 DEFAULT_CONFIG_DIR = Path("configs")
@@ -39,6 +40,8 @@ _SECTION_FILES = (
     "serve",
     "engine",
     "monitor",
+    "store",
+    "reps",
 )  # sections that live in a file of their own
 
 
@@ -67,6 +70,8 @@ class PredscoreConfig(_Section):
     serve: ServeConfig = ServeConfig()
     engine: EngineConfig = EngineConfig()
     monitor: MonitorConfig = MonitorConfig()
+    store: StoreConfig = StoreConfig()
+    reps: RepsConfig = RepsConfig()
 
 
 def find_config_dir(explicit: Path | str | None = None) -> Path | None:

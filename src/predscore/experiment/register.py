@@ -30,6 +30,7 @@ from predscore.features import TableSource, build_snapshots
 from predscore.io import folder_hashes, write_text
 from predscore.model import ModelBundle
 from predscore.model.tracking import LoggedRun, check_store, log_training
+from predscore.store import VERDICTS, summarise_feedback
 
 __all__ = [
     "RegisteredTraining",
@@ -103,6 +104,7 @@ def train_and_register(
     rules: RulesConfig | None = None,
     cutoff: pd.Timestamp | None = None,
     progress: Progress | None = None,
+    feedback: pd.DataFrame | None = None,
 ) -> RegisteredTraining:
     """Train (:func:`~predscore.experiment.train.train_model`), explain the newest
     leads and log everything to MLflow; register the model as the challenger.
@@ -121,6 +123,11 @@ def train_and_register(
         The data's cutoff for horizon labels.
     progress : callable, optional
         Called with a short status line at each step.
+    feedback : DataFrame, optional
+        The reps' feedback on scores (:func:`predscore.store.read_feedback`): its
+        summary per reason, rep and score band is logged with the run
+        (``feedback.json``, ``feedback.*`` metrics) as a diagnostic; it is never a
+        label and never reaches the training rows.
 
     Raises
     ------
@@ -145,6 +152,7 @@ def train_and_register(
     say("logging the run to MLflow")
     started = time.perf_counter()
     metrics = {**result.metrics, "timings": result.timings, "parts": result.parts}
+    feedback_documents, feedback_metrics = _feedback_diagnostic(feedback, config)
     logged = log_training(
         result.bundle,
         config.model.tracking,
@@ -155,7 +163,8 @@ def train_and_register(
             "seed": config.seed,
         },
         metrics={"cv": {k: metrics[k] for k in ("model", "rules") if k in metrics}}
-        | {"timings": result.timings},
+        | {"timings": result.timings}
+        | feedback_metrics,
         documents={
             "metrics.json": json.loads(json.dumps(metrics, default=str)),
             "config/predscore.json": config.model_dump(mode="json"),
@@ -164,6 +173,7 @@ def train_and_register(
             "grid.json": result.grid.to_dict(orient="records"),
             "candidates.json": result.candidates.to_dict(orient="records"),
             **shap_documents,
+            **feedback_documents,
         },
         figures=evaluation_figures(result.test, result.importance) | shap_figures,
         example=result.example,
@@ -175,6 +185,26 @@ def train_and_register(
         logging_seconds=time.perf_counter() - started,
         notes=notes,
     )
+
+
+def _feedback_diagnostic(
+    feedback: pd.DataFrame | None, config: PredscoreConfig
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``feedback.json`` (the summary) and the verdict counts, when there is feedback."""
+    if feedback is None:
+        return {}, {}
+    summary = summarise_feedback(feedback, config.reps)
+    overall = summary[summary["by"] == "all"]
+    counts = (
+        {k: int(overall.iloc[0][k]) for k in ("n", *VERDICTS)}
+        if len(overall)
+        else dict.fromkeys(("n", *VERDICTS), 0)
+    )
+    document = {
+        "note": "reps' feedback on scores: a diagnostic, never a training label",
+        "summary": summary.to_dict(orient="records"),
+    }
+    return {"feedback.json": document}, {"feedback": counts}
 
 
 def save_evaluation(

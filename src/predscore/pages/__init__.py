@@ -16,9 +16,12 @@ Public API
 ``build_waterfall(base, reasons, total, ...) -> Waterfall``
     Geometry of the points waterfall (one SVG template draws it everywhere).
 ``PageRenderer(explain_config)``
-    HTML of the queue, lead, login and message pages and of the report.
+    HTML of the queue, lead, login, feedback and message pages and of the report.
+``reason_changes(before, after)``, ``score_trend(probabilities, trend)``, ``sparkline``
+    What moved when a lead was re-scored; its trend and score over runs.
 """
 
+from predscore.pages.changes import Sparkline, reason_changes, score_trend, sparkline
 from predscore.pages.queue import (
     ROUTES,
     TIERS,
@@ -49,6 +52,7 @@ __all__ = [
     "QueuePage",
     "QueueQuery",
     "ScoresFolder",
+    "Sparkline",
     "Waterfall",
     "build_waterfall",
     "filter_queue",
@@ -57,4 +61,7 @@ __all__ = [
     "queue_choices",
     "read_batch",
     "read_lead_history",
+    "reason_changes",
+    "score_trend",
+    "sparkline",
 ]

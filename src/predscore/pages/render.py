@@ -150,13 +150,39 @@ class PageRenderer:
     # -- pages -------------------------------------------------------------------------
 
     def queue_page(
-        self, batch: ScoresFolder | None, query: QueueQuery, page_size: int
+        self,
+        batch: ScoresFolder | None,
+        query: QueueQuery,
+        page_size: int,
+        viewer: Mapping[str, Any] | None = None,
+        changes: pd.Series | None = None,
+        owners: list[str] | None = None,
     ) -> str:
-        """The ranked queue with its filters, or how to get a batch when none exists."""
+        """The ranked queue with its filters, or how to get a batch when none exists.
+
+        ``changes``: score change per lead since the previous run (from the score
+        history), shown where the batch itself has none; ``owners``: the owners a
+        rep may choose from (theirs), instead of every owner of the batch.
+        """
         if batch is None:
-            return self.env.get_template("empty.html").render(title="Queue")
+            return self.env.get_template("empty.html").render(
+                title="Queue", viewer=viewer
+            )
         page = filter_queue(batch.scores, query, page_size)
-        rows = [self.row_view(r) for r in page.rows.to_dict("records")]
+        frame = page.rows
+        if changes is not None and len(changes) and len(frame):
+            before = changes.reindex(pd.Index(frame["lead_id"], dtype=object))
+            now = pd.to_numeric(frame["score"], errors="coerce").to_numpy(float)
+            delta = pd.to_numeric(frame["delta"], errors="coerce").to_numpy(float)
+            filled = [
+                d if not math.isnan(d) else n - b
+                for d, n, b in zip(delta, now, before.to_numpy(float), strict=True)
+            ]
+            frame = frame.assign(delta=filled)
+        rows = [self.row_view(r) for r in frame.to_dict("records")]
+        choices = queue_choices(batch.scores)
+        if owners is not None:
+            choices = {**choices, "owner": owners}
         links = {
             "prev": "?" + urlencode(query.params(page=page.page - 1))
             if page.page > 1
@@ -171,14 +197,24 @@ class PageRenderer:
             query=query,
             page=page,
             rows=rows,
-            choices=queue_choices(batch.scores),
+            choices=choices,
             links=links,
+            viewer=viewer,
         )
 
     def lead_page(
-        self, batch: ScoresFolder, lead: Mapping[str, Any], history: LeadHistory
+        self,
+        batch: ScoresFolder,
+        lead: Mapping[str, Any],
+        history: LeadHistory,
+        viewer: Mapping[str, Any] | None = None,
+        rep: Mapping[str, Any] | None = None,
     ) -> str:
-        """A lead: score, points waterfall, rules beside, timeline, qualification."""
+        """A lead: score, points waterfall, rules beside, timeline, qualification.
+
+        ``rep`` (with a store): the qualification and feedback forms, the answers
+        recorded, the score history and trend, and a re-scoring's result.
+        """
         view = self.lead_view(lead)
         return self.env.get_template("lead.html").render(
             title=view["name"],
@@ -187,17 +223,46 @@ class PageRenderer:
             history=history,
             activities=history.activities.to_dict("records"),
             qualifications=history.qualifications.to_dict("records"),
+            viewer=viewer,
+            rep=rep,
         )
 
-    def login_page(self, next_url: str, error: str | None = None) -> str:
-        """The token form (also the body of a 401 on any page)."""
+    def feedback_page(
+        self,
+        summary: pd.DataFrame,
+        latest: pd.DataFrame,
+        viewer: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Feedback per reason, per rep and per score band, and the latest comments."""
+        total = summary.loc[summary["by"] == "all", "n"]
+        return self.env.get_template("feedback.html").render(
+            title="Feedback",
+            summary=summary.to_dict("records"),
+            latest=latest.to_dict("records"),
+            total=int(total.iloc[0]) if len(total) else 0,
+            viewer=viewer,
+        )
+
+    def login_page(
+        self,
+        next_url: str,
+        error: str | None = None,
+        csrf: str = "",
+        users: bool = False,
+    ) -> str:
+        """The sign-in forms (also the body of a 401 on any page): user name and
+        password when the server has a store of users, and the access token."""
         return self.env.get_template("login.html").render(
-            title="Sign in", next_url=next_url, error=error
+            title="Sign in", next_url=next_url, error=error, csrf=csrf, users=users
         )
 
-    def message_page(self, title: str, text: str) -> str:
-        """A short page for errors (unknown lead, no such page)."""
-        return self.env.get_template("message.html").render(title=title, text=text)
+    def message_page(
+        self, title: str, text: str, viewer: Mapping[str, Any] | None = None
+    ) -> str:
+        """A short page for errors (unknown lead, no such page, not allowed)."""
+        return self.env.get_template("message.html").render(
+            title=title, text=text, viewer=viewer
+        )
 
     def render(self, template: str, **context: Any) -> str:
         """Render any template of the shared folder (the report uses this)."""

@@ -561,12 +561,29 @@ def validate_tables(
     return ValidationResult(tables=tables, rejections=rejections, summary=summary)
 
 
+def _with_entries(qualifications: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:
+    """The CRM's qualifications, then the reps' entries (``lead_id``,
+    ``recorded_at`` = entry time, ``field``, ``value``): validated alike, point in
+    time like any other row."""
+    rows = entries.loc[:, ["lead_id", "recorded_at", "field", "value"]]
+    base = qualifications.astype(
+        {c: object for c in ("lead_id", "field", "value") if c in qualifications}
+    )
+    return pd.concat([base, rows.astype({"field": object})], ignore_index=True)
+
+
 def load_dataset(
-    data_dir: Path, as_of: pd.Timestamp, config: ValidationConfig | None = None
+    data_dir: Path,
+    as_of: pd.Timestamp,
+    config: ValidationConfig | None = None,
+    entries: pd.DataFrame | None = None,
 ) -> ValidationResult:
     """Read the five tables of ``data_dir`` and validate them.
 
     See :func:`validate_tables`; messages name the Parquet file of each table.
+    ``entries``: qualification answers recorded by reps
+    (:func:`predscore.store.qualification_rows`), appended to the CRM's
+    ``qualifications`` before validation (their rows come after the file's).
 
     Raises
     ------
@@ -575,6 +592,9 @@ def load_dataset(
     """
     raw = read_raw_tables(data_dir)
     paths = {t: str(table_path(data_dir, t)) for t in TABLE_ORDER}
+    if entries is not None:
+        raw["qualifications"] = _with_entries(raw["qualifications"], entries)
+        paths["qualifications"] += " + rep entries"
     return validate_tables(raw, as_of, config, paths)
 
 
@@ -601,9 +621,12 @@ def read_dataset(
     config: ValidationConfig | None = None,
     *,
     validated: bool = False,
+    entries: pd.DataFrame | None = None,
 ) -> Dataset:
     """The tables of ``data`` for the next stage: the folder itself when it was
-    validated before (``validated``), otherwise validated in memory at ``as_of``.
+    validated before (``validated``), otherwise validated in memory at ``as_of``,
+    with the reps' ``entries`` merged into ``qualifications`` (:func:`load_dataset`;
+    a folder validated before holds those of its ``validate --out`` run).
 
     Raises
     ------
@@ -615,5 +638,5 @@ def read_dataset(
         if not data.is_dir():
             raise SchemaError(f"{data}: data folder not found")
         return Dataset(tables=data, rejections=None)
-    result = load_dataset(data, as_of, config)
+    result = load_dataset(data, as_of, config, entries)
     return Dataset(tables=result.tables, rejections=result.rejections)

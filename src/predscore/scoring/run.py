@@ -28,8 +28,11 @@ from predscore.scoring.job import (
 )
 from predscore.scoring.publish import finish_run
 from predscore.scoring.scorer import Scorer
+from predscore.store import Store, append_run, qualification_rows
 
 __all__ = ["run_scoring", "score_leads"]
+
+_HISTORY_COLUMNS = ["lead_id", "probability", "score", "route", "model_version"]
 
 
 def score_leads(
@@ -52,6 +55,7 @@ def score_leads(
     now: pd.Timestamp | None = None,
     say: Callable[[str], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    store: Store | None = None,
 ) -> dict[str, Any]:
     """Score every open lead of ``data`` at ``as_of`` into ``out``; nothing lost.
 
@@ -83,6 +87,11 @@ def score_leads(
         chunks, Spark partitions).
     progress : callable, optional
         ``progress(done, total)`` after each chunk (local engine).
+    store : Store, optional
+        What reps write: with ``store.pipeline``, their answers join the
+        ``qualifications`` rows (recorded_at = entry time; a ``validated`` folder
+        holds those of its ``validate --out``); with ``store.history``, the run's
+        scores are appended to the score history (run id: the output folder's name).
 
     Returns
     -------
@@ -117,7 +126,12 @@ def score_leads(
             "no trained model found: scoring with the rules alone (train one with "
             "`predscore train`)"
         )
-    dataset = read_dataset(data, as_of, config.validation, validated=validated)
+    entries = None
+    if store is not None and config.store.pipeline and not validated:
+        entries = qualification_rows(store)
+    dataset = read_dataset(
+        data, as_of, config.validation, validated=validated, entries=entries
+    )
     run = prepare_run(
         data=data,
         tables=dataset.tables,
@@ -137,8 +151,25 @@ def score_leads(
     if engine == "spark":
         from predscore.scoring.spark import run_spark
 
-        return run_spark(run, settings, fmt=fmt, previous=previous, say=tell)
-    return run_scoring(run, fmt=fmt, previous=previous, progress=progress)
+        manifest = run_spark(run, settings, fmt=fmt, previous=previous, say=tell)
+    else:
+        manifest = run_scoring(run, fmt=fmt, previous=previous, progress=progress)
+    if store is not None and config.store.history:
+        _record_history(store, out, as_of, now)
+    return manifest
+
+
+def _record_history(
+    store: Store, out: Path, as_of: pd.Timestamp, now: pd.Timestamp
+) -> None:
+    """Append the published scores to the score history (one run: the folder)."""
+    path = out / "scores.parquet"
+    if not path.is_file():  # CSV output: the history reads the CSV's columns
+        path = out / "scores.csv"
+        scores = pd.read_csv(path, usecols=_HISTORY_COLUMNS)
+    else:
+        scores = pd.read_parquet(path, columns=_HISTORY_COLUMNS)
+    append_run(store, out.name, scores, as_of.to_pydatetime(), now.to_pydatetime())
 
 
 def run_scoring(

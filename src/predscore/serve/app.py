@@ -5,17 +5,18 @@ folder (:class:`~predscore.pages.BatchSource`: the latest batch, re-read when a 
 one lands) and, when given a scorer, the scoring API. Routes:
 
 * ``GET /healthz`` — liveness, the only route open without the token;
-* ``GET /login``, ``POST /login``, ``POST /logout`` — the session cookie of pages;
-* ``GET /queue`` — the ranked queue (filters: owner, tier, route, sector, name);
-* ``GET /leads/{lead_id}`` — score, points waterfall, rules beside, recent activity,
-  qualification fields;
+* ``GET /login``, ``POST /login``, ``POST /logout`` — the session cookie of pages
+  (a user of the store with a password, or the access token);
+* ``GET /queue``, ``GET /leads/{lead_id}``, ``POST /leads/{lead_id}/qualification``,
+  ``POST /leads/{lead_id}/feedback``, ``GET /feedback`` — see :mod:`.rep_routes`;
 * ``POST /score`` — see :mod:`predscore.serve.api`;
 * ``GET /docs``, ``GET /openapi.json`` — the API's documentation.
 
 Every response carries the security headers of :mod:`.edge` (pages: no script at
 all, only their own stylesheet by hash); request bodies over ``serve.max_body_bytes``
 are refused with 413 before any parsing; the access log never holds a lead id, a query
-string or a header.
+string or a header. Every form carries the CSRF token of its session (the sign-in
+form, that of a short-lived cookie of its own), checked on every POST.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 import pandas as pd
 from fastapi import Depends, FastAPI, Request
@@ -38,15 +39,18 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from predscore._version import __version__
 from predscore.config import PredscoreConfig
-from predscore.pages import (
-    BatchSource,
-    PageRenderer,
-    QueueQuery,
-    read_lead_history,
+from predscore.pages import BatchSource, PageRenderer
+from predscore.serve.access import TOKEN_HOLDER, Principal, csrf_ok, read_form
+from predscore.serve.auth import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    AttemptLimiter,
+    TokenGuard,
 )
-from predscore.serve.auth import SESSION_COOKIE, AttemptLimiter, TokenGuard
 from predscore.serve.docs import DOCS_ASSETS, DOCS_HTML, DOCS_INIT_JS, asset_path
 from predscore.serve.edge import Edge
+from predscore.serve.rep_routes import RepPages, add_rep_routes
+from predscore.store import Store, UserInfo, authenticate, find_user
 
 __all__ = ["create_app"]
 
@@ -99,11 +103,15 @@ def _without_token(request: Request) -> str:
 
 
 class _Guard:
-    """The two ways in, as FastAPI dependencies."""
+    """The ways in (a session of a user or of the token, a bearer token), as FastAPI
+    dependencies."""
 
-    def __init__(self, guard: TokenGuard, limiter: AttemptLimiter) -> None:
+    def __init__(
+        self, guard: TokenGuard, limiter: AttemptLimiter, store: Store | None
+    ) -> None:
         self.guard = guard
         self.limiter = limiter
+        self.store = store
         self.bearer = HTTPBearer(
             auto_error=False,
             description="the access token (environment variable PREDSCORE_API_TOKEN "
@@ -135,19 +143,50 @@ class _Guard:
             raise _Throttled(wait, page, next_url or _without_token(request))
         return ok
 
-    def page(self, request: Request) -> None:
-        """Let a page through with a session cookie or a bearer token."""
+    def principal(self, request: Request) -> Principal | None:
+        """Who the session cookie names (None: no valid session, or a removed user)."""
+        info = self.guard.session(request.cookies.get(SESSION_COOKIE))
+        if info is None:
+            return None
+        csrf = self.guard.csrf_token(info.nonce)
+        if info.user == "":
+            return Principal(TOKEN_HOLDER, "admin", None, csrf)
+        user = None if self.store is None else find_user(self.store, info.user)
+        if user is None:
+            return None
+        return Principal(user.username, user.role, user.owner, csrf)
+
+    def page(self, request: Request) -> Principal:
+        """Let a page through with a session cookie or a bearer token; say who."""
         token = request.query_params.get("token")
         if token is not None:
             if self.token_ok(request, token, page=True):
                 raise _TokenExchange(_without_token(request))
             raise _LoginRequired(_without_token(request), "That token is not valid.")
-        if self.guard.session_ok(request.cookies.get(SESSION_COOKIE)):
-            return
+        principal = self.principal(request)
+        if principal is not None:
+            return principal
         bearer = self.guard.bearer(request.headers.get("authorization"))
         if bearer is not None and self.token_ok(request, bearer, page=True):
-            return
+            # no session, hence no CSRF token: a bearer client posts no form
+            return Principal(TOKEN_HOLDER, "admin", None, "")
         raise _LoginRequired(_without_token(request))
+
+    def password_ok(
+        self, request: Request, username: str, password: str, next_url: str
+    ) -> UserInfo | None:
+        """The user when the password is right (throttled like the token)."""
+        found: dict[str, UserInfo | None] = {"user": None}
+
+        def check() -> bool:
+            assert self.store is not None
+            found["user"] = authenticate(self.store, username, password)
+            return found["user"] is not None
+
+        ok, wait = self.limiter.attempt(_client(request), check)
+        if wait:
+            raise _Throttled(wait, True, next_url)
+        return found["user"] if ok else None
 
 
 def _now() -> pd.Timestamp:
@@ -159,6 +198,7 @@ def create_app(
     token: str,
     scorer: Any | None = None,
     clock: Callable[[], pd.Timestamp] = _now,
+    store: Store | None = None,
 ) -> FastAPI:
     """The web app over ``config.serve.scores`` (and ``POST /score`` with a scorer).
 
@@ -172,7 +212,11 @@ def create_app(
     scorer : Scorer, optional
         Loaded :class:`predscore.scoring.Scorer`; without one, no ``POST /score``.
     clock : callable, optional
-        The current time in UTC (the API's default as-of).
+        The current time in UTC (the API's default as-of, the time of rep entries).
+    store : Store, optional
+        What reps write (:func:`predscore.store.open_store`): with one, users sign
+        in with a password, lead pages take qualification answers (re-scored at
+        once when a scorer is loaded) and feedback, and show the score history.
 
     Raises
     ------
@@ -184,6 +228,7 @@ def create_app(
     gate = _Guard(
         guard,
         AttemptLimiter(serve.max_token_failures, serve.token_failure_window_seconds),
+        store,
     )
     renderer = PageRenderer(config.explain)
     source = BatchSource(serve.scores)
@@ -200,11 +245,38 @@ def create_app(
     def html(text: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(text, status_code=status)
 
+    def login_response(
+        next_url: str,
+        error: str | None,
+        status: int,
+        headers: dict[str, str] | None = None,
+    ) -> HTMLResponse:
+        """The sign-in page with a fresh sign-in nonce (its cookie and CSRF token)."""
+        cookie, nonce = guard.new_login_nonce()
+        text = renderer.login_page(
+            _safe_next(next_url),
+            error,
+            csrf=guard.csrf_token(nonce, "login"),
+            users=store is not None,
+        )
+        response = HTMLResponse(text, status_code=status, headers=headers)
+        response.set_cookie(
+            LOGIN_COOKIE,
+            cookie,
+            max_age=3600,
+            path="/login",
+            httponly=True,
+            secure=serve.cookie_secure,
+            samesite="lax",
+        )
+        return response
+
     @app.exception_handler(_LoginRequired)
     async def _login_required(request: Request, exc: _LoginRequired) -> Response:
-        return HTMLResponse(
-            renderer.login_page(_safe_next(exc.next_url), exc.error),
-            status_code=401,
+        return login_response(
+            exc.next_url,
+            exc.error,
+            401,
             headers={"WWW-Authenticate": 'Bearer realm="predscore"'},
         )
 
@@ -218,12 +290,13 @@ def create_app(
     async def _throttled(request: Request, exc: _Throttled) -> Response:
         headers = {"Retry-After": str(exc.retry_after)}
         if exc.page:
-            text = renderer.login_page(
-                _safe_next(exc.next_url),
-                "Too many wrong tokens from this address: "
+            return login_response(
+                exc.next_url,
+                "Too many wrong tokens or passwords from this address: "
                 f"try again in {exc.retry_after} s.",
+                429,
+                headers=headers,
             )
-            return HTMLResponse(text, status_code=429, headers=headers)
         return JSONResponse(
             {"detail": "too many wrong tokens from this address", **headers},
             status_code=429,
@@ -238,10 +311,10 @@ def create_app(
             headers={"WWW-Authenticate": 'Bearer realm="predscore"'},
         )
 
-    def _set_session(response: Response) -> None:
+    def _set_session(response: Response, user: str = "") -> None:
         response.set_cookie(
             SESSION_COOKIE,
-            guard.new_session(),
+            guard.new_session(user),
             max_age=guard.session_seconds,
             path="/",
             httponly=True,
@@ -255,22 +328,49 @@ def create_app(
 
     @app.get("/login", include_in_schema=False)
     def login_form(request: Request) -> HTMLResponse:
-        return html(renderer.login_page(_safe_next(request.query_params.get("next"))))
+        return login_response(request.query_params.get("next") or "/queue", None, 200)
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
-        next_url = _safe_next((form.get("next") or ["/queue"])[0])
-        if not gate.token_ok(
-            request, (form.get("token") or [""])[0], page=True, next_url=next_url
+        form = await read_form(request)
+        next_url = _safe_next(form.get("next") or "/queue")
+        nonce = guard.login_nonce(request.cookies.get(LOGIN_COOKIE))
+        if not guard.csrf_ok(nonce, form.get("csrf"), "login"):
+            return login_response(
+                next_url,
+                "This sign-in form has expired or did not come from this site: "
+                "please sign in again.",
+                401,
+            )
+        user = ""
+        if store is not None and form.get("username"):
+            found = gate.password_ok(
+                request, form["username"], form.get("password", ""), next_url
+            )
+            if found is None:
+                return login_response(next_url, "Wrong user name or password.", 401)
+            user = found.username
+        elif not gate.token_ok(
+            request, form.get("token", ""), page=True, next_url=next_url
         ):
-            return html(renderer.login_page(next_url, "That token is not valid."), 401)
+            return login_response(next_url, "That token is not valid.", 401)
         response = RedirectResponse(next_url, status_code=303)
-        _set_session(response)
+        _set_session(response, user)
+        response.delete_cookie(LOGIN_COOKIE, path="/login")
         return response
 
     @app.post("/logout", include_in_schema=False)
-    def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        principal = gate.principal(request)
+        form = await read_form(request)
+        if principal is not None and not csrf_ok(principal, form):
+            return html(
+                renderer.message_page(
+                    "Form refused",
+                    "This form has expired or did not come from this site.",
+                ),
+                403,
+            )
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -279,27 +379,18 @@ def create_app(
     def home() -> Response:
         return RedirectResponse("/queue", status_code=303)
 
-    @app.get("/queue", include_in_schema=False, dependencies=[page])
-    def queue(request: Request) -> HTMLResponse:
-        query = QueueQuery.from_params(request.query_params)
-        return html(renderer.queue_page(source.current(), query, serve.page_size))
-
-    @app.get("/leads/{lead_id:path}", include_in_schema=False, dependencies=[page])
-    def lead(lead_id: str) -> HTMLResponse:
-        batch = source.current()
-        row = None if batch is None else batch.lead(lead_id)
-        if batch is None or row is None:
-            return html(
-                renderer.message_page(
-                    "Lead not found", "This lead is not in the latest scored batch."
-                ),
-                404,
-            )
-        as_of = batch.as_of if batch.as_of is not None else clock()
-        history = read_lead_history(
-            serve.data or batch.data_dir, lead_id, as_of, serve.timeline_events
-        )
-        return html(renderer.lead_page(batch, row, history))
+    add_rep_routes(
+        app,
+        RepPages(
+            config=config,
+            renderer=renderer,
+            source=source,
+            store=store,
+            scorer=scorer,
+            clock=clock,
+        ),
+        page_dependency=gate.page,
+    )
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[page])
     def openapi() -> JSONResponse:

@@ -8,6 +8,11 @@ form, or a ``?token=`` link that is exchanged for a cookie and dropped from the 
 and then carries a session cookie signed by itsdangerous (:class:`TimestampSigner`,
 HMAC-SHA256 keyed by the token, salted for sessions): the cookie is not the token,
 expires after ``serve.session_hours``, and every session ends when the token changes.
+A session names who signed in (a user of the store, or the token's holder) and
+carries a random nonce: the CSRF token of every form of that session is an HMAC of
+the nonce (:meth:`TokenGuard.csrf_token`), checked on every POST; the sign-in form,
+before any session, carries the HMAC of a nonce held in a short-lived signed cookie
+of its own (:meth:`TokenGuard.new_login_nonce`).
 Every comparison is constant-time (:func:`hmac.compare_digest`, and itsdangerous's).
 Guessing is throttled (:class:`AttemptLimiter`): past ``serve.max_token_failures`` wrong
 tokens from one client address within ``serve.token_failure_window_seconds``, that
@@ -16,31 +21,68 @@ address's token attempts are refused (429) until its oldest failure leaves the w
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import ipaddress
+import secrets
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from itsdangerous import BadSignature, TimestampSigner
 
 from predscore.config import ServeConfig
 from predscore.errors import ConfigError
 
-__all__ = ["SESSION_COOKIE", "AttemptLimiter", "TokenGuard", "read_token"]
+__all__ = [
+    "LOGIN_COOKIE",
+    "SESSION_COOKIE",
+    "AttemptLimiter",
+    "SessionInfo",
+    "TokenGuard",
+    "read_token",
+]
 
 SESSION_COOKIE = "predscore_session"
-_SESSION_SALT = b"predscore-session-v2"
-_SESSION_VALUE = b"session"
+LOGIN_COOKIE = "predscore_login"
+_SESSION_SALT = b"predscore-session-v3"
+_LOGIN_SALT = b"predscore-login-v1"
+_LOGIN_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """Who a valid session cookie names (``""``: the token's holder) and its nonce."""
+
+    user: str
+    nonce: str
+
+
+def _pack(user: str, nonce: str) -> bytes:
+    # base64url has no '.', the signer's separator
+    return base64.urlsafe_b64encode(f"{user}\n{nonce}".encode()).rstrip(b"=")
+
+
+def _unpack(value: bytes) -> SessionInfo | None:
+    try:
+        text = base64.urlsafe_b64decode(value + b"=" * (-len(value) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    user, sep, nonce = text.partition("\n")
+    return SessionInfo(user, nonce) if sep and nonce else None
 
 
 class _SessionSigner(TimestampSigner):
     """itsdangerous's timestamp signer on the guard's clock (tests pass their own)."""
 
-    def __init__(self, key: bytes, clock: Callable[[], float]) -> None:
-        super().__init__(key, salt=_SESSION_SALT, digest_method=hashlib.sha256)
+    def __init__(
+        self, key: bytes, clock: Callable[[], float], salt: bytes = _SESSION_SALT
+    ) -> None:
+        super().__init__(key, salt=salt, digest_method=hashlib.sha256)
         self._clock = clock
 
     def get_timestamp(self) -> int:
@@ -97,6 +139,7 @@ class TokenGuard:
         self._token = token.encode("utf-8")
         self.session_seconds = int(session_hours * 3600)
         self._signer = _SessionSigner(self._token, clock)
+        self._login_signer = _SessionSigner(self._token, clock, _LOGIN_SALT)
 
     def __repr__(self) -> str:  # never show the secret, even in a traceback
         return f"TokenGuard(session_seconds={self.session_seconds})"
@@ -113,19 +156,54 @@ class TokenGuard:
         scheme, _, value = (authorization or "").partition(" ")
         return value.strip() if scheme.lower() == "bearer" else None
 
-    def new_session(self) -> str:
-        """A session cookie value valid for ``session_seconds`` from now."""
-        return self._signer.sign(_SESSION_VALUE).decode("ascii")
+    def new_session(self, user: str = "") -> str:
+        """A session cookie value valid for ``session_seconds`` from now, naming
+        ``user`` (``""``: signed in with the token) with a fresh nonce."""
+        return self._signer.sign(_pack(user, secrets.token_urlsafe(18))).decode("ascii")
 
-    def session_ok(self, value: str | None) -> bool:
-        """Whether a cookie value is a valid, unexpired session."""
-        if not value or len(value) > 200:
-            return False
+    def session(self, value: str | None) -> SessionInfo | None:
+        """Who a valid, unexpired session cookie names, else None."""
+        if not value or len(value) > 400:
+            return None
         try:
             signed = self._signer.unsign(value, max_age=self.session_seconds)
         except BadSignature:  # tampered, signed with another token, or expired
+            return None
+        return _unpack(signed)
+
+    def session_ok(self, value: str | None) -> bool:
+        """Whether a cookie value is a valid, unexpired session."""
+        return self.session(value) is not None
+
+    def csrf_token(self, nonce: str, purpose: str = "form") -> str:
+        """The CSRF token of a session's (or a sign-in form's) nonce."""
+        message = f"csrf:{purpose}:{nonce}".encode()
+        return hmac.new(self._token, message, hashlib.sha256).hexdigest()
+
+    def csrf_ok(
+        self, nonce: str | None, presented: str | None, purpose: str = "form"
+    ) -> bool:
+        """Whether ``presented`` is the CSRF token of ``nonce`` (constant-time)."""
+        if not nonce or not presented or len(presented) > 200:
             return False
-        return signed == _SESSION_VALUE
+        expected = self.csrf_token(nonce, purpose)
+        return hmac.compare_digest(
+            presented.encode("utf-8", "replace"), expected.encode()
+        )
+
+    def new_login_nonce(self) -> tuple[str, str]:
+        """``(cookie value, nonce)`` of a sign-in form, valid for an hour."""
+        nonce = secrets.token_urlsafe(18)
+        return self._login_signer.sign(nonce.encode()).decode("ascii"), nonce
+
+    def login_nonce(self, value: str | None) -> str | None:
+        """The nonce of a valid sign-in cookie, else None."""
+        if not value or len(value) > 200:
+            return None
+        try:
+            return self._login_signer.unsign(value, max_age=_LOGIN_SECONDS).decode()
+        except (BadSignature, UnicodeDecodeError):
+            return None
 
 
 class AttemptLimiter:

@@ -32,7 +32,8 @@ _OVERRIDES = "PREDSCORE_SERVE_OVERRIDES"
 
 
 def build_app(config: PredscoreConfig, environ: Mapping[str, str]) -> FastAPI:
-    """The app of ``config``, with the token of ``environ`` and, unless
+    """The app of ``config``, with the token of ``environ``, the store of what reps
+    write (``store``; its URL from ``environ`` when set there) and, unless
     ``serve.score_api`` is off, the scorer of ``serve.model`` loaded once.
 
     Raises
@@ -42,8 +43,11 @@ def build_app(config: PredscoreConfig, environ: Mapping[str, str]) -> FastAPI:
     ModelError
         When the model cannot be loaded.
     """
+    from predscore.store import open_store
+
     settings = config.serve
     token = read_token(settings, environ)
+    store = open_store(config.store, environ)
     scorer = None
     if settings.score_api:
         from predscore.scoring import Scorer
@@ -56,7 +60,7 @@ def build_app(config: PredscoreConfig, environ: Mapping[str, str]) -> FastAPI:
         scorer = Scorer.load(
             config, model=settings.model, rules_only=settings.rules_only
         )
-    return create_app(config, token, scorer)
+    return create_app(config, token, scorer, store=store)
 
 
 def _quiet_access_log() -> None:
