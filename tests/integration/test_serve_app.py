@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ from fastapi.testclient import TestClient
 
 from predscore.config import load_config
 from predscore.errors import ConfigError
+from predscore.features import KeptConnection
 from predscore.schema.store import read_table
-from predscore.scoring import Scorer
+from predscore.scoring import Scorer, score_canonical_many
 from predscore.serve import SESSION_COOKIE, create_app, read_token
 from predscore.serve.canonical import canonical_tables
 from predscore.serve.models import score_request_model
@@ -264,6 +266,74 @@ def test_api_scores_equal_the_batch(
         assert total == pytest.approx(score["score"])
         assert [r["text"] for r in score["reasons"]] == [
             r["text"] for r in batch.loc[lead_id, "reasons"]
+        ]
+
+
+def _canonical(served: Served, ids: list[str]) -> dict:
+    request = score_request_model(100, 10_000).model_validate(
+        lead_body(served.valid, ids)
+    )
+    tables = canonical_tables(request, pd.Timestamp(AS_OF).to_pydatetime())
+    assert tables is not None
+    return tables
+
+
+def test_requests_scored_together_get_what_they_get_alone(
+    scorer: Scorer, scores: pd.DataFrame, served: Served
+) -> None:
+    ids = scores["lead_id"].iloc[[0, 3, 7, 20, 50, 90]].tolist()
+    requests = [
+        _canonical(served, ids[:1]),
+        _canonical(served, ids[1:4]),
+        _canonical(served, ids[4:]),
+    ]
+    as_of = pd.Timestamp(AS_OF)
+    kept = KeptConnection(scorer.engine)
+    together = score_canonical_many(requests, as_of, scorer, kept)
+    assert len(together) == 3
+    for tables, batch in zip(requests, together, strict=True):
+        alone = score_canonical_many([tables], as_of, scorer, kept)[0]
+        own = sorted(tables["leads"]["lead_id"].to_pylist())
+        assert sorted(batch.scores["lead_id"]) == own
+        # ranked among the request's own leads, as when scored alone
+        assert batch.scores["rank"].tolist() == list(range(1, len(own) + 1))
+        pd.testing.assert_frame_equal(batch.scores, alone.scores, rtol=1e-12)
+        assert batch.rejections.empty and alone.rejections.empty
+    with pytest.raises(ValueError, match="share a lead"):
+        score_canonical_many(requests[:1] * 2, as_of, scorer, kept)
+
+
+def test_concurrent_requests_each_get_their_own_answer(
+    served: Served, scorer: Scorer, scores: pd.DataFrame
+) -> None:
+    ids = scores["lead_id"].iloc[:16].tolist()
+    bodies = [lead_body(served.valid, [lead_id]) for lead_id in ids]
+    app = create_app(_config(served), TOKEN, scorer)
+    with TestClient(app) as client:
+        alone = [
+            client.post("/score", json=b, headers=BEARER).json()["scores"]
+            for b in bodies
+        ]
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(
+                pool.map(
+                    lambda b: client.post("/score", json=b, headers=BEARER), bodies * 2
+                )
+            )
+    for k, response in enumerate(answers):
+        assert response.status_code == 200, response.text
+        (got,) = response.json()["scores"]
+        (want,) = alone[k % len(bodies)]
+        # the same lead's answer; floats to the last bits of a sum over a matrix
+        # whose row count differs (as between the batch job and the API)
+        assert got["lead_id"] == want["lead_id"] and set(got) == set(want)
+        for key, value in want.items():
+            if isinstance(value, float):
+                assert got[key] == pytest.approx(value, rel=1e-12), key
+            elif key != "reasons":
+                assert got[key] == value, key
+        assert [r["text"] for r in got["reasons"]] == [
+            r["text"] for r in want["reasons"]
         ]
 
 

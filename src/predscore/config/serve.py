@@ -54,6 +54,14 @@ class ServeConfig(_Section):
     max_batch_leads: int = Field(
         100, ge=1, le=10_000, description="leads per POST /score request"
     )
+    coalesce_leads: int = Field(
+        64,
+        ge=1,
+        le=10_000,
+        description="POST /score requests arriving while another is scored are scored "
+        "together in the next pass, up to this many leads (each request still gets "
+        "its own answer); 1 scores every request alone",
+    )
     max_events_per_lead: int = Field(
         2_000,
         ge=1,

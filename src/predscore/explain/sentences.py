@@ -106,6 +106,8 @@ class SentenceRenderer:
             self._constants[f"icp_{band}_min"] = bounds.min
             self._constants[f"icp_{band}_max"] = bounds.max
         self._warned: set[str] = set()
+        # plans by (group, the rows' columns): a server renders the same plans often
+        self._plans: dict[tuple[str, tuple[str, ...]], tuple] = {}
 
     # -- context -----------------------------------------------------------------
     def context(self, rows: pd.DataFrame) -> pd.DataFrame:
@@ -153,7 +155,10 @@ class SentenceRenderer:
         for g in np.unique(groups):
             at = np.flatnonzero(groups == g)
             group = self.grouping.groups[int(g)]
-            plan = self._plan(group, rows.columns)
+            key = (group.name, tuple(rows.columns))
+            plan = self._plans.get(key)
+            if plan is None:
+                plan = self._plans[key] = self._plan(group, rows.columns)
             # only the columns this group's sentences read, only the rows it explains
             take = rows.columns.get_indexer(plan[-1])
             sub = self.context(rows.iloc[positions[at], take].reset_index(drop=True))

@@ -79,9 +79,13 @@ def _check_passive_actions(config: FeaturesConfig) -> None:
             )
 
 
-def _register_raw(con: duckdb.DuckDBPyConnection, source: TablesOrDir) -> None:
-    """Expose each table as ``raw_<table>`` without reading it into memory."""
+def _register_raw(
+    con: duckdb.DuckDBPyConnection, source: TablesOrDir
+) -> tuple[pa.Schema, ...] | None:
+    """Expose each table as ``raw_<table>`` without reading it into memory; return
+    the Arrow schemas registered (None for a data folder)."""
     if isinstance(source, Mapping):
+        schemas = []
         for table in TABLE_ORDER:
             if table not in source:
                 raise SchemaError(
@@ -91,7 +95,8 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: TablesOrDir) -> None:
             given = source[table]
             arrow = given if isinstance(given, pa.Table) else to_arrow(given, table)
             con.register(f"raw_{table}", arrow)
-        return
+            schemas.append(arrow.schema)
+        return tuple(schemas)
     data_dir = Path(source)
     for table in TABLE_ORDER:
         path = table_path(data_dir, table)
@@ -102,6 +107,7 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: TablesOrDir) -> None:
         con.execute(
             f"CREATE VIEW raw_{table} AS SELECT * FROM read_parquet({quote_str(str(path))})"
         )
+    return None
 
 
 def _lead_extras(
@@ -188,6 +194,10 @@ class KeptConnection:
         spill = tempfile.mkdtemp(prefix="predscore-duckdb-")
         self.con = duckdb.connect(":memory:")
         self.lock = threading.Lock()
+        # the views over the last call's tables: the next call with tables of the same
+        # schemas (the usual case) re-registers the tables and keeps the views
+        self.views: tuple[tuple[pa.Schema, ...], FeaturesConfig, dict[str, str]] | None
+        self.views = None
         # closed when dropped or, at the latest, when the interpreter exits
         self._finalizer = weakref.finalize(self, _close, self.con, spill)
         try:
@@ -239,9 +249,19 @@ def open_tables(
     _check_passive_actions(config)
     if kept is not None:
         with kept.lock:
-            _register_raw(kept.con, source)
-            extras = _lead_extras(kept.con, config)
-            _create_views(kept.con, extras, config)
+            schemas = _register_raw(kept.con, source)
+            if (
+                schemas is not None
+                and kept.views is not None
+                and kept.views[:2] == (schemas, config)
+            ):
+                extras = kept.views[2]
+            else:
+                kept.views = None
+                extras = _lead_extras(kept.con, config)
+                _create_views(kept.con, extras, config)
+                if schemas is not None:
+                    kept.views = (schemas, config, extras)
             yield Tables(con=kept.con, lead_extras=extras, engine=kept.engine)
         return
     engine = engine or EngineConfig()

@@ -16,6 +16,9 @@ Public API
 ``score_canonical(tables, as_of, scorer, kept)``
     The API's short path: Arrow tables validation would keep whole, features on a
     DuckDB connection kept open between requests.
+``score_canonical_many(requests, as_of, scorer, kept)``
+    Several such requests in one pass (the server's coalesced requests), each
+    answered with its own leads.
 ``score_leads(data, out, config, as_of, ...) -> manifest``
     What ``predscore score`` does: every open lead scored or rejected, published.
 ``prepare_run(...)``, ``run_scoring(run)``
@@ -23,7 +26,12 @@ Public API
 """
 
 from predscore.features.lead_tables import CONTEXT_COLUMNS, LeadCounts, TableSource
-from predscore.scoring.in_memory import ScoredBatch, score_canonical, score_tables
+from predscore.scoring.in_memory import (
+    ScoredBatch,
+    score_canonical,
+    score_canonical_many,
+    score_tables,
+)
 from predscore.scoring.job import (
     OUTPUT_SCHEMA,
     PART_SCHEMA,
@@ -61,5 +69,6 @@ __all__ = [
     "score_chunk",
     "score_leads",
     "score_canonical",
+    "score_canonical_many",
     "score_tables",
 ]

@@ -9,12 +9,15 @@ which every lead of the leads table has either a score or a rejection with its r
 whole (:func:`predscore.serve.canonical.canonical_tables` decides): Arrow tables of
 the canonical schema, every lead open, features computed on a DuckDB connection kept
 open between requests, no validation pass and no display context (the API returns
-none).
+none). :func:`score_canonical_many` scores several such requests in one pass (the
+server's requests that arrived while another was being scored) and answers each with
+its own leads, ranked among themselves: a lead's score never depends on the leads it
+is scored beside.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +31,7 @@ from predscore.schema.validate import validate_tables
 from predscore.scoring.job import OUTPUT_SCHEMA, score_chunk, score_rows
 from predscore.scoring.scorer import Scorer
 
-__all__ = ["ScoredBatch", "score_canonical", "score_tables"]
+__all__ = ["ScoredBatch", "score_canonical", "score_canonical_many", "score_tables"]
 
 
 @dataclass(frozen=True)
@@ -106,12 +109,88 @@ def score_canonical(
     ScoredBatch
         As :func:`score_tables`, display context columns empty.
     """
-    ids = np.sort(np.asarray(tables["leads"]["lead_id"].to_pylist(), dtype=str))
-    scored, rejected = score_rows(tables, ids, as_of, scorer, reasons, kept=kept)
+    return score_canonical_many([tables], as_of, scorer, kept, reasons)[0]
+
+
+def score_canonical_many(
+    requests: Sequence[Mapping[str, pa.Table]],
+    as_of: pd.Timestamp,
+    scorer: Scorer,
+    kept: KeptConnection,
+    reasons: bool = True,
+) -> list[ScoredBatch]:
+    """Score several requests' canonical tables in one pass; one batch per request.
+
+    The requests must hold distinct leads and, for an account two of them share, the
+    same account row (:func:`merge_canonical` checks). Each answer holds its own
+    leads' scores ranked among themselves and its own leads' rejections: what
+    :func:`score_canonical` of that request alone returns.
+
+    Raises
+    ------
+    ValueError
+        When two requests share a lead, or an account with different rows.
+    """
+    merged = merge_canonical(requests)
+    ids = np.sort(np.asarray(merged["leads"]["lead_id"].to_pylist(), dtype=str))
+    scored, rejected = score_rows(merged, ids, as_of, scorer, reasons, kept=kept)
     frame = scored.to_pandas()
     for column in CONTEXT_COLUMNS:
         frame[column] = None
-    return ScoredBatch(scores=_ranked(frame, scorer), rejections=rejected)
+    frame_ids = frame["lead_id"].astype(str)
+    rejected_ids = rejected["lead_id"].astype(str)
+    out = []
+    for tables in requests:
+        own = set(tables["leads"]["lead_id"].to_pylist())
+        scores = frame[frame_ids.isin(own).to_numpy()]
+        rejections = rejected[rejected_ids.isin(own).to_numpy()]
+        out.append(
+            ScoredBatch(
+                scores=_ranked(scores, scorer),
+                rejections=rejections.reset_index(drop=True),
+            )
+        )
+    return out
+
+
+def merge_canonical(requests: Sequence[Mapping[str, pa.Table]]) -> dict[str, pa.Table]:
+    """The canonical tables of several requests as one set of tables.
+
+    Rows are concatenated table by table; an account sent by several requests is kept
+    once.
+
+    Raises
+    ------
+    ValueError
+        When two requests share a lead, an account with different rows, or a table
+        with different columns.
+    """
+    if len(requests) == 1:
+        return dict(requests[0])
+    names = list(requests[0])
+    for tables in requests[1:]:
+        for name in names:
+            if not tables[name].schema.equals(requests[0][name].schema):
+                raise ValueError(f"requests' '{name}' tables differ in columns")
+    leads = [lead for t in requests for lead in t["leads"]["lead_id"].to_pylist()]
+    if len(set(leads)) != len(leads):
+        raise ValueError("requests share a lead")
+    merged = {name: pa.concat_tables([t[name] for t in requests]) for name in names}
+    accounts = merged["accounts"]
+    seen: dict[object, dict] = {}
+    keep = []
+    for row in accounts.to_pylist():
+        key = row["account_id"]
+        if key in seen:
+            if seen[key] != row:
+                raise ValueError(f"requests send account {key!r} with different rows")
+            keep.append(False)
+            continue
+        seen[key] = row
+        keep.append(True)
+    if not all(keep):
+        merged["accounts"] = accounts.filter(pa.array(keep))
+    return merged
 
 
 def _ranked(frame: pd.DataFrame, scorer: Scorer) -> pd.DataFrame:

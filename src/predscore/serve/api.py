@@ -8,14 +8,15 @@ loaded at start), so an API score equals the batch score of the same lead at the
 as-of time. A request that validation would keep whole (the usual form submit:
 :func:`~predscore.serve.canonical.canonical_tables`) takes the short path instead:
 its canonical tables go straight to the same feature engine, on a DuckDB connection
-kept open by the server (:func:`predscore.scoring.score_canonical`). Output: each lead's probability, tier, route and reasons, and the rows
+kept open by the server (:func:`predscore.scoring.score_canonical_many`): requests
+that arrive while another is scored share the next scoring pass
+(:mod:`~predscore.serve.coalesce`), each with its own answer. Output: each lead's probability, tier, route and reasons, and the rows
 that could not be scored with their reason and place in the request.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI must see the request model
 # built at run time (its limits come from the config), not a string naming it.
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -26,8 +27,14 @@ from predscore.config import PredscoreConfig
 from predscore.errors import PredscoreError
 from predscore.features import KeptConnection
 from predscore.pages import plain_records
-from predscore.scoring import Scorer, score_canonical, score_tables
+from predscore.scoring import (
+    ScoredBatch,
+    Scorer,
+    score_canonical_many,
+    score_tables,
+)
 from predscore.serve.canonical import canonical_tables
+from predscore.serve.coalesce import Coalescer
 from predscore.serve.frames import RequestError, RequestTables, request_tables
 from predscore.serve.models import (
     LeadScore,
@@ -78,10 +85,14 @@ def score_router(
     request_model = score_request_model(
         serve.max_batch_leads, serve.max_events_per_lead
     )
-    # one scoring at a time: the scorer's model and DuckDB settings are shared, and
-    # on two cores parallel scorings would only slow each other down
-    lock = threading.Lock()
+    # one scoring pass at a time (the scorer's model and DuckDB connection are
+    # shared, and parallel passes would only slow each other down); requests that
+    # arrive meanwhile share the next pass
     kept = KeptConnection(scorer.engine)
+    passes: Coalescer[ScoredBatch] = Coalescer(
+        lambda requests, as_of: score_canonical_many(requests, as_of, scorer, kept),
+        serve.coalesce_leads,
+    )
     tolerance = config.validation.activity_before_creation_tolerance_days
     router = APIRouter()
 
@@ -99,13 +110,11 @@ def score_router(
         built: RequestTables | None = None
         try:
             canonical = canonical_tables(body, as_of.to_pydatetime(), tolerance)
-            if canonical is None:
+            if canonical is not None:
+                batch = passes.score(canonical, as_of)
+            else:
                 built = request_tables(body)
-            with lock:
-                if built is None:
-                    assert canonical is not None
-                    batch = score_canonical(canonical, as_of, scorer, kept)
-                else:
+                with passes.exclusive():
                     batch = score_tables(
                         built.tables,
                         as_of,

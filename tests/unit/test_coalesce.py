@@ -1,0 +1,124 @@
+"""The coalescer of POST /score: requests waiting during a pass share the next one.
+
+The scoring function here answers each request with what it was given (its leads, the
+as-of time, the pass it was scored in), so that the tests see exactly which requests
+were scored together and that each got its own answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from predscore.serve.coalesce import Coalescer
+
+AS_OF = pd.Timestamp("2026-10-01", tz="UTC")
+
+
+def _tables(leads: list[str], account: str = "A-1", sector: str = "saas") -> dict:
+    return {
+        "leads": pa.table({"lead_id": leads, "account_id": [account] * len(leads)}),
+        "accounts": pa.table({"account_id": [account], "sector": [sector]}),
+    }
+
+
+class Recorder:
+    """Scores by listing each request's leads; the first pass waits to be released."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.passes: list[list[tuple[str, ...]]] = []
+        self.first_started = threading.Event()
+        self.release = threading.Event()
+        self.fail_on = fail_on
+
+    def __call__(self, requests, as_of):
+        leads = [tuple(t["leads"]["lead_id"].to_pylist()) for t in requests]
+        self.passes.append(leads)
+        if len(self.passes) == 1:
+            self.first_started.set()
+            assert self.release.wait(10)
+        if self.fail_on is not None and any(self.fail_on in ls for ls in leads):
+            raise ValueError(f"cannot score {self.fail_on}")
+        return [(ls, as_of, len(self.passes)) for ls in leads]
+
+
+def _submit_while_busy(coalescer, recorder, requests):
+    """Submit a first request, then ``requests`` while its pass is running."""
+    with ThreadPoolExecutor(len(requests) + 1) as pool:
+        first = pool.submit(coalescer.score, _tables(["L-first"]), AS_OF)
+        assert recorder.first_started.wait(10)
+        waiting = [pool.submit(coalescer.score, t, a) for t, a in requests]
+        while len(coalescer._queue) < len(requests):  # all queued behind the pass
+            time.sleep(0.01)
+        recorder.release.set()
+        return first, waiting
+
+
+def test_a_lone_request_is_scored_at_once() -> None:
+    recorder = Recorder()
+    recorder.release.set()
+    coalescer = Coalescer(recorder, max_leads=64)
+    assert coalescer.score(_tables(["L-1"]), AS_OF) == (("L-1",), AS_OF, 1)
+    assert coalescer.passes == 1 and coalescer.largest_pass == 1
+
+
+def test_requests_waiting_during_a_pass_share_the_next_one() -> None:
+    recorder = Recorder()
+    coalescer = Coalescer(recorder, max_leads=64)
+    requests = [(_tables([f"L-{k}a", f"L-{k}b"]), AS_OF) for k in range(6)]
+    first, waiting = _submit_while_busy(coalescer, recorder, requests)
+    assert first.result()[0] == ("L-first",)
+    for k, future in enumerate(waiting):
+        leads, as_of, scored_in = future.result()
+        assert leads == (f"L-{k}a", f"L-{k}b") and as_of == AS_OF
+        assert scored_in == 2  # all six in the second pass
+    assert recorder.passes[1] == [
+        tuple(t["leads"]["lead_id"].to_pylist()) for t, _ in requests
+    ]
+    assert coalescer.passes == 2 and coalescer.largest_pass == 6
+
+
+def test_requests_that_could_differ_together_are_scored_apart() -> None:
+    recorder = Recorder()
+    coalescer = Coalescer(recorder, max_leads=64)
+    requests = [
+        (_tables(["L-1"]), AS_OF),
+        (_tables(["L-1"]), AS_OF),  # the same lead again
+        (_tables(["L-2"]), AS_OF + pd.Timedelta(hours=1)),  # another as-of time
+        (_tables(["L-3"], sector="retail"), AS_OF),  # account A-1 with another row
+        (_tables(["L-4"]), AS_OF),  # joins the first
+    ]
+    _, waiting = _submit_while_busy(coalescer, recorder, requests)
+    answers = [f.result() for f in waiting]
+    assert [a[0] for a in answers] == [("L-1",), ("L-1",), ("L-2",), ("L-3",), ("L-4",)]
+    assert answers[2][1] == AS_OF + pd.Timedelta(hours=1)
+    assert recorder.passes[1] == [("L-1",), ("L-4",)]
+    assert sorted(len(p) for p in recorder.passes[2:]) == [1, 1, 1]
+
+
+def test_a_pass_holds_at_most_max_leads() -> None:
+    recorder = Recorder()
+    coalescer = Coalescer(recorder, max_leads=5)
+    requests = [(_tables([f"L-{k}a", f"L-{k}b"]), AS_OF) for k in range(4)]
+    _, waiting = _submit_while_busy(coalescer, recorder, requests)
+    assert [len(f.result()[0]) for f in waiting] == [2, 2, 2, 2]
+    assert [len(p) for p in recorder.passes[1:]] == [2, 2]
+
+
+def test_an_error_reaches_only_the_request_that_caused_it() -> None:
+    recorder = Recorder(fail_on="L-bad")
+    coalescer = Coalescer(recorder, max_leads=64)
+    requests = [(_tables([name]), AS_OF) for name in ("L-1", "L-bad", "L-2")]
+    _, waiting = _submit_while_busy(coalescer, recorder, requests)
+    assert waiting[0].result()[0] == ("L-1",)
+    with pytest.raises(ValueError, match="cannot score L-bad"):
+        waiting[1].result()
+    assert waiting[2].result()[0] == ("L-2",)
+    # the failed shared pass, then each request alone
+    assert recorder.passes[1] == [("L-1",), ("L-bad",), ("L-2",)]
+    assert recorder.passes[2:] == [[("L-1",)], [("L-bad",)], [("L-2",)]]
