@@ -164,6 +164,42 @@ def test_backtest_prints_folds(env: Path) -> None:
     assert "Over the folds" in out and doc["intervals"]
 
 
+def test_backtest_judges_segment_models_against_the_global_model(env: Path) -> None:
+    segments = {
+        "column": "region",
+        "min_closed_leads": 300,
+        "min_wins": 60,
+        "keep": "above_minimums",
+    }
+    (env / "segments.yaml").write_text(
+        yaml.safe_dump({**FAST_MODEL, "segments": segments})
+    )
+    out = _run(
+        "backtest",
+        "--data",
+        "valid",
+        "--validated",
+        "--folds",
+        "2",
+        "--config",
+        "segments.yaml",
+        "--out",
+        "bt-segments",
+    )
+    doc = json.loads((env / "bt-segments" / "backtest.json").read_text())
+    assert "global" in {row["scorer"] for row in doc["folds"]}
+    entries = {e["segment"]: e for e in doc["segment_models"]}
+    test_leads = sum(
+        row["test_leads"] for row in doc["folds"] if row["scorer"] == "model"
+    )
+    assert sum(e["leads"] for e in entries.values()) == test_leads
+    # a segment with a model of its own differs from the global model somewhere;
+    # one without is the global model itself
+    assert any(e.get("roc_auc_difference") for e in entries.values())
+    assert any(e.get("roc_auc_difference") == 0 for e in entries.values())
+    assert "Segment models minus the global model" in out
+
+
 def test_train_without_history_says_so_and_succeeds(env: Path) -> None:
     (env / "strict.yaml").write_text(
         yaml.safe_dump({**FAST_MODEL, "history": {"min_closed_leads": 10**6}})

@@ -208,6 +208,28 @@ def compare(
                 f"{doc['created_from'][:10]} to {doc['created_to'][:10]})",
             )
         )
+        if doc.get("segments"):
+            rows = []
+            for entry in doc["segments"]:
+                name = "(none)" if entry["segment"] is None else entry["segment"]
+                for r in entry.get("intervals", []):
+                    rows.append(
+                        {
+                            "segment": name,
+                            "leads": entry["leads"],
+                            "metric": r["metric"],
+                            "champion": r["champion"],
+                            "challenger": r["challenger"],
+                            "interval": f"[{r['low']:+.3f}, {r['high']:+.3f}]",
+                            "verdict": r["verdict"],
+                        }
+                    )
+            console.print(
+                _frame_table(
+                    pd.DataFrame(rows),
+                    f"Per segment ({doc['segments'][0]['column']})",
+                )
+            )
         console.print(
             escape(f"champion {doc['champion']}; challenger {doc['challenger']}"),
             highlight=False,

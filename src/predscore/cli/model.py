@@ -163,6 +163,14 @@ def train(
             f"(+{run.logging_seconds:.1f} s MLflow)",
             highlight=False,
         )
+        if result.metrics.get("segment_models"):
+            console.print(
+                _frame_table(
+                    pd.DataFrame(result.metrics["segment_models"]),
+                    f"Segment models ({config.model.segments.column}): a model of "
+                    "their own above the history minimums, else the global model",
+                )
+            )
         for warning in result.metrics.get("warnings", []):
             console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
         console.print(
@@ -186,6 +194,7 @@ def evaluate(
         intervals_table,
         metrics_table,
         save_evaluation,
+        segment_models_table,
         segments_table,
     )
     from predscore.model.tracking import resolve_model
@@ -227,6 +236,13 @@ def evaluate(
                     "Model minus each other scorer (paired bootstrap by lead)",
                 )
             )
+        if metrics.get("segment_models"):
+            console.print(
+                _frame_table(
+                    segment_models_table(metrics["segment_models"]),
+                    "Segment models minus the global model, per segment",
+                )
+            )
         console.print(f"metrics → {out / 'metrics.json'}; plots → {out / 'plots'}")
 
 
@@ -243,7 +259,12 @@ def backtest_command(
     as_of: AsOfOption = None,
 ) -> None:
     """Rolling-origin backtest: train before period k, test on period k, K times."""
-    from predscore.experiment import backtest, intervals_table, save_backtest
+    from predscore.experiment import (
+        backtest,
+        intervals_table,
+        save_backtest,
+        segment_models_table,
+    )
 
     with _errors():
         config, rules, tables = _inputs(data, config_file, rules_file, validated, as_of)
@@ -260,6 +281,13 @@ def backtest_command(
                 _frame_table(
                     intervals_table(result.intervals),
                     "Model minus each other scorer, folds pooled (paired bootstrap)",
+                )
+            )
+        if result.segments:
+            console.print(
+                _frame_table(
+                    segment_models_table(result.segments),
+                    "Segment models minus the global model, per segment, folds pooled",
                 )
             )
         if out is not None:

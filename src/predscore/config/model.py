@@ -17,6 +17,7 @@ __all__ = [
     "HistoryConfig",
     "LinearConfig",
     "ModelConfig",
+    "SegmentsConfig",
     "SplitConfig",
     "TrackingConfig",
     "TreeCandidate",
@@ -68,6 +69,40 @@ class HistoryConfig(_Section):
 
     min_closed_leads: int = Field(200, ge=1)
     min_wins: int = Field(40, ge=1)
+
+
+class SegmentsConfig(_Section):
+    """Segment models: a model of its own for each value of a segment column (a
+    region, a team, a product line) whose history is large enough; the leads of the
+    other values, and those with no value, are scored by the global model.
+
+    A segment model is chosen by the same cross-validation as the global model, on
+    the segment's rows only, with the global model's engagement settings (one
+    feature build scores every lead). It is tried only when the segment's labelled
+    leads and wins reach ``min_closed_leads`` and ``min_wins`` (below, a segment
+    model learns the noise of a few leads), and kept only when its out-of-fold
+    predictions beat the global model's on the same leads (Brier score): the
+    global model learns from every segment, and often ranks a segment's leads as
+    well.
+    """
+
+    column: str | None = Field(
+        None,
+        description="feature column whose values are the segments (e.g. region, "
+        "or a lead column of the mapping such as regional_office); null: one model",
+    )
+    min_closed_leads: int = Field(
+        400, ge=1, description="labelled leads a segment needs for a model of its own"
+    )
+    min_wins: int = Field(
+        80, ge=1, description="won leads a segment needs for a model of its own"
+    )
+    keep: Literal["better", "above_minimums"] = Field(
+        "better",
+        description="better: a segment model is kept only when it beats the global "
+        "model out of fold beyond the noise; above_minimums: whenever the segment "
+        "reaches the minimums (one model per region or team, whatever it adds)",
+    )
 
 
 class CrossValidationConfig(_Section):
@@ -266,6 +301,7 @@ class ModelConfig(_Section):
     exclude_features: list[str] = Field(
         [], description="feature columns never given to the model"
     )
+    segments: SegmentsConfig = SegmentsConfig()
     calibration: CalibrationConfig = CalibrationConfig()
     feature_grid: FeatureGridConfig = FeatureGridConfig()
     evaluation: EvaluationConfig = EvaluationConfig()

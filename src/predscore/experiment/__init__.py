@@ -20,6 +20,9 @@ Public API
     rules and the references (``lgbm_default``, ``logreg``, ``flaml``) fitted on the
     same rows; paired bootstrap intervals by lead.
 ``backtest(tables, config, folds, rules=None) -> BacktestResult``
+``segment_comparison(scored, config)``, ``segment_models_table(entries)``
+    With segment models: each segment's leads scored by them and by the global
+    model of the same procedure, paired intervals of the differences.
 ``side_by_side(features, probability, rules, rule_probability, references=None) -> dict``
 ``metrics_table(metrics)``, ``segments_table(metrics)``
     That document as tables (one row per scorer; one row per trap segment).
@@ -31,7 +34,7 @@ Public API
 ``compare_models(tables, champion, challenger, config) -> dict``, ``newest_leads``
 ``promote_checked(config, version=None, force=False) -> Promotion``
     ``promote`` with its gate: a significantly worse challenger is refused.
-``training_profile(rows, model, config, rules=None) -> dict``
+``training_profile(rows, bundle, config, rules=None) -> dict``
     The training profile a bundle keeps for ``predscore monitor``.
 ``reference_probability(name, train, test, threads=1, seed=0)``, ``REFERENCES``
     The reference models alone (``benchmarks/results.py`` uses them).
@@ -50,6 +53,7 @@ from predscore.experiment.compare import (
     evaluation_figures,
     intervals_table,
     metrics_table,
+    segment_models_table,
     segments_table,
     side_by_side,
 )
@@ -58,6 +62,7 @@ from predscore.experiment.evaluate import (
     backtest,
     evaluate_model,
     procedure_config,
+    segment_comparison,
 )
 from predscore.experiment.profile import training_profile
 from predscore.experiment.references import REFERENCES, reference_probability
@@ -110,6 +115,8 @@ __all__ = [
     "procedure_config",
     "reference_probability",
     "rule_probability_map",
+    "segment_comparison",
+    "segment_models_table",
     "segments_table",
     "side_by_side",
     "train_model",

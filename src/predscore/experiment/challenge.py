@@ -143,31 +143,36 @@ def compare_models(
             f"the {len(leads)} newest labelled leads hold a single outcome: widen "
             "monitor.compare (newest_days / newest_share) in configs/monitor.yaml"
         )
-    table = paired_bootstrap(
-        y,
-        rows_a["lead_id"].to_numpy(),
-        {
-            "challenger": challenger.predict_proba(rows_b).to_numpy(),
-            "champion": champion.predict_proba(rows_a).to_numpy(),
-        },
-        against="challenger",
-        metrics=settings.metrics,
-        resamples=settings.resamples,
-        level=settings.level,
-        seed=config.seed,
-    )
-    intervals = [
-        {
-            "metric": r["metric"],
-            "champion": r["other"],
-            "challenger": r["value"],
-            "difference": r["difference"],
-            "low": r["low"],
-            "high": r["high"],
-            "verdict": r["verdict"],
-        }
-        for r in table.to_dict(orient="records")
-    ]
+    p_challenger = challenger.predict_proba(rows_b).to_numpy()
+    p_champion = champion.predict_proba(rows_a).to_numpy()
+    lead_ids = rows_a["lead_id"].to_numpy()
+
+    def paired(at: np.ndarray | slice) -> tuple[list[dict[str, Any]], int]:
+        table = paired_bootstrap(
+            y[at],
+            lead_ids[at],
+            {"challenger": p_challenger[at], "champion": p_champion[at]},
+            against="challenger",
+            metrics=settings.metrics,
+            resamples=settings.resamples,
+            level=settings.level,
+            seed=config.seed,
+        )
+        records = [
+            {
+                "metric": r["metric"],
+                "champion": r["other"],
+                "challenger": r["value"],
+                "difference": r["difference"],
+                "low": r["low"],
+                "high": r["high"],
+                "verdict": r["verdict"],
+            }
+            for r in table.to_dict(orient="records")
+        ]
+        return records, int(table["resamples"].iloc[0])
+
+    intervals, resamples = paired(slice(None))
     gate = next(i for i in intervals if i["metric"] == settings.gate_metric)
     created = rows_a.groupby("lead_id")["as_of"].min()
     return {
@@ -177,10 +182,46 @@ def compare_models(
         "created_from": created.min().isoformat(),
         "created_to": created.max().isoformat(),
         "level": settings.level,
-        "resamples": int(table["resamples"].iloc[0]),
+        "resamples": resamples,
         "intervals": intervals,
         "gate": {**gate, "worse": gate["verdict"] == "worse"},
+        "segments": _per_segment(rows_a, y, champion, challenger, paired),
     }
+
+
+def _per_segment(
+    rows: pd.DataFrame,
+    y: np.ndarray,
+    champion: ModelBundle,
+    challenger: ModelBundle,
+    paired: Callable[[np.ndarray], tuple[list[dict[str, Any]], int]],
+) -> list[dict[str, Any]]:
+    """With segment models (either model's), the comparison on the leads of each
+    segment of their column: ``segment``, ``leads``, ``wins``, ``intervals`` (or a
+    ``note`` when the segment's leads hold a single outcome). Empty without."""
+    with_segments = challenger.segments or champion.segments
+    if with_segments is None:
+        return []
+    from predscore.model.segments import segment_values
+
+    values = segment_values(rows, with_segments.column)
+    out = []
+    for value in [*sorted({v for v in values if v is not None}), None]:
+        at = np.array([v == value for v in values], dtype=bool)
+        if not at.any():
+            continue
+        entry: dict[str, Any] = {
+            "segment": value,
+            "column": with_segments.column,
+            "leads": int(rows.loc[at, "lead_id"].nunique()),
+            "wins": int(lead_table(rows.loc[at])["won"].sum()),
+        }
+        if len(np.unique(y[at])) < 2:
+            entry["note"] = "a single outcome among these leads"
+        else:
+            entry["intervals"] = paired(at)[0]
+        out.append(entry)
+    return out
 
 
 @dataclass

@@ -30,6 +30,7 @@ __all__ = [
     "scorer_metrics",
     "scorer_names",
     "segment_metrics",
+    "segment_models_table",
     "segments_table",
     "side_by_side",
 ]
@@ -234,6 +235,33 @@ def intervals_table(intervals: list[Mapping[str, Any]]) -> pd.DataFrame:
         }
         for r in intervals
     ]
+    return pd.DataFrame(rows)
+
+
+def segment_models_table(entries: list[Mapping[str, Any]]) -> pd.DataFrame:
+    """Segment models against the global model
+    (:func:`~predscore.experiment.evaluate.segment_comparison`), one row per segment:
+    leads, the share of them scored by a model of their own, then per metric the two values (segment models / global) and the
+    difference with its interval and verdict."""
+    rows = []
+    for e in entries:
+        row: dict[str, Any] = {
+            "segment": "(none)" if e["segment"] is None else e["segment"],
+            "leads": e["leads"],
+            "own model": f"{e.get('own_model_share', 0.0):.0%}",
+        }
+        for metric, short in (("roc_auc", "auc"), ("brier", "brier")):
+            if f"model_{metric}" not in e:
+                continue
+            low, high = e[f"{metric}_interval"]
+            verdict = e[f"{metric}_verdict"].replace("inside the noise", "noise")
+            row[f"{short} seg / global"] = (
+                f"{e[f'model_{metric}']:.3f} / {e[f'global_{metric}']:.3f}"
+            )
+            row[f"{short} diff [interval]"] = (
+                f"{e[f'{metric}_difference']:+.3f} [{low:+.3f}, {high:+.3f}] {verdict}"
+            )
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -15,12 +15,16 @@ by lead tell whether a difference is more than noise.
   its start, with the settings of the model being evaluated;
 * :func:`backtest`: ``folds`` rolling origins over the whole history
   (:func:`predscore.model.rolling_folds`), one row per fold and scorer.
+
+With segment models (``model.segments.column``), the global model of the same
+procedure is scored beside them as the scorer ``global``, and
+:func:`segment_comparison` compares the two on the leads of each segment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,15 +53,19 @@ from predscore.model import (
 from predscore.rules import score_rules
 
 __all__ = [
+    "GLOBAL",
     "BacktestResult",
     "backtest",
     "evaluate_model",
     "evaluation_cutoff",
     "procedure_config",
+    "segment_comparison",
 ]
 
 Progress = Callable[[str], None]
 _KEYS = ("roc_auc", "pr_auc", "brier", "ece", "lift_top10", "capture_top20")
+#: the scorer name of the global model when segment models score beside it
+GLOBAL = "global"
 
 
 @dataclass
@@ -77,6 +85,8 @@ class _Scored:
     rule_probability: np.ndarray | None
     references: dict[str, np.ndarray]
     info: dict[str, Any]
+    # rows scored by a segment model of their own (not the global model)
+    own_model: np.ndarray | None = None
 
 
 def procedure_config(bundle: ModelBundle, config: PredscoreConfig) -> PredscoreConfig:
@@ -147,7 +157,7 @@ def _score_block(
     )
     chosen = next(rows for c, rows in candidates if c is fitted.features)
     test = chosen.loc[in_block].reset_index(drop=True)
-    probability = fitted.model.predict_proba(test)
+    probability = fitted.predict_proba(test)
     rule_out = rule_prob = None
     if rules is not None:
         try:
@@ -164,6 +174,9 @@ def _score_block(
         )
         for name in references
     }
+    if config.model.segments.column is not None:
+        # the same procedure without segment models: what they are judged against
+        others[GLOBAL] = fitted.model.predict_proba(test)
     info = {
         "origin": None if block.origin is None else block.origin.isoformat(),
         "train_leads": int(fitted.rows["lead_id"].nunique()),
@@ -171,8 +184,14 @@ def _score_block(
         "selected": fitted.selection.spec.name,
         "half_life_days": fitted.features.half_life_days,
         "calibration": fitted.model.calibrator_.method,
+        "segment_models": []
+        if fitted.segments is None
+        else sorted(fitted.segments.models),
     }
-    return _Scored(test, probability, rule_out, rule_prob, others, info)
+    own = np.zeros(len(test), dtype=bool)
+    if fitted.segments is not None:
+        own = np.array([k is not None for k in fitted.segments.keys(test)], dtype=bool)
+    return _Scored(test, probability, rule_out, rule_prob, others, info, own)
 
 
 def _join(parts: list[_Scored]) -> _Scored:
@@ -188,6 +207,14 @@ def _join(parts: list[_Scored]) -> _Scored:
             for name in parts[0].references
         },
         {},
+        np.concatenate(
+            [
+                np.zeros(len(p.rows), dtype=bool)
+                if p.own_model is None
+                else p.own_model
+                for p in parts
+            ]
+        ),
     )
 
 
@@ -212,6 +239,64 @@ def intervals(scored: _Scored, config: PredscoreConfig) -> list[dict[str, Any]]:
         rankings=rankings,
     )
     return table.to_dict(orient="records")
+
+
+def segment_comparison(
+    scored: _Scored, config: PredscoreConfig
+) -> list[dict[str, Any]]:
+    """Segment models against the global model, on the leads of each segment.
+
+    One entry per value of ``model.segments.column`` among the scored rows (and
+    one for the rows with no value): ``segment``, ``leads``, ``close_rate``, the ROC
+    AUC and Brier score of the segment models (``model``: the global model where a
+    segment had no model of its own at an origin; ``own_model_share``: the share of
+    its rows a model of its own scored) and of the ``global`` model, and the paired
+    bootstrap interval by lead of each difference. Empty without segments.
+    """
+    column = config.model.segments.column
+    if column is None or GLOBAL not in scored.references:
+        return []
+    from predscore.model.segments import segment_values
+
+    values = segment_values(scored.rows, column)
+    labels = scored.rows["label"].to_numpy()
+    leads = scored.rows["lead_id"].to_numpy()
+    out = []
+    for value in [*sorted({v for v in values if v is not None}), None]:
+        at = np.array([v == value for v in values], dtype=bool)
+        if not at.any():
+            continue
+        entry: dict[str, Any] = {
+            "segment": value,
+            "leads": int(pd.unique(leads[at]).size),
+            "close_rate": float(labels[at].mean()),
+            "own_model_share": 0.0
+            if scored.own_model is None
+            else float(scored.own_model[at].mean()),
+        }
+        if len(np.unique(labels[at])) < 2:
+            entry["note"] = "a single outcome among these leads: no ROC AUC"
+            out.append(entry)
+            continue
+        table = paired_bootstrap(
+            labels[at],
+            leads[at],
+            {"model": scored.probability[at], GLOBAL: scored.references[GLOBAL][at]},
+            against="model",
+            metrics=("roc_auc", "brier"),
+            resamples=config.model.evaluation.resamples,
+            level=config.model.evaluation.level,
+            seed=config.seed,
+        )
+        for row in table.to_dict(orient="records"):
+            metric = row["metric"]
+            entry[f"model_{metric}"] = row["value"]
+            entry[f"global_{metric}"] = row["other"]
+            entry[f"{metric}_difference"] = row["difference"]
+            entry[f"{metric}_interval"] = [row["low"], row["high"]]
+            entry[f"{metric}_verdict"] = row["verdict"]
+        out.append(entry)
+    return out
 
 
 def evaluate_model(
@@ -285,6 +370,9 @@ def evaluate_model(
     metrics["split"] = strategy
     metrics["origins"] = [p.info for p in parts]
     metrics["intervals"] = intervals(scored, config)
+    segments = segment_comparison(scored, config)
+    if segments:
+        metrics["segment_models"] = segments
     if scored.rules is None and rules is not None:
         metrics["rules_note"] = "rules not applicable to these features"
     rows = scored_rows(
@@ -347,12 +435,14 @@ def evaluation_cutoff(
 @dataclass(frozen=True)
 class BacktestResult:
     """Per-fold metrics (one row per fold and scorer), their mean, the pooled
-    paired intervals and the folds skipped."""
+    paired intervals, the folds skipped and, with segment models, their pooled
+    comparison with the global model per segment (:func:`segment_comparison`)."""
 
     folds: pd.DataFrame
     mean: pd.DataFrame
     skipped: list[str]
     intervals: list[dict[str, Any]]
+    segments: list[dict[str, Any]] = field(default_factory=list)
 
 
 def backtest(
@@ -395,7 +485,7 @@ def backtest(
             scored.rule_probability,
             scored.references,
         )
-        for scorer in ("model", "rules", *names):
+        for scorer in ("model", "rules", *names, GLOBAL):
             if scorer in doc:
                 rows.append(
                     {
@@ -418,6 +508,8 @@ def backtest(
     if len(mean):
         mean.columns = [f"{k}_{stat}" for k, stat in mean.columns]
         mean = mean.replace({np.nan: None}).reset_index()
-    pooled = intervals(_join(parts), config) if parts else []
+    joined = _join(parts) if parts else None
+    pooled = intervals(joined, config) if joined is not None else []
+    segments = segment_comparison(joined, config) if joined is not None else []
     del strategy
-    return BacktestResult(table, mean, skipped, pooled)
+    return BacktestResult(table, mean, skipped, pooled, segments)

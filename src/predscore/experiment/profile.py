@@ -24,7 +24,7 @@ from predscore.errors import ConfigError
 from predscore.evaluation.drift import profile_column, profile_frame
 from predscore.explain import route_leads
 from predscore.features import build_features
-from predscore.model import LeadModel
+from predscore.model import ModelBundle
 from predscore.rules import score_rules
 
 __all__ = ["PROFILE_VERSION", "ROUTES", "open_profile", "training_profile"]
@@ -37,7 +37,7 @@ ROUTES = ["meeting", "nurture", "disqualify"]
 
 def training_profile(
     rows: pd.DataFrame,
-    model: LeadModel,
+    bundle: ModelBundle,
     config: PredscoreConfig,
     rules: RulesConfig | None = None,
 ) -> dict[str, Any]:
@@ -47,8 +47,9 @@ def training_profile(
     ----------
     rows : DataFrame
         The rows the model was fitted on (``lead_id``, ``label``, its features).
-    model : LeadModel
-        The fitted model (its calibrated probability on the rows is profiled).
+    bundle : ModelBundle
+        The fitted model (its calibrated probability on the rows is profiled, each
+        row by its segment's model when it has one).
     config : PredscoreConfig
         ``monitor.drift`` (bins, levels, rows profiled), ``monitor.scores`` (bins of
         the probability), ``explain.routing`` and ``seed``.
@@ -67,7 +68,7 @@ def training_profile(
         rng = np.random.default_rng(config.seed)
         picked = np.sort(rng.choice(len(rows), drift.reference_rows, replace=False))
         rows = rows.iloc[picked].reset_index(drop=True)
-    probability = model.predict_proba(rows)
+    probability = bundle.predict_proba(rows).to_numpy()
     eliminated = None
     if rules is not None:
         try:
@@ -84,7 +85,7 @@ def training_profile(
         "mean_probability": float(np.mean(probability)) if len(rows) else None,
         "features": profile_frame(
             rows,
-            model.features_,
+            bundle.model.features_,
             bins=drift.bins,
             max_levels=drift.max_levels,
             min_level_share=drift.min_level_share,
@@ -99,7 +100,7 @@ def training_profile(
 def open_profile(
     tables: object,
     as_of: pd.Timestamp,
-    model: LeadModel,
+    bundle: ModelBundle,
     features: FeaturesConfig,
     icp: IcpConfig,
     config: PredscoreConfig,
@@ -125,7 +126,7 @@ def open_profile(
         "leads": len(rows),
         "features": profile_frame(
             rows,
-            model.features_,
+            bundle.model.features_,
             bins=drift.bins,
             max_levels=drift.max_levels,
             min_level_share=drift.min_level_share,

@@ -230,6 +230,7 @@ def save_backtest(out: Path, result: BacktestResult) -> Path:
         "mean": result.mean.to_dict(orient="records"),
         "skipped": result.skipped,
         "intervals": result.intervals,
+        "segment_models": result.segments,
     }
     path = Path(out) / "backtest.json"
     path.parent.mkdir(parents=True, exist_ok=True)

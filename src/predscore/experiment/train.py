@@ -14,7 +14,10 @@ The procedure (:func:`fit_procedure`), also replayed at past origins by
    candidate with the best cross-validated score is kept;
 3. on it, every model candidate is cross-validated, the best chosen and its
    calibration cross-fitted (:func:`predscore.model.select_model`);
-4. the choice is refitted on every labelled row.
+4. the choice is refitted on every labelled row;
+5. with ``model.segments.column``, steps 2 to 4 again on the rows of each segment
+   with enough history, with the chosen engagement settings
+   (:func:`predscore.model.fit_segment_models`).
 """
 
 from __future__ import annotations
@@ -44,11 +47,13 @@ from predscore.model import (
     Calibrator,
     LeadModel,
     ModelBundle,
+    SegmentModels,
     Selection,
     choose_calibration,
     compact_rows,
     cv_folds,
     engagement_score,
+    fit_segment_models,
     labelled_rows,
     lead_table,
     row_weights,
@@ -149,6 +154,19 @@ class FittedProcedure:
     rows: pd.DataFrame
     selection: Selection
     grid: pd.DataFrame
+    segments: SegmentModels | None = None
+    segment_report: list[dict[str, Any]] = field(default_factory=list)
+
+    def predict_proba(self, rows: pd.DataFrame) -> np.ndarray:
+        """Closing probability of feature rows, each by its segment's model when it
+        has one, else by the global model."""
+        if self.segments is None:
+            return self.model.predict_proba(rows)
+        out = np.zeros(len(rows))
+        models = {None: self.model, **self.segments.models}
+        for segment, at in self.segments.groups(rows):
+            out[at] = models[segment].predict_proba(rows.iloc[at])
+        return out
 
 
 def _same_keys(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -263,9 +281,25 @@ def _fit_procedure(
         threads=model_config.threads,
         seed=seed,
     ).fit(best_rows, selection.calibrator, newest)
-    return FittedProcedure(
+    fitted = FittedProcedure(
         model, best_features, best_rows, selection, pd.DataFrame(grid_rows)
     )
+    column = model_config.segments.column
+    if column is not None:
+        segments, fitted.segment_report = fit_segment_models(
+            best_rows,
+            column,
+            model_config,
+            strategy,
+            seed,
+            selection,
+            newest,
+            horizon,
+            kept,
+            say,
+        )
+        fitted.segments = segments if segments.models else None
+    return fitted
 
 
 def _grid_sample(
@@ -435,6 +469,8 @@ def train_model(
         "recency_half_life_days": spec.recency_half_life_days,
     }
     metrics["folds"] = selection.folds.to_dict(orient="records")
+    if fitted.segment_report:
+        metrics["segment_models"] = fitted.segment_report
     leads = lead_table(rows)
     parts = {
         "labelled": {
@@ -444,16 +480,6 @@ def train_model(
         },
         "immature": {"leads": immature},
     }
-    say("profiling the training rows (the reference of `predscore monitor`)")
-    reference = training_profile(rows, model, config, rules)
-    reference["open"] = open_profile(
-        tables,
-        cutoff if cutoff is not None else newest_event(tables),
-        model,
-        fitted.features,
-        config.icp,
-        config,
-    )
     bundle = ModelBundle(
         model=model,
         features=fitted.features,
@@ -474,10 +500,23 @@ def train_model(
             "label_cutoff": None
             if fitted.features.horizon_days is None or cutoff is None
             else pd.Timestamp(cutoff).isoformat(),
-            # what `predscore monitor` compares today's open leads with
-            "reference": reference,
+            # which segments have a model of their own, and why the others do not
+            "segments": fitted.segment_report,
         },
+        segments=fitted.segments,
     )
+    say("profiling the training rows (the reference of `predscore monitor`)")
+    # what `predscore monitor` compares today's open leads with
+    reference = training_profile(rows, bundle, config, rules)
+    reference["open"] = open_profile(
+        tables,
+        cutoff if cutoff is not None else newest_event(tables),
+        bundle,
+        fitted.features,
+        config.icp,
+        config,
+    )
+    bundle.metadata["reference"] = reference
     metrics["warnings"] = training_warnings(selection)
     return TrainingResult(
         bundle=bundle,

@@ -18,8 +18,12 @@ Public API
 ``labelled_rows``, ``holdout_leads``, ``rolling_folds``, ``lead_table``,
 ``immature_leads``, ``rows_known_at``
     The rows a model may learn from; held-out and rolling-origin splits.
+``SegmentModels``, ``fit_segment_models``
+    A model of its own for each segment (region, team, product) with enough
+    history; the global model for the rest.
 ``ModelBundle``, ``save_bundle``, ``load_bundle``
-    The fitted model with the feature configuration it needs, on disk.
+    The fitted model (and its segment models) with the feature configuration it
+    needs, on disk.
 :mod:`predscore.model.tracking` (MLflow runs, registry, promote, URIs) and
 :mod:`predscore.model.pyfunc` import mlflow; import them only where it is used.
 """
@@ -28,6 +32,7 @@ from predscore.model.bundle import ModelBundle, load_bundle, save_bundle
 from predscore.model.calibrate import Calibrator, choose_calibration
 from predscore.model.estimator import LeadModel, ModelSpec, row_weights
 from predscore.model.matrix import compact_rows, feature_columns, feature_matrix
+from predscore.model.segments import SegmentModels, fit_segment_models
 from predscore.model.selection import (
     CvFold,
     Selection,
@@ -53,6 +58,7 @@ __all__ = [
     "LeadModel",
     "ModelBundle",
     "ModelSpec",
+    "SegmentModels",
     "Selection",
     "choose_calibration",
     "cv_folds",
@@ -60,6 +66,7 @@ __all__ = [
     "feature_columns",
     "compact_rows",
     "feature_matrix",
+    "fit_segment_models",
     "holdout_leads",
     "immature_leads",
     "labelled_rows",

@@ -68,8 +68,10 @@ def tracking_uri(config: TrackingConfig) -> str:
     return uri
 
 
-#: Whether MLFLOW_TRACKING_URI came from the user (read before predscore first sets it).
-_USER_URI: dict[str, bool] = {}
+#: ``ours``: the MLFLOW_TRACKING_URI predscore itself set last (set_tracking_uri
+#: writes it to the environment); ``user``: whether the value in use came from the
+#: user (any other value), judged at each use: a process may serve several folders
+_URI_STATE: dict[str, Any] = {"ours": None, "user": False}
 
 
 def _mlflow(config: TrackingConfig) -> Any:
@@ -80,10 +82,13 @@ def _mlflow(config: TrackingConfig) -> Any:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     uri = tracking_uri(config)
-    # set_tracking_uri also sets MLFLOW_TRACKING_URI: remember whether the user did
-    _USER_URI.setdefault("set", bool(os.environ.get("MLFLOW_TRACKING_URI")))
+    # set_tracking_uri also sets MLFLOW_TRACKING_URI: tell the user's from ours
+    given = os.environ.get("MLFLOW_TRACKING_URI")
+    _URI_STATE["user"] = bool(given) and given != _URI_STATE["ours"]
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    if not _URI_STATE["user"]:
+        _URI_STATE["ours"] = os.environ.get("MLFLOW_TRACKING_URI")
     return mlflow
 
 
@@ -125,7 +130,7 @@ def _experiment_id(mlflow: Any, config: TrackingConfig) -> str:
     if found is not None:
         return found.experiment_id
     location = None
-    if not _USER_URI.get("set", bool(os.environ.get("MLFLOW_TRACKING_URI"))):
+    if not _URI_STATE["user"]:
         # the embedded store keeps its artifacts under tracking.artifact_location
         location = Path(config.artifact_location).resolve().as_uri()
     return mlflow.create_experiment(config.experiment, artifact_location=location)

@@ -254,7 +254,9 @@ def _realised(
         if run.mode != "model":
             skipped.append(f"{run.path}: scored by the rules alone")
             continue
-        frame = run.scores(["lead_id", "probability"]).assign(as_of=run.as_of)
+        frame = run.scores(
+            ["lead_id", "probability"], optional=("model_segment",)
+        ).assign(as_of=run.as_of)
         frames.append(frame.assign(run=str(run.path)))
     if not frames:
         return {
@@ -262,6 +264,7 @@ def _realised(
             "months": [],
             "overall": None,
             "calibration": [],
+            "segments": [],
             "skipped": skipped,
         }
     scored = pd.concat(frames, ignore_index=True)

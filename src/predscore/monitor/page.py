@@ -94,6 +94,16 @@ of the rows won{% endif %}.</small></p>
 </table>
 <small>A lead is judged once its outcome is known; early months hold more of the
 slow closers still open.</small><br>
+{% if r.segments %}
+<h3>By segment model</h3>
+<table><tr><th>model</th><th>leads</th><th>judged</th><th>predicted</th><th>actual</th>
+<th>ROC AUC</th><th>Brier</th><th>ECE</th></tr>
+{% for m in r.segments %}<tr><td>{{ m.segment if m.segment is not none else "global" }}</td>
+<td>{{ m.scored }}</td><td>{{ m.judged }}</td><td>{{ pct(m.predicted_rate) }}</td>
+<td>{{ pct(m.actual_rate) }}</td><td>{{ num(m.roc_auc) }}</td><td>{{ num(m.brier) }}</td>
+<td>{{ num(m.ece) }}</td></tr>
+{% endfor %}</table>
+{% endif %}
 {% if plots.realised %}<img alt="realised performance by month" src="{{ plots.realised }}">{% endif %}
 {% else %}<p>No earlier scoring run scored by a model (score month by month into
 folders beside this one, or pass --history).</p>{% endif %}

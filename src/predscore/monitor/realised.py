@@ -11,7 +11,8 @@ horizon, when it has closed (label: won); with ``horizon_days``, when it closed
 within the horizon of its scoring (label: won then) or the horizon has passed (label:
 won within it, else 0). Leads not judged yet are counted, not scored: early in a
 month's life only the fast closers are judged (mostly losses on the demo), which the
-``judged_share`` column makes visible.
+``judged_share`` column makes visible. With segment models (a ``model_segment``
+column in the scores), the same metrics per segment model (``segments``).
 """
 
 from __future__ import annotations
@@ -117,11 +118,15 @@ def realised_performance(
         probability of every scored lead, then on the judged rows ``roc_auc``,
         ``brier``, ``ece``, ``predicted_rate``, ``actual_rate``); ``overall``: the
         same metrics on every judged row; ``calibration``: the reliability table of
-        every judged row (``low``, ``high``, ``rows``, ``predicted``, ``observed``).
+        every judged row (``low``, ``high``, ``rows``, ``predicted``, ``observed``);
+        ``segments``: when ``scored`` has a ``model_segment`` column naming a
+        segment model on some rows, one record per model (``segment``: its segment,
+        None for the global model) with ``scored``, ``judged``, ``wins`` and the
+        metrics of its judged rows.
     """
     rows = judged_rows(scored, outcomes, cutoff, horizon_days)
     if not len(rows):
-        return {"months": [], "overall": None, "calibration": []}
+        return {"months": [], "overall": None, "calibration": [], "segments": []}
     month = rows["as_of"].dt.strftime("%Y-%m")
     records = []
     for name, part in rows.groupby(month, sort=True):
@@ -154,4 +159,31 @@ def realised_performance(
         "months": records,
         "overall": overall,
         "calibration": table.to_dict(orient="records"),
+        "segments": _by_segment(rows, min_leads, bins),
     }
+
+
+def _by_segment(rows: pd.DataFrame, min_leads: int, bins: int) -> list[dict]:
+    """The metrics of each segment model's judged rows (see
+    :func:`realised_performance`); empty when no segment model scored."""
+    if "model_segment" not in rows or rows["model_segment"].isna().all():
+        return []
+    segment = rows["model_segment"].astype(object).where(rows["model_segment"].notna())
+    out = []
+    for name in [*sorted(segment.dropna().unique()), None]:
+        part = rows.loc[segment.isna() if name is None else segment.eq(name)]
+        if not len(part):
+            continue
+        done = part.loc[part["judged"]]
+        y = done["label"].to_numpy(dtype=float)
+        p = done["probability"].to_numpy(dtype=float)
+        out.append(
+            {
+                "segment": name,
+                "scored": len(part),
+                "judged": len(done),
+                "wins": int(y.sum()),
+                **_metrics(y, p, min_leads, bins),
+            }
+        )
+    return out

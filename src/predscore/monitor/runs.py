@@ -52,14 +52,22 @@ class ScoringRun:
         """The manifest's model, e.g. ``models:/predscore@champion (v3)``."""
         return (self.manifest.get("model") or {}).get("version")
 
-    def scores(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """The run's ``scores.parquet`` (or ``scores.csv``), these columns only."""
+    def scores(
+        self, columns: list[str] | None = None, optional: tuple[str, ...] = ()
+    ) -> pd.DataFrame:
+        """The run's ``scores.parquet`` (or ``scores.csv``), these columns only,
+        and those of ``optional`` the run has (older runs lack newer columns)."""
         parquet, csv = self.path / "scores.parquet", self.path / "scores.csv"
         if parquet.is_file():
+            if columns is not None and optional:
+                names = pq.read_schema(parquet).names
+                columns = [*columns, *(c for c in optional if c in names)]
             return pq.read_table(parquet, columns=columns).to_pandas()
         if csv.is_file():
             frame = pacsv.read_csv(csv).to_pandas()
-            return frame if columns is None else frame.loc[:, columns]
+            if columns is None:
+                return frame
+            return frame.loc[:, [*columns, *(c for c in optional if c in frame)]]
         raise MonitorError(f"{self.path}: no scores.parquet or scores.csv")
 
 

@@ -60,6 +60,7 @@ DISPLAY_COLUMNS = (
     "engagement_points",
     "qualification_points",
     "eliminated_by",
+    "model_segment",
     "account_name",
     "sector",
     "job_title",

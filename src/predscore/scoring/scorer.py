@@ -15,10 +15,15 @@ Two modes:
   the rule baseline (points, route, reasons) is kept beside it;
 * **rules**: no trained model (too little history, or ``--rules-only``): the rules'
   route and points decide, ``probability`` and ``score`` are null.
+
+With segment models (:class:`~predscore.model.SegmentModels`), each lead is scored
+and explained by its segment's model when it has one, else by the global model;
+``model_segment`` names the segment (null: the global model).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -95,6 +100,7 @@ SCORE_SCHEMA = pa.schema(
         ("reasons", pa.list_(REASON_TYPE)),
         ("rule_reasons", pa.list_(RULE_REASON_TYPE)),
         ("model_version", pa.string()),
+        ("model_segment", pa.string()),
     ]
 )
 
@@ -267,16 +273,27 @@ class Scorer:
         beyond its name; None in rules-only mode."""
         if self.bundle is None:
             return None
-        model = self.bundle.model
-        parts: list[object] = []
-        for weight, component in model.components_:
-            if component.family == "lightgbm":
-                text = component.booster.model_to_string(num_iteration=component.trees)
-                parts.append([weight, text])
-            else:
-                parts.append([weight, component.to_dict()])
-        document = [parts, model.calibrator_.to_dict(), model.features_]
-        text = json.dumps(document, sort_keys=True, default=str)
+        documents: list[object] = []
+        for segment, model in self.bundle.models().items():
+            parts: list[object] = []
+            for weight, component in model.components_:
+                if component.family == "lightgbm":
+                    text = component.booster.model_to_string(
+                        num_iteration=component.trees
+                    )
+                    parts.append([weight, text])
+                else:
+                    parts.append([weight, component.to_dict()])
+            document = [parts, model.calibrator_.to_dict(), model.features_]
+            # a bundle without segments keeps the digest it always had
+            documents.append(document if segment is None else [segment, document])
+        if self.bundle.segments is not None:
+            documents.insert(1, self.bundle.segments.column)
+        text = json.dumps(
+            documents[0] if len(documents) == 1 else documents,
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(text.encode()).hexdigest()
 
     def check_columns(self, lead_extras: dict[str, str]) -> None:
@@ -321,6 +338,8 @@ class Scorer:
         """
         n = len(rows)
         rows = rows.reset_index(drop=True)
+        if self.bundle is not None and self.bundle.segments is not None:
+            return self._by_segment(rows, reasons)
         ruled = score_rules(rows, self.rules)
         eliminated = ruled["eliminated_by"].to_numpy(dtype=object)
         columns: dict[str, pa.Array] = {
@@ -331,6 +350,7 @@ class Scorer:
             "rule_route": pa.array(ruled["rule_route"].to_numpy(dtype=object)),
             "eliminated_by": pa.array(eliminated, pa.string()),
             "model_version": pa.array([self.model_version] * n, pa.string()),
+            "model_segment": _null(n, pa.string()),
         }
         columns["rule_reasons"] = (
             _rule_reason_lists(ruled["rule_reasons"].tolist())
@@ -370,6 +390,36 @@ class Scorer:
             )
         return pa.table([columns[f.name] for f in SCORE_SCHEMA], schema=SCORE_SCHEMA)
 
+    def _by_segment(self, rows: pd.DataFrame, reasons: bool) -> pa.Table:
+        """Each group of rows scored by its own model's scorer, back in row order."""
+        assert self.bundle is not None and self.bundle.segments is not None
+        parts, positions = [], []
+        for segment, at in self.bundle.segments.groups(rows):
+            part = self._segment_scorers[segment].score(rows.iloc[at], reasons)
+            if segment is not None:
+                index = SCORE_SCHEMA.get_field_index("model_segment")
+                part = part.set_column(
+                    index,
+                    SCORE_SCHEMA.field(index),
+                    pa.array([segment] * len(at), pa.string()),
+                )
+            parts.append(part)
+            positions.append(at)
+        if not parts:
+            return SCORE_SCHEMA.empty_table()
+        order = np.argsort(np.concatenate(positions), kind="stable")
+        return pa.concat_tables(parts).take(pa.array(order))
+
+    @functools.cached_property
+    def _segment_scorers(self) -> dict[str | None, Scorer]:
+        """A scorer per model of the bundle (None: the global model), each with its
+        own explainer."""
+        assert self.bundle is not None
+        return {
+            segment: dataclasses.replace(self, bundle=self.bundle.for_segment(segment))
+            for segment in self.bundle.models()
+        }
+
     def _rules_mode(self, ruled: pd.DataFrame, n: int) -> dict[str, pa.Array]:
         out = {k: _null(n, pa.float64()) for k in _NUMBERS}
         out["route"] = pa.array(ruled["rule_route"].to_numpy(dtype=object), pa.string())
@@ -380,7 +430,11 @@ class Scorer:
     def __getstate__(self) -> dict[str, Any]:
         # what travels (to Spark's executors) is the configuration and the model;
         # each process builds its own explainer
-        return {k: v for k, v in self.__dict__.items() if k != "_explainer"}
+        return {
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in {"_explainer", "_segment_scorers"}
+        }
 
     @functools.cached_property
     def _explainer(self) -> Explainer:

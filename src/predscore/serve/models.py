@@ -216,6 +216,11 @@ class LeadScore(BaseModel):
     reasons: list[Reason] = Field(description="base + Σ points = score")
     rule_reasons: list[RuleReason]
     model_version: str
+    model_segment: str | None = Field(
+        None,
+        description="the segment whose model scored the lead (model.segments); "
+        "null: the global model",
+    )
 
 
 class Rejection(BaseModel):
