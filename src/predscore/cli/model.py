@@ -85,7 +85,12 @@ def train(
     as_of: AsOfOption = None,
 ) -> None:
     """Train the calibrated closing-probability model; log and register it in MLflow."""
-    from predscore.experiment import metrics_table, segments_table, train_and_register
+    from predscore.experiment import (
+        metrics_table,
+        segment_report_table,
+        segments_table,
+        train_and_register,
+    )
 
     with _errors():
         config, rules, tables = _inputs(data, config_file, rules_file, validated, as_of)
@@ -166,9 +171,10 @@ def train(
         if result.metrics.get("segment_models"):
             console.print(
                 _frame_table(
-                    pd.DataFrame(result.metrics["segment_models"]),
+                    segment_report_table(result.metrics["segment_models"]),
                     f"Segment models ({config.model.segments.column}): a model of "
-                    "their own above the history minimums, else the global model",
+                    "their own above the minimums and better out of fold, else the "
+                    "global model",
                 )
             )
         for warning in result.metrics.get("warnings", []):

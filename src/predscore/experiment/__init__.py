@@ -20,7 +20,8 @@ Public API
     rules and the references (``lgbm_default``, ``logreg``, ``flaml``) fitted on the
     same rows; paired bootstrap intervals by lead.
 ``backtest(tables, config, folds, rules=None) -> BacktestResult``
-``segment_comparison(scored, config)``, ``segment_models_table(entries)``
+``segment_comparison(scored, config)``, ``segment_models_table(entries)``,
+``segment_report_table(report)``
     With segment models: each segment's leads scored by them and by the global
     model of the same procedure, paired intervals of the differences.
 ``side_by_side(features, probability, rules, rule_probability, references=None) -> dict``
@@ -54,6 +55,7 @@ from predscore.experiment.compare import (
     intervals_table,
     metrics_table,
     segment_models_table,
+    segment_report_table,
     segments_table,
     side_by_side,
 )
@@ -117,6 +119,7 @@ __all__ = [
     "rule_probability_map",
     "segment_comparison",
     "segment_models_table",
+    "segment_report_table",
     "segments_table",
     "side_by_side",
     "train_model",

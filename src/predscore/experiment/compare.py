@@ -31,6 +31,7 @@ __all__ = [
     "scorer_names",
     "segment_metrics",
     "segment_models_table",
+    "segment_report_table",
     "segments_table",
     "side_by_side",
 ]
@@ -235,6 +236,35 @@ def intervals_table(intervals: list[Mapping[str, Any]]) -> pd.DataFrame:
         }
         for r in intervals
     ]
+    return pd.DataFrame(rows)
+
+
+def segment_report_table(report: list[Mapping[str, Any]]) -> pd.DataFrame:
+    """What ``train`` decided per segment (the bundle's ``metadata["segments"]``):
+    leads, wins, the model that scores them, and the out-of-fold comparison with
+    the global model when it was made (Brier, segment / global, interval of the
+    difference)."""
+    rows = []
+    for line in report:
+        row: dict[str, Any] = {
+            "segment": line["segment"],
+            "leads": line["leads"],
+            "wins": line["wins"],
+            "model": line["model"],
+        }
+        if "cv_interval" in line:
+            low, high = line["cv_interval"]
+            row["cv brier seg / global"] = (
+                f"{line['cv_brier']:.4f} / {line['cv_brier_global']:.4f}"
+            )
+            row["difference [interval]"] = (
+                f"{line['cv_brier'] - line['cv_brier_global']:+.4f} "
+                f"[{low:+.4f}, {high:+.4f}]"
+            )
+        else:
+            row["cv brier seg / global"] = ""
+            row["difference [interval]"] = line.get("reason", "")
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
