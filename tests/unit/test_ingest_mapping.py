@@ -24,26 +24,10 @@ from predscore.ingest import (
     run_ingest,
 )
 from predscore.schema import TABLE_ORDER
-from tiny_export import MAPPING
+from tiny_export import ACCOUNTS_CSV, LEADS_CSV, MAPPING
 
 AS_OF = pd.Timestamp("2026-01-01T00:00:00Z")
 MAPPINGS = Path(__file__).resolve().parents[2] / "configs" / "mappings"
-
-LEADS_CSV = """\
-id,created,stage,visits,title_role,closed,amount,company
-L1,2024-01-05,won,3,boss,2024-02-01,100,A1
-L2,2024-01-06,lost,0,staff,2024-02-02,0,A2
-L3,05/01/2024,won,1,boss,2024-02-03,50,A1
-L4,2024-01-08,open,2,staff,,,
-L5,2024-01-09,lost,x,staff,2024-02-04,0,A9
-L1,2024-01-10,won,1,boss,2024-02-05,10,A1
-L6,2024-01-11,maybe,1,staff,,,A2
-"""
-ACCOUNTS_CSV = """\
-account,sector,employees
-A1,software,120
-A2,retail,many
-"""
 
 
 def _export(

@@ -95,17 +95,19 @@ def ingest(
             "--mapping", help="Column mapping, e.g. configs/mappings/NAME.yaml."
         ),
     ],
-    source: Annotated[
-        Path,
-        typer.Option(
-            "--source",
-            help="Folder of the export's files (or the file of a one-file export).",
-        ),
-    ],
     out: Annotated[
         Path,
         typer.Option("--out", help="Folder to write the five tables and reports to."),
     ],
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--source",
+            help="Folder of the export's files (or the file of a one-file export); "
+            "not needed when every source of the mapping is an SQL query.",
+            show_default=False,
+        ),
+    ] = None,
     as_of: AsOfOption = None,
 ) -> None:
     """Import a CRM export through a mapping: canonical tables, rejections and a report."""
@@ -114,12 +116,13 @@ def ingest(
     with _errors():
         config = _config()
         cutoff = _as_of(as_of)
-        with err_console.status(f"ingesting {source}"):
+        what = source if source is not None else mapping
+        with err_console.status(f"ingesting {what}"):
             result = run_ingest(mapping, source, out, cutoff, config.validation)
         seconds = result.report["seconds"]["total"]
         console.print(
             _frame_table(
-                result.summary, f"Ingest of {source} as of {cutoff} in {seconds:.1f} s"
+                result.summary, f"Ingest of {what} as of {cutoff} in {seconds:.1f} s"
             )
         )
         console.print(_frame_table(result.labels, "Leads by label (source → kept)"))

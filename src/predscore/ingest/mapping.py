@@ -75,9 +75,23 @@ class _Model(BaseModel):
 
 
 class SourceSpec(_Model):
-    """One file of the export, read as text (no type inference) unless it is typed."""
+    """One source of the export: a file (read as text, no type inference, unless it
+    is typed) or a query against a database (read as a CSV file is: every value as
+    text, dates in ISO 8601; see :mod:`predscore.ingest.sql_source`)."""
 
-    file: str = Field(description="path relative to --source (a folder)")
+    file: str | None = Field(None, description="path relative to --source (a folder)")
+    sql: str | None = Field(
+        None, description="a query whose rows are the source (instead of a file)"
+    )
+    url_env: str = Field(
+        "PREDSCORE_SOURCE_URL",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="environment variable holding the database URL of `sql` "
+        "(credentials never in the mapping)",
+    )
+    chunk_rows: int = Field(
+        50_000, ge=1, description="rows fetched from the database at a time"
+    )
     format: Literal["csv", "parquet", "excel"] | None = Field(
         None, description="default: from the file suffix"
     )
@@ -93,12 +107,20 @@ class SourceSpec(_Model):
         [], description="texts read as missing, besides empty cells (e.g. 'Select')"
     )
 
+    @model_validator(mode="after")
+    def _one_origin(self) -> SourceSpec:
+        if (self.file is None) == (self.sql is None):
+            raise ValueError("give a source either `file` or `sql`, exactly one")
+        return self
+
     @property
-    def kind(self) -> Literal["csv", "parquet", "excel"]:
-        """Format of the file, given or taken from its suffix."""
+    def kind(self) -> Literal["csv", "parquet", "excel", "sql"]:
+        """Format of the file, given or taken from its suffix; ``sql`` for a query."""
+        if self.sql is not None:
+            return "sql"
         if self.format is not None:
             return self.format
-        suffix = Path(self.file).suffix.lower()
+        suffix = Path(str(self.file)).suffix.lower()
         if suffix in (".parquet", ".pq"):
             return "parquet"
         if suffix in (".xlsx", ".xlsm", ".xls"):

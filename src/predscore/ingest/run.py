@@ -1,6 +1,7 @@
 """``predscore ingest``: a CRM export and its mapping → validated canonical tables.
 
-Stage: the first one of the flow. Reads the source files (:mod:`.readers`), joins the
+Stage: the first one of the flow. Reads the source files (:mod:`.readers`) and the
+SQL sources (:mod:`.sql_source`), joins the
 lookups, evaluates the mapping (:mod:`.build`), rejects the rows whose values cannot be
 derived (and, in cascade, the rows that refer to them), runs
 :func:`~predscore.schema.validate.validate_tables` on the rest and writes the five
@@ -26,12 +27,18 @@ import pandas as pd
 from predscore.config import ValidationConfig
 from predscore.errors import ConfigError
 from predscore.ingest.build import RawTable, build_tables, check_columns
-from predscore.ingest.mapping import IngestMapping, load_mapping
+from predscore.ingest.mapping import IngestMapping, SourceSpec, load_mapping
 from predscore.ingest.readers import (
     SourceFile,
     join_lookups,
     read_source,
     resolve_source,
+)
+from predscore.ingest.sql_source import (
+    masked_url,
+    query_digest,
+    read_sql_source,
+    source_url,
 )
 from predscore.io import atomic_path, file_sha256
 from predscore.schema import TABLE_ORDER, TABLES, write_table
@@ -58,14 +65,53 @@ class IngestResult:
 
 
 def _read_all(
-    mapping: IngestMapping, source: Path
-) -> tuple[dict[str, SourceFile], dict[str, Path]]:
-    files = {
-        name: resolve_source(spec, source, only=len(mapping.sources) == 1)
-        for name, spec in mapping.sources.items()
+    mapping: IngestMapping, source: Path | None
+) -> tuple[dict[str, SourceFile], dict[str, Path], dict[str, str]]:
+    """Every source as read; the paths of the file sources; where each source is
+    (its path, or the query's name and masked URL) for messages and the report."""
+    files: dict[str, Path] = {}
+    where: dict[str, str] = {}
+    read: dict[str, SourceFile] = {}
+    for name, spec in mapping.sources.items():
+        if spec.sql is not None:
+            where[name] = f"SQL source '{name}' ({masked_url(source_url(spec))})"
+            read[name] = SourceFile(read_sql_source(spec, name))
+            continue
+        if source is None:
+            raise ConfigError(
+                f"source '{name}' is a file: pass --source, the folder that holds it"
+            )
+        files[name] = resolve_source(spec, source, only=len(mapping.sources) == 1)
+        where[name] = str(files[name])
+        read[name] = read_source(spec, files[name])
+    return read, files, where
+
+
+def _source_record(
+    name: str, spec: SourceSpec, read: SourceFile, files: dict[str, Path]
+) -> dict[str, Any]:
+    """The report's record of one source: its file and SHA-256, or its query."""
+    if spec.sql is not None:
+        url = source_url(spec)
+        return {
+            "name": name,
+            "query": spec.sql,
+            "query_sha256": query_digest(spec.sql),
+            "url": masked_url(url),
+            "url_env": spec.url_env,
+            "rows": len(read.frame),
+            "malformed_rows": [],
+        }
+    return {
+        "name": name,
+        "file": str(files[name]),
+        "sha256": file_sha256(files[name]),
+        "rows": len(read.frame),
+        "malformed_rows": [
+            {"row": row, "line": line, "reason": reason}
+            for row, (line, reason) in sorted(read.malformed.items())
+        ],
     }
-    read = {name: read_source(mapping.sources[name], files[name]) for name in files}
-    return read, files
 
 
 def _reject_malformed(
@@ -269,7 +315,7 @@ def _ignored_columns(
 
 def ingest(
     mapping: IngestMapping,
-    source: Path,
+    source: Path | None,
     as_of: pd.Timestamp,
     config: ValidationConfig | None = None,
     mapping_path: Path | None = None,
@@ -280,9 +326,9 @@ def ingest(
     ----------
     mapping : IngestMapping
         The column mapping (see :func:`~predscore.ingest.load_mapping`).
-    source : Path
+    source : Path or None
         Folder holding the mapping's source files, or the file itself when the mapping
-        has a single source.
+        has a single source; None when every source is an SQL query.
     as_of : Timestamp
         Time of the check: rows stamped after it are rejected.
     config : ValidationConfig, optional
@@ -305,11 +351,10 @@ def ingest(
     """
     where = str(mapping_path or "mapping")
     clock = {"start": time.perf_counter()}
-    read, files = _read_all(mapping, source)
+    read, files, locations = _read_all(mapping, source)
     frames = {name: file.frame for name, file in read.items()}
-    rows_read = {name: len(frame) for name, frame in frames.items()}
     try:
-        frames, joins = join_lookups(frames, mapping.joins, files)
+        frames, joins = join_lookups(frames, mapping.joins, locations)
         check_columns(mapping, frames)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
@@ -318,7 +363,7 @@ def ingest(
     raw = _reject_malformed(raw, read, files)
     alive, early = _prereject(raw)
     clock["derive"] = time.perf_counter()
-    paths = {t: str(files[r.source]) if r.source else t for t, r in raw.items()}
+    paths = {t: locations[r.source] if r.source else t for t, r in raw.items()}
     result = validate_tables(
         {t: alive[t].frame for t in TABLE_ORDER}, as_of, config, paths
     )
@@ -329,20 +374,11 @@ def ingest(
     report = {
         "mapping": where,
         "name": mapping.name,
-        "source": str(source),
+        "source": None if source is None else str(source),
         "as_of": as_of.isoformat(),
         "sources": [
-            {
-                "name": name,
-                "file": str(files[name]),
-                "sha256": file_sha256(files[name]),
-                "rows": rows_read[name],
-                "malformed_rows": [
-                    {"row": row, "line": line, "reason": reason}
-                    for row, (line, reason) in sorted(read[name].malformed.items())
-                ],
-            }
-            for name in mapping.sources
+            _source_record(name, spec, read[name], files)
+            for name, spec in mapping.sources.items()
         ],
         "joins": [vars(j) for j in joins],
         "tables": summary.to_dict("records"),
@@ -375,7 +411,7 @@ def write_ingest(result: IngestResult, out: Path) -> Path:
 
 def run_ingest(
     mapping_path: Path,
-    source: Path,
+    source: Path | None,
     out: Path,
     as_of: pd.Timestamp,
     config: ValidationConfig | None = None,
