@@ -15,6 +15,7 @@ Everything a command does is one function here, in the order the data flows::
     run = predscore.train_and_register("data/demo", data.tables, config)
     bundle, origin = predscore.load_model(None, config.model.tracking)
     manifest = predscore.score_leads("data/demo", "scores", config, as_of)
+    predscore.export_scores("scores", predscore.load_export_config(path))
 
 Importing ``predscore`` is light and has no side effect: the names below are loaded
 from their stage's module on first use.
@@ -26,7 +27,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from predscore._version import __version__ as __version__
-from predscore.config import PredscoreConfig, load_config, load_rules
+from predscore.config import (
+    PredscoreConfig,
+    load_config,
+    load_export_config,
+    load_rules,
+)
 from predscore.errors import (
     ConfigError,
     DataValidationError,
@@ -81,9 +87,10 @@ _LAZY = {
     "Scorer": "predscore.scoring",
     "score_tables": "predscore.scoring",
     "score_leads": "predscore.scoring",
-    # outputs for reps
+    # outputs for reps, and back to the CRM
     "render_report": "predscore.report",
     "create_app": "predscore.serve",
+    "export_scores": "predscore.export",
 }
 
 __all__ = [
@@ -100,6 +107,7 @@ __all__ = [
     "explain_leads",
     "Explainer",
     "export_features",
+    "export_scores",
     "export_snapshots",
     "feature_specs",
     "generate_demo_data",
@@ -109,6 +117,7 @@ __all__ = [
     "load_bundle",
     "load_config",
     "load_dataset",
+    "load_export_config",
     "load_mapping",
     "load_model",
     "load_rules",
@@ -165,6 +174,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         train_model,
     )
     from predscore.explain import Explainer, explain_lead, explain_leads
+    from predscore.export import export_scores
     from predscore.features import (
         TableSource,
         build_features,

@@ -152,3 +152,58 @@ def _report(manifest: dict, out: Path) -> None:
             f"{manifest['counts']['rejection_rows']:,} rejection row(s): "
             f"see {out}/rejections.parquet"
         )
+
+
+class Destination(StrEnum):
+    salesforce = "salesforce"
+    hubspot = "hubspot"
+    sql = "sql"
+
+
+@app.command("export")
+def export_command(
+    scores: Annotated[
+        Path, typer.Option("--scores", help="Folder of a scoring run (score --out).")
+    ],
+    to: Annotated[Destination, typer.Option("--to", help="Where the scores go.")],
+    config_file: Annotated[
+        Path,
+        typer.Option(
+            "--config", help="Export configuration, e.g. configs/export/NAME.yaml."
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder of the files (salesforce, hubspot); default SCORES/export.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Write a scoring run back to the CRM: Salesforce or HubSpot import files, or
+    an upsert into SQL tables."""
+    from predscore.config import load_export_config
+    from predscore.errors import ConfigError
+    from predscore.export import export_scores
+
+    with _errors():
+        config = load_export_config(config_file)
+        if config.target != to.value:
+            raise ConfigError(
+                f"{config_file}: target {config.target!r} but --to {to.value}"
+            )
+        with err_console.status(f"exporting {scores} to {to.value}"):
+            result = export_scores(scores, config, out)
+        if result.sql:
+            counts = result.sql
+            console.print(
+                f"run {result.run_id}: {result.leads:,} leads upserted; history "
+                f"+{counts['history_added']:,} rows ({counts['scores_rows']:,} leads "
+                f"and {counts['history_rows']:,} history rows in the tables)"
+            )
+        else:
+            console.print(
+                f"run {result.run_id}: {result.leads:,} leads → "
+                + ", ".join(str(p) for p in result.files)
+            )

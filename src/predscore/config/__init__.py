@@ -18,6 +18,7 @@ from predscore.config.explain import (
     ReasonCase,
     RoutingConfig,
 )
+from predscore.config.export import ExportConfig, load_export_config
 from predscore.config.features import FeaturesConfig
 from predscore.config.icp import ICP_DIMENSIONS, IcpConfig
 from predscore.config.loader import (
@@ -97,6 +98,7 @@ __all__ = [
     "DemoConfig",
     "DemoDriftConfig",
     "EngineConfig",
+    "ExportConfig",
     "EliminatoryCriterion",
     "FAMILIES",
     "ExplainConfig",
@@ -118,6 +120,7 @@ __all__ = [
     "ValidationConfig",
     "find_config_dir",
     "load_config",
+    "load_export_config",
     "load_rules",
     "load_section",
     "read_yaml",
