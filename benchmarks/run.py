@@ -894,6 +894,109 @@ def bench_train(work: Path) -> dict[str, object]:
     }
 
 
+SQL_ROWS = 1_000_000
+# the leads of the tiny export's mapping (tests/tiny_export.py), a million of them,
+# made by the server; closed 30-229 days after creation, a third still open
+_SQL_TABLES = f"""
+CREATE TABLE crm AS SELECT i AS pos,
+  'L-' || lpad(i::text, 8, '0') AS id,
+  (date '2024-01-01' + (i % 700))::date AS created,
+  (ARRAY['won', 'lost', 'open'])[1 + i % 3] AS stage,
+  (i % 50)::integer AS visits,
+  (ARRAY['boss', 'staff'])[1 + i % 2] AS title_role,
+  CASE WHEN i % 3 = 2 THEN NULL
+       ELSE (date '2024-01-01' + (i % 700) + 30 + (i % 200))::date END AS closed,
+  CASE WHEN i % 3 = 2 THEN NULL ELSE (i % 1000)::numeric(10, 2) END AS amount,
+  'A' || (i % 5000) AS company
+FROM generate_series(0, {SQL_ROWS - 1}) AS i;
+CREATE TABLE companies AS SELECT i AS pos, 'A' || i AS account,
+  (ARRAY['software', 'retail', 'fintech'])[1 + i % 3] AS sector,
+  (10 + i % 900)::integer AS employees
+FROM generate_series(0, 4999) AS i;
+"""
+_SQL_QUERY = (
+    "SELECT id, created, stage, visits, title_role, closed, amount, company "
+    "FROM crm ORDER BY pos"
+)
+READ_SQL_SCRIPT = """
+import sys, pandas as pd, sqlalchemy as sa
+engine = sa.create_engine(sys.argv[1])
+frame = pd.read_sql(sa.text(sys.argv[2]), engine)
+print(len(frame))
+"""
+READ_SOURCE_SCRIPT = """
+import sys
+from predscore.ingest import read_sql_source
+from predscore.ingest.mapping import SourceSpec
+frame = read_sql_source(SourceSpec(sql=sys.argv[1]), "crm")
+print(len(frame))
+"""
+
+
+def bench_sql_ingest(work: Path) -> dict[str, object]:
+    """Ingest of a million leads from PostgreSQL (a server the benchmark starts, as
+    the tests do) against a plain pandas.read_sql of the same query."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import postgres_server
+    import yaml
+    from sqlalchemy import create_engine, text
+    from tiny_export import MAPPING
+
+    reason = postgres_server.unavailable()
+    if reason is not None:
+        raise RuntimeError(f"sql_ingest needs PostgreSQL: {reason}")
+    with postgres_server.server() as url:
+        engine = create_engine(url)
+        with engine.begin() as con:
+            for statement in _SQL_TABLES.split(";"):
+                if statement.strip():
+                    con.execute(text(statement))
+        engine.dispose()
+        mapping = yaml.safe_load(MAPPING)
+        mapping["sources"] = {
+            "crm": {"sql": _SQL_QUERY},
+            "companies": {
+                "sql": "SELECT account, sector, employees FROM companies ORDER BY pos"
+            },
+        }
+        path = work / "sql_mapping.yaml"
+        path.write_text(yaml.safe_dump(mapping, sort_keys=False))
+        os.environ["PREDSCORE_SOURCE_URL"] = url
+        py = sys.executable
+        reference = measure([py, "-c", READ_SQL_SCRIPT, url, _SQL_QUERY])
+        read = measure([py, "-c", READ_SOURCE_SCRIPT, _SQL_QUERY])
+        out = work / "sql_ingest"
+        ingest = measure(
+            [PREDSCORE, "ingest", "--mapping", str(path), "--out", str(out)]
+            + ["--as-of", "2026-06-01"]
+        )
+        report = json.loads((out / "ingest_report.json").read_text())
+    tables = {t["table"]: t for t in report["tables"]}
+    return {
+        "name": "sql_ingest",
+        "reference": "pandas.read_sql of the same query (SQLAlchemy + psycopg, "
+        "same run, its own child process)",
+        "runs": {
+            "read_sql": {**reference, "rows": SQL_ROWS},
+            "read_sql_source": {**read, "rows": SQL_ROWS},
+            "ingest": {
+                **ingest,
+                "rows": SQL_ROWS,
+                "leads_kept": tables["leads"]["kept"],
+                "leads_rejected": tables["leads"]["rejected"],
+                "report_seconds": report["seconds"],
+            },
+        },
+        "ratios": {
+            "read_time_ratio": read["seconds"] / reference["seconds"],
+            "read_peak_rss_ratio": read["peak_rss_mib"] / reference["peak_rss_mib"],
+            "ingest_time_ratio": ingest["seconds"] / reference["seconds"],
+            "ingest_peak_rss_ratio": ingest["peak_rss_mib"]
+            / reference["peak_rss_mib"],
+        },
+    }
+
+
 BENCHMARKS: dict[str, Callable[[Path], dict[str, object]]] = {
     "train": bench_train,
     "demo_data": bench_demo_data,
@@ -901,6 +1004,7 @@ BENCHMARKS: dict[str, Callable[[Path], dict[str, object]]] = {
     "explain": bench_explain,
     "score": bench_score,
     "serve": bench_serve,
+    "sql_ingest": bench_sql_ingest,
 }
 
 
