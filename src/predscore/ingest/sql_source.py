@@ -13,11 +13,13 @@ export. Dates and times come as ISO 8601 text (``2017-03-01``,
 ``2017-03-01 09:30:00``), numbers as their shortest text, booleans as ``true`` /
 ``false``; SQL NULL is missing.
 
-Streaming: SQLAlchemy runs the query on a server-side cursor (``stream_results``)
-and fetches ``chunk_rows`` rows at a time; each chunk becomes Arrow arrays (typed by
-Arrow, then cast to text in C) before the next is fetched, so the rows never sit
-whole in memory as Python objects; the frame the mapping reads is made once, from
-the compact Arrow table.
+Streaming: from PostgreSQL, ADBC (``adbc-driver-postgresql``, the Arrow project's
+database connectivity) reads the server's binary COPY output straight into Arrow
+record batches; from any other database, SQLAlchemy runs the query on a server-side
+cursor (``stream_results``) and fetches ``chunk_rows`` rows at a time into Arrow
+arrays. Each batch is cast to text in Arrow before the next is read, so the rows
+never sit whole in memory as Python objects; the frame the mapping reads is made
+once, from the compact Arrow table.
 """
 
 from __future__ import annotations
@@ -76,16 +78,25 @@ def query_digest(sql: str) -> str:
 
 
 def _as_text(values: list[object]) -> pa.Array:
-    """One column of a chunk as Arrow text: typed by Arrow, then cast; a column
-    Arrow cannot type (mixed kinds) as each value's ``str``."""
+    """One column of a chunk of Python values as Arrow text: typed by Arrow, then
+    :func:`_text`; a column Arrow cannot type (mixed kinds) as each value's ``str``."""
     try:
         array = pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.array([None if v is None else str(v) for v in values], pa.string())
+    return _text(array)
+
+
+def _text(array: pa.Array) -> pa.Array:
+    """A typed Arrow column as the text a CSV export of it holds."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         return array.cast(pa.string())
     if pa.types.is_null(array.type):
-        return pa.nulls(len(values), pa.string())
+        return pa.nulls(len(array), pa.string())
     if pa.types.is_boolean(array.type):
         return pc.if_else(array, "true", "false")
     if pa.types.is_timestamp(array.type):
@@ -111,6 +122,25 @@ def _as_text(values: list[object]) -> pa.Array:
     return array.cast(pa.string())
 
 
+def _adbc_chunks(spec: SourceSpec, url: URL) -> Iterator[pa.Table]:
+    """PostgreSQL through ADBC: the server's binary COPY format straight into Arrow
+    record batches, each cast to text (no Python object per value)."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with adbc.connect(plain) as connection, connection.cursor() as cursor:
+        cursor.execute(spec.sql or "")
+        reader = cursor.fetch_record_batch()
+        names = [str(n).strip() for n in reader.schema.names]
+        for batch in reader:
+            yield pa.Table.from_arrays(
+                [_text(column) for column in batch.columns], names=names
+            )
+        yield pa.Table.from_arrays(
+            [pa.array([], pa.string()) for _ in names], names=names
+        )
+
+
 def _chunks(spec: SourceSpec, url: URL) -> Iterator[pa.Table]:
     """The query's rows, ``chunk_rows`` at a time, as Arrow tables of text; the
     last one empty (it carries the column names when the query has no row)."""
@@ -132,6 +162,13 @@ def _chunks(spec: SourceSpec, url: URL) -> Iterator[pa.Table]:
         engine.dispose()
 
 
+def _adbc_errors() -> type[Exception]:
+    """The base class of ADBC's errors (``Exception`` subclasses by DB-API)."""
+    from adbc_driver_manager import Error
+
+    return Error
+
+
 def read_sql_source(spec: SourceSpec, name: str) -> pd.DataFrame:
     """The rows of an SQL source as a frame of text columns (``str``, missing as
     NaN), in the query's order: row ``i`` is the query's ``i``-th row (0-based), the
@@ -147,11 +184,15 @@ def read_sql_source(spec: SourceSpec, name: str) -> pd.DataFrame:
     """
     url = source_url(spec)
     where = f"SQL source '{name}' ({masked_url(url)})"
+    postgres = url.get_backend_name() == "postgresql"
     try:
-        tables = list(_chunks(spec, url))
-    except SQLAlchemyError as exc:
+        tables = list((_adbc_chunks if postgres else _chunks)(spec, url))
+    except (SQLAlchemyError, _adbc_errors()) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         first = reason[0] if reason else type(exc).__name__
+        # the driver may quote the URL it could not reach: never its password
+        if url.password:
+            first = first.replace(str(url.password), "***")
         raise DataValidationError(f"{where}: the query failed: {first}") from None
     names = tables[-1].column_names
     duplicated = sorted({n for n in names if names.count(n) > 1})
