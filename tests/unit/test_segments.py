@@ -249,6 +249,21 @@ def test_scores_name_their_segment_and_reasons_add_up(fitted, demo: dict) -> Non
     assert scorer.model_digest() != flat_digest(scorer)
 
 
+def test_one_lead_is_explained_by_its_segments_model(fitted, demo: dict) -> None:
+    from predscore.explain import explain_lead
+
+    config, procedure = fitted
+    bundle = _bundle(config, procedure)
+    open_rows = build_features(demo, AS_OF, bundle.features, bundle.icp)
+    (segment,) = procedure.segments.models
+    own = open_rows["region"].astype("string").eq(segment).fillna(False).to_numpy()
+    expected = bundle.predict_proba(open_rows)
+    for at in (np.flatnonzero(own)[0], np.flatnonzero(~own)[0]):
+        lead = open_rows["lead_id"].iloc[at]
+        row = explain_lead(demo, lead, AS_OF, bundle, config.explain, config.rules)
+        assert row["probability"] == pytest.approx(expected.iloc[at], abs=1e-12)
+
+
 def flat_digest(scorer: Scorer) -> str | None:
     """The digest of the same scorer's global model alone."""
     import dataclasses

@@ -67,7 +67,9 @@ def explain_lead(
     as_of : Timestamp
         The cutoff (UTC).
     bundle : ModelBundle
-        The model; its own features configuration builds the row.
+        The model; its own features configuration builds the row. With segment
+        models, the lead is explained by its segment's model when it has one, as
+        the batch job scores it.
     settings : ExplainConfig
         Points scale, reasons, routing.
     rules : RulesConfig
@@ -92,5 +94,8 @@ def explain_lead(
         settings = settings.model_copy(
             update={"top_reasons": 10_000, "min_points": 0.0}
         )
+    if bundle.segments is not None:
+        ((segment, _),) = bundle.segments.groups(rows)
+        bundle = bundle.for_segment(segment)
     explainer = Explainer.from_bundle(bundle, settings)
     return explain_leads(rows, explainer, rules).iloc[0]

@@ -119,7 +119,13 @@ def _text(array: pa.Array) -> pa.Array:
         raise DataValidationError(
             "a binary column cannot be a text source column; select it as text"
         )
-    return array.cast(pa.string())
+    try:
+        return array.cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        # a type Arrow does not print (intervals, nested values): each value's str
+        return pa.array(
+            [None if v is None else str(v) for v in array.to_pylist()], pa.string()
+        )
 
 
 def _adbc_chunks(spec: SourceSpec, url: URL) -> Iterator[pa.Table]:
