@@ -9,7 +9,9 @@ training snapshots (labelled rows: :func:`predscore.model.labelled_rows`) and sc
 every lead out of sample, **by lead**:
 
 * **time-ordered sets** (demo, UCI, Olist, Maven): the newest :data:`TEST_SHARE` of
-  the labelled leads, cut by creation into :data:`ORIGINS` periods; every scorer is
+  the labelled leads old enough to judge (``evaluation.mature_quantile`` of
+  ``configs/model.yaml``: of the newest leads only the fast closers, mostly losses,
+  have closed), cut by creation into :data:`ORIGINS` periods; every scorer is
   fitted again at the start of each period on the rows whose label was known then
   (:func:`predscore.model.rows_known_at`) and scores that period's leads: rolling
   origin with periodic retraining, as a team retraining that often would;
@@ -141,11 +143,21 @@ def splits(rows: pd.DataFrame, strategy: str, config: Any) -> list[Split]:
     """Rolling origins over the newest leads (time), or folds by lead (random)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from predscore.model import holdout_leads, lead_table, training_rows_at
+    from predscore.model import (
+        holdout_leads,
+        judged_rows,
+        lead_table,
+        training_rows_at,
+    )
 
     if strategy == "time":
         horizon, kept = config.features.horizon_days, config.features.horizon_rows
-        held = holdout_leads(rows, TEST_SHARE, "time", config.seed)
+        # the leads too recent to judge at the cutoff are never test leads (as in
+        # `predscore evaluate`: evaluation.mature_quantile)
+        judged = rows.loc[
+            judged_rows(rows, config.model.evaluation.mature_quantile, horizon)
+        ]
+        held = holdout_leads(judged, TEST_SHARE, "time", config.seed)
         leads = lead_table(rows)
         leads = leads.loc[leads["lead_id"].isin(held)].reset_index(drop=True)
         bounds = np.linspace(0, len(leads), ORIGINS + 1).astype(int)
@@ -410,7 +422,7 @@ def run_data_set(
                     "scorer": name,
                     "protocol": (
                         f"rolling origin, retrained at {ORIGINS} origins over the "
-                        f"newest {TEST_SHARE:.0%} of the leads"
+                        f"newest {TEST_SHARE:.0%} of the leads old enough to judge"
                         if strategy == "time"
                         else f"{CV_FOLDS}-fold cross-validation by lead"
                     ),

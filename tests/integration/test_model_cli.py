@@ -167,8 +167,8 @@ def test_backtest_prints_folds(env: Path) -> None:
 def test_backtest_judges_segment_models_against_the_global_model(env: Path) -> None:
     segments = {
         "column": "region",
-        "min_closed_leads": 300,
-        "min_wins": 60,
+        "min_closed_leads": 200,
+        "min_wins": 40,
         "keep": "above_minimums",
     }
     (env / "segments.yaml").write_text(

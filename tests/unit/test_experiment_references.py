@@ -129,6 +129,23 @@ def test_evaluate_model_fits_references_on_what_was_known_at_each_origin(
     assert {r["scorer"] for r in metrics["intervals"]} == {*names, "rules"}
 
 
+def test_evaluate_judges_only_the_leads_old_enough(trained: tuple) -> None:
+    tables, config, result = trained
+    metrics, scored = evaluate_model(tables, result.bundle, config, references=())
+    assert metrics["split"] == "time" and metrics["unjudged_leads"] > 0
+    procedure = result.bundle.metadata["procedure"]["model"]
+    kept = procedure["evaluation"]["mature_quantile"]
+    procedure["evaluation"]["mature_quantile"] = None  # judge every closed lead
+    try:
+        every, scored_all = evaluate_model(tables, result.bundle, config, references=())
+    finally:
+        procedure["evaluation"]["mature_quantile"] = kept
+    assert every["unjudged_leads"] == 0
+    # the leads left out are the newest: judged, they are the newest test leads
+    newest = scored_all.groupby("lead_id")["as_of"].min().max()
+    assert scored.groupby("lead_id")["as_of"].min().max() < newest
+
+
 def test_tables_of_the_comparison(trained: tuple) -> None:
     tables, config, result = trained
     metrics, scored = evaluate_model(

@@ -31,6 +31,7 @@ from predscore.model import (
     feature_matrix,
     holdout_leads,
     immature_leads,
+    judged_rows,
     labelled_rows,
     lead_table,
     load_bundle,
@@ -124,6 +125,17 @@ def test_leads_too_recent_to_judge_are_left_out(snapshots: pd.DataFrame) -> None
     # a random split (no usable time) never leaves a lead out
     shuffled, strategy, none = labelled_rows(snapshots, SplitConfig(strategy="random"))
     assert strategy == "random" and none == 0 and len(shuffled) == len(snapshots)
+
+
+def test_evaluations_judge_only_leads_old_enough(snapshots: pd.DataFrame) -> None:
+    leads = lead_table(snapshots)
+    recent = leads.loc[immature_leads(leads, 0.9), "lead_id"]
+    judged = judged_rows(snapshots, 0.9)
+    np.testing.assert_array_equal(judged, ~snapshots["lead_id"].isin(recent))
+    assert 0 < judged.sum() < len(snapshots)
+    # with a label horizon every row is labelled once known; null judges all
+    assert judged_rows(snapshots, 0.9, horizon_days=90.0).all()
+    assert judged_rows(snapshots, None).all()
 
 
 def test_holdout_is_the_newest_leads_or_a_stratified_draw(
@@ -305,6 +317,29 @@ def test_time_folds_give_way_when_early_periods_hold_one_class(
     assert [f.number for f in cv_folds(rows, config, "time", 0)] == [1, 2, 3, 4]
 
 
+def test_time_folds_keep_the_order_when_labels_are_known_late(
+    parts: dict[str, pd.DataFrame],
+) -> None:
+    """Every win recorded after the newest origin: no period's known rows hold one.
+    The periods then train on the older leads' labels as known today (blocked time
+    folds), never on a shuffle that lets a newer lead train an older one's fold."""
+    rows = parts["train"].copy()
+    config = fast_config(cv={"folds": 4, "min_train_share": 0.4}).model
+    won = rows.groupby("lead_id")["label"].transform("max").eq(1)
+    rows.loc[won, "closed_at"] = rows["as_of"].max() + pd.Timedelta(days=365)
+    folds = cv_folds(rows, config, "time", 0)
+    assert [f.number for f in folds] == [1, 2, 3, 4]
+    leads = lead_table(rows).set_index("lead_id")["created_at"]
+    for fold in folds:
+        assert fold.origin is not None
+        train_created = leads.loc[rows.loc[fold.train, "lead_id"].unique()]
+        valid_created = leads.loc[rows.loc[fold.valid, "lead_id"].unique()]
+        assert train_created.max() <= valid_created.min()  # time's order kept
+        assert rows.loc[fold.train, "label"].nunique() == 2
+        # the wins it learns from were not known at its origin
+        assert (rows.loc[fold.train, "closed_at"] > fold.origin).any()
+
+
 def test_fold_score_ignores_the_level_not_the_order() -> None:
     rng = np.random.default_rng(0)
     raw = rng.normal(size=3000)
@@ -389,6 +424,37 @@ def test_calibration_level_follows_a_shifted_close_rate() -> None:
     assert abs(cal.transform(d["raw"][newest]).mean() - rate) < abs(
         plain.transform(d["raw"][newest]).mean() - rate
     )
+
+
+def test_relevel_moves_the_level_and_keeps_the_shape() -> None:
+    d = _calibration_data()
+    w = np.ones(len(d["y"]))
+    for method in ("sigmoid", "isotonic"):
+        config = CalibrationConfig(
+            methods=[method], recency_half_life_days=[None], isotonic_min_leads=10
+        )
+        cal = choose_calibration(
+            d["raw"], d["y"], w, d["groups"], d["folds"], d["as_of"], config
+        )
+        # a model scoring 0.7 higher in log-odds, on leads closing at a lower rate
+        raw = d["raw"][:3000] + 0.7
+        labels = (np.random.default_rng(1).random(3000) < 0.2).astype(int)
+        weights = np.random.default_rng(2).uniform(0.5, 2.0, 3000)
+        moved = cal.relevel(raw, labels, weights)
+        assert np.average(moved.transform(raw), weights=weights) == pytest.approx(
+            np.average(labels, weights=weights), abs=1e-6
+        )
+        assert moved.params["offset"] < 0  # the map reads these log-odds lower
+        grid = np.linspace(-4, 4, 50)
+        # the shape is kept: the same map read at shifted log-odds
+        offset = moved.params["offset"]
+        np.testing.assert_allclose(moved.transform(grid), cal.transform(grid + offset))
+        again = Calibrator.from_dict(moved.to_dict())
+        np.testing.assert_array_equal(again.transform(grid), moved.transform(grid))
+        assert again.row_weight == config.row_weight
+    # a map saved before offsets and row weights existed reads as it did
+    old = {"method": "sigmoid", "params": {"a": 1.0, "b": -1.0}}
+    assert Calibrator.from_dict(old).transform(np.array([1.0]))[0] == 0.5
 
 
 def test_isotonic_is_skipped_on_small_samples() -> None:
@@ -640,7 +706,30 @@ def test_procedure_refits_on_every_row(parts: dict[str, pd.DataFrame]) -> None:
     assert len(fitted.rows) == len(rows)
     model = fitted.model
     assert model.spec == fitted.selection.spec
-    assert model.calibrator_ is fitted.selection.calibrator
+    # the out-of-fold map with its level set again on the refit's own rows
+    oof_map, refit_map = fitted.selection.calibrator, model.calibrator_
+    assert refit_map.method == oof_map.method
+    assert {k: v for k, v in refit_map.params.items() if k != "offset"} == {
+        k: v for k, v in oof_map.params.items() if k != "offset"
+    }
+    weights = row_weights(rows, refit_map.row_weight, refit_map.recency_half_life_days)
+    rate = np.average(rows["label"], weights=weights)
+    assert np.average(model.predict_proba(rows), weights=weights) == pytest.approx(
+        rate, abs=1e-6
+    )
+    folds_config = config.model_copy(
+        update={
+            "model": config.model.model_copy(
+                update={
+                    "calibration": config.model.calibration.model_copy(
+                        update={"level": "folds"}
+                    )
+                }
+            )
+        }
+    )
+    plain = fit_procedure([(config.features, rows)], 1, folds_config, "time")
+    assert plain.model.calibrator_ is plain.selection.calibrator
     p = model.predict_proba(parts["test"])
     assert p.min() >= 0 and p.max() <= 1
     assert roc_auc(parts["test"]["label"], p) > 0.75

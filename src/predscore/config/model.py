@@ -155,6 +155,8 @@ class CalibrationConfig(_Section):
     leads more, so that the level follows a close rate that moved. Isotonic
     overfits small samples: it is a candidate only from ``isotonic_min_leads``
     leads (a lead's snapshots share its outcome: rows would overstate the sample).
+    With ``level: refit`` the chosen map is shifted once the model is refitted, so
+    that its mean probability over the refit's rows equals their close rate.
     """
 
     methods: list[Literal["isotonic", "sigmoid"]] = Field(
@@ -169,6 +171,13 @@ class CalibrationConfig(_Section):
         description="per_snapshot: every snapshot weighs 1, as every open lead does "
         "in a scoring run (a lead with a long cycle is open, and scored, more often); "
         "per_lead: every lead weighs 1 in total",
+    )
+    level: Literal["refit", "folds"] = Field(
+        "refit",
+        description="refit: the map's shape (slope, steps) comes from the out-of-fold "
+        "predictions and its level is set again on the refitted model's own rows, "
+        "recency-weighted as chosen (the fold models learnt from fewer, older rows and "
+        "score lower or higher than the refit); folds: the out-of-fold map as it is",
     )
 
     @model_validator(mode="after")
@@ -224,6 +233,15 @@ class EvaluationConfig(_Section):
     )
     resamples: int = Field(1000, ge=100, description="paired bootstrap resamples")
     level: float = Field(0.95, gt=0.5, lt=1)
+    mature_quantile: float | None = Field(
+        0.9,
+        gt=0,
+        lt=1,
+        description="without a label horizon, the leads created within this quantile "
+        "of the sales cycle before the newest close are not judged: of them only the "
+        "fast closers (mostly losses) have closed, so every model would read "
+        "over-confident on them. null: every closed lead is judged",
+    )
 
 
 class TrackingConfig(_Section):

@@ -46,6 +46,7 @@ from predscore.features import newest_event
 from predscore.model import (
     ModelBundle,
     holdout_leads,
+    judged_rows,
     lead_table,
     rolling_folds,
     training_rows_at,
@@ -349,10 +350,11 @@ def evaluate_model(
     )
     candidates, strategy = _candidate_rows(tables, config, cutoff)
     first = candidates[0][1]
-    held = holdout_leads(first, config.model.split.test, strategy, config.seed)
+    judged = _judged(first, strategy, config)
+    held = holdout_leads(judged, config.model.split.test, strategy, config.seed)
     if not len(held):
         raise ModelError("the test period holds no lead: nothing to evaluate")
-    blocks = _blocks(first, held, strategy, config.model.evaluation.origins)
+    blocks = _blocks(judged, held, strategy, config.model.evaluation.origins)
     parts = []
     for block in blocks:
         say(f"origin {block.number}/{len(blocks)}: replaying the training procedure")
@@ -368,6 +370,9 @@ def evaluate_model(
         scored.references,
     )
     metrics["split"] = strategy
+    metrics["unjudged_leads"] = int(
+        first["lead_id"].nunique() - judged["lead_id"].nunique()
+    )
     metrics["origins"] = [p.info for p in parts]
     metrics["intervals"] = intervals(scored, config)
     segments = segment_comparison(scored, config)
@@ -383,6 +388,16 @@ def evaluate_model(
         scored.references,
     )
     return metrics, rows
+
+
+def _judged(rows: pd.DataFrame, strategy: str, config: PredscoreConfig) -> pd.DataFrame:
+    """The rows of the leads old enough to judge (:func:`judged_rows`)."""
+    if strategy != "time":
+        return rows
+    mask = judged_rows(
+        rows, config.model.evaluation.mature_quantile, config.features.horizon_days
+    )
+    return rows if mask.all() else rows.loc[mask]
 
 
 def _blocks(
@@ -469,7 +484,7 @@ def backtest(
     first = candidates[0][1]
     horizon, kept = config.features.horizon_days, config.features.horizon_rows
     rows, skipped, parts = [], [], []
-    for fold in rolling_folds(first, folds, horizon, kept):
+    for fold in rolling_folds(_judged(first, "time", config), folds, horizon, kept):
         say(f"fold {fold.number}/{folds}: origin {fold.origin:%Y-%m-%d}")
         block = _Block(fold.number, fold.origin, fold.test_leads)
         try:

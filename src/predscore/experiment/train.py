@@ -280,7 +280,12 @@ def _fit_procedure(
         exclude=list(model_config.exclude_features),
         threads=model_config.threads,
         seed=seed,
-    ).fit(best_rows, selection.calibrator, newest)
+    ).fit(
+        best_rows,
+        selection.calibrator,
+        newest,
+        relevel=model_config.calibration.level == "refit",
+    )
     fitted = FittedProcedure(
         model, best_features, best_rows, selection, pd.DataFrame(grid_rows)
     )
@@ -434,7 +439,8 @@ def train_model(
     timings["total_s"] = time.perf_counter() - start
     model, selection, rows = fitted.model, fitted.selection, fitted.rows
     oof_rows = rows.iloc[selection.oof["row"].to_numpy()].reset_index(drop=True)
-    probability = model.calibrator_.transform(selection.oof["raw"].to_numpy())
+    # the out-of-fold map (the model's own is re-levelled on the refit's rows)
+    probability = selection.calibrator.transform(selection.oof["raw"].to_numpy())
     rule_out = rule_prob = None
     rules_note = "no rules configured" if rules is None else None
     if rules is not None:
@@ -457,6 +463,8 @@ def train_model(
         "method": model.calibrator_.method,
         "recency_half_life_days": model.calibrator_.recency_half_life_days,
         "cv_brier": model.calibrator_.cv_brier,
+        "level": config.model.calibration.level,
+        "level_offset": float(model.calibrator_.params.get("offset", 0.0)),
     }
     metrics["selected"] = {
         "candidate": spec.name,

@@ -16,7 +16,7 @@ Public API
 ``Calibrator``, ``choose_calibration``
     Isotonic or sigmoid map with a recency half-life, chosen forward in time.
 ``labelled_rows``, ``holdout_leads``, ``rolling_folds``, ``lead_table``,
-``immature_leads``, ``rows_known_at``
+``immature_leads``, ``judged_rows``, ``rows_known_at``
     The rows a model may learn from; held-out and rolling-origin splits.
 ``SegmentModels``, ``fit_segment_models``
     A model of its own for each segment (region, team, product) with enough
@@ -44,6 +44,7 @@ from predscore.model.split import (
     Fold,
     holdout_leads,
     immature_leads,
+    judged_rows,
     labelled_rows,
     lead_table,
     rolling_folds,
@@ -69,6 +70,7 @@ __all__ = [
     "fit_segment_models",
     "holdout_leads",
     "immature_leads",
+    "judged_rows",
     "labelled_rows",
     "lead_table",
     "load_bundle",

@@ -6,7 +6,11 @@ close. Two maps: ``sigmoid`` (Platt: ``p = 1 / (1 + exp(-(a·z + b)))``) and
 ``isotonic`` (monotone steps, linearly interpolated), each with a recency
 half-life: newer leads weigh more, so the level follows a close rate that moved.
 The pair is chosen forward in time: fitted on the earlier folds, scored (Brier) on
-the next. Isotonic overfits small samples, hence the ``isotonic_min_leads`` guard
+the next. The fold models learnt from fewer and older rows than the model refitted
+on every row, and their log-odds sit lower or higher than the refit's: with
+``level: refit`` the chosen map keeps its shape and gets an offset on its input
+(:meth:`Calibrator.relevel`) so that its mean probability over the refit's own rows,
+recency-weighted as chosen, equals their close rate. Isotonic overfits small samples, hence the ``isotonic_min_leads`` guard
 (snapshots of one lead are not independent observations: the guard counts leads,
 not rows). Both maps are stored as plain numbers (JSON), so a bundle needs no
 pickle.
@@ -22,30 +26,71 @@ from sklearn.isotonic import IsotonicRegression
 from predscore.config import CalibrationConfig
 from predscore.errors import ModelError
 
-__all__ = ["Calibrator", "choose_calibration", "platt_fit"]
+__all__ = ["MAX_OFFSET", "Calibrator", "choose_calibration", "platt_fit"]
+
+#: the largest shift of the log-odds :meth:`Calibrator.relevel` makes
+MAX_OFFSET = 10.0
 
 
 @dataclass(frozen=True)
 class Calibrator:
     """A fitted monotone map from raw log-odds to probability.
 
-    ``params``: sigmoid ``{"a", "b"}``; isotonic ``{"x", "y"}`` (the step knots).
+    ``params``: sigmoid ``{"a", "b"}``; isotonic ``{"x", "y"}`` (the step knots);
+    either may hold ``offset``, added to the log-odds before the map
+    (:meth:`relevel`). ``row_weight``: how the rows were weighed (``per_snapshot`` or
+    ``per_lead``), for :meth:`relevel`.
     """
 
     method: str
     params: dict[str, object]
     cv_brier: dict[str, float] = field(default_factory=dict)
     recency_half_life_days: float | None = None
+    row_weight: str = "per_snapshot"
 
     def transform(self, raw: np.ndarray) -> np.ndarray:
         """Probabilities for raw log-odds ``raw``."""
-        raw = np.asarray(raw, dtype=float)
+        raw = np.asarray(raw, dtype=float) + float(self.params.get("offset", 0.0))
         if self.method == "sigmoid":
             a, b = float(self.params["a"]), float(self.params["b"])
             return 1.0 / (1.0 + np.exp(-(a * raw + b)))
         x = np.asarray(self.params["x"], dtype=float)
         y = np.asarray(self.params["y"], dtype=float)
         return np.interp(raw, x, y)
+
+    def relevel(
+        self, raw: np.ndarray, labels: np.ndarray, weights: np.ndarray
+    ) -> Calibrator:
+        """This map with the input offset that makes its weighted mean probability
+        over ``raw`` equal the weighted close rate of ``labels``.
+
+        The offset is found by bisection (the map is non-decreasing in it) within
+        ±:data:`MAX_OFFSET` log-odds; a rate the map cannot reach keeps the bound.
+        """
+        raw = np.asarray(raw, dtype=float)
+        w = np.asarray(weights, dtype=float)
+        target = float(np.average(np.asarray(labels, dtype=float), weights=w))
+        base = float(self.params.get("offset", 0.0))
+
+        def mean_at(offset: float) -> float:
+            shifted = Calibrator(self.method, {**self.params, "offset": offset})
+            return float(np.average(shifted.transform(raw), weights=w))
+
+        low, high = base - MAX_OFFSET, base + MAX_OFFSET
+        for _ in range(60):
+            middle = 0.5 * (low + high)
+            if mean_at(middle) < target:
+                low = middle
+            else:
+                high = middle
+        params = {**self.params, "offset": 0.5 * (low + high)}
+        return Calibrator(
+            self.method,
+            params,
+            self.cv_brier,
+            self.recency_half_life_days,
+            self.row_weight,
+        )
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (see :meth:`from_dict`)."""
@@ -54,6 +99,7 @@ class Calibrator:
             "params": self.params,
             "cv_brier": self.cv_brier,
             "recency_half_life_days": self.recency_half_life_days,
+            "row_weight": self.row_weight,
         }
 
     @classmethod
@@ -64,6 +110,7 @@ class Calibrator:
             dict(data["params"]),
             dict(data.get("cv_brier", {})),
             data.get("recency_half_life_days"),
+            data.get("row_weight", "per_snapshot"),
         )
 
 
@@ -204,7 +251,7 @@ def choose_calibration(
     decay = _decay(_ages(as_of, everything), best[1])
     fitted = _fit_one(best[0], raw, y, w * decay)
     params = {**fitted.params}
-    return Calibrator(fitted.method, params, scores, best[1])
+    return Calibrator(fitted.method, params, scores, best[1], config.row_weight)
 
 
 def _name(method: str, half_life: float | None) -> str:

@@ -137,12 +137,16 @@ class LeadModel:
         rows: pd.DataFrame,
         calibrator: Calibrator,
         newest: pd.Timestamp | None = None,
+        relevel: bool = False,
     ) -> LeadModel:
         """Fit the components of ``spec`` on ``rows`` (labelled snapshots); keep
         ``calibrator`` (fitted on out-of-fold predictions, :mod:`.selection`).
 
         ``newest``: the time the recency weights count from (default: the newest
-        row).
+        row). ``relevel``: shift the calibration map so that its mean probability
+        over ``rows`` (weighted as it was fitted: its row weight and recency
+        half-life) equals their close rate (:meth:`.Calibrator.relevel`; the
+        configuration's ``calibration.level: refit``).
         """
         if len(rows) == 0 or rows["label"].nunique() < 2:
             raise ModelError(
@@ -182,6 +186,16 @@ class LeadModel:
             weight = 1.0 - trees_weight if spec.tree_params is not None else 1.0
             components.append((weight, linear))
         self.components_ = components
+        if relevel:
+            level_weights = row_weights(
+                rows,
+                calibrator.row_weight,
+                calibrator.recency_half_life_days,
+                newest,
+            )
+            calibrator = calibrator.relevel(
+                self.raw_of_matrix(matrix), labels, level_weights
+            )
         self.calibrator_ = calibrator
         return self
 

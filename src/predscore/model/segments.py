@@ -245,7 +245,12 @@ def fit_segment_models(
             exclude=[*config.exclude_features, column],
             threads=config.threads,
             seed=seed,
-        ).fit(part, selection.calibrator, newest)
+        ).fit(
+            part,
+            selection.calibrator,
+            newest,
+            relevel=config.calibration.level == "refit",
+        )
         line.update(
             model="own",
             reason="better than the global model out of fold"

@@ -6,8 +6,11 @@ made here, on the same folds:
 1. **Folds** (:func:`cv_folds`): the labelled leads ordered by creation; the oldest
    ``cv.min_train_share`` only train; the rest is cut into ``cv.folds`` blocks, fold
    k validates on block k and trains on the rows known when it began
-   (:func:`predscore.model.split.rows_known_at`). Newer folds weigh more. Where time
-   is unusable, stratified folds by lead.
+   (:func:`predscore.model.split.rows_known_at`). Newer folds weigh more. When no
+   period's known rows hold both classes (labels known late, wins rare early on),
+   blocked time folds: the same blocks, trained on every row of the older leads
+   (their labels as known today: the order of time is kept, the delay of the
+   labels is not). Where time is unusable, stratified folds by lead.
 2. **Candidates**: LightGBM at each complexity of ``trees`` (its number of trees read
    off the same folds), the linear model at each ``linear.C``, each with every
    recency half-life of ``recency_half_life_days``; then the best trees blended with
@@ -99,14 +102,20 @@ def cv_folds(
     tried = 0
     if strategy == "time":
         # fewer, longer periods when the older ones hold a single class (a market
-        # whose wins are rare early on), before giving up on time
-        for n_folds in range(cv.folds, 1, -1):
-            folds = usable(
-                _time_folds(rows, config, n_folds, horizon_days, horizon_rows)
-            )
-            tried = max(tried, n_folds)
-            if folds:
-                return folds
+        # whose wins are rare early on); then the same periods trained on the older
+        # leads' labels as known today (the order of time kept, the delay of the
+        # labels not), before giving up on time: a shuffled fold on drifting data
+        # favours the candidate that learnt the past best, not the one that holds
+        for known_only in (True, False):
+            for n_folds in range(cv.folds, 1, -1):
+                folds = usable(
+                    _time_folds(
+                        rows, config, n_folds, horizon_days, horizon_rows, known_only
+                    )
+                )
+                tried = max(tried, n_folds)
+                if folds:
+                    return folds
     # stratified K-fold by lead: where time is unusable (no date, or no period
     # before the newest one holds both classes)
     folds = usable(_random_folds(rows, cv.folds, seed))
@@ -125,9 +134,11 @@ def _time_folds(
     n_folds: int,
     horizon_days: float | None,
     horizon_rows: str,
+    known_only: bool = True,
 ) -> list[CvFold]:
     """Expanding-window folds: validation periods of consecutive leads in creation
-    order, training on the older leads' rows known at each period's start."""
+    order, training on the older leads' rows known at each period's start (with
+    ``known_only``; otherwise on every row of the older leads)."""
     cv = config.cv
     leads = lead_table(rows)
     m = len(leads)
@@ -144,8 +155,11 @@ def _time_folds(
         # what train would have learnt from on that day: the fold's model is
         # trained as the refit is (the leads too recent to judge left out), so the
         # calibration fitted on its out-of-fold scores fits the refit's scores
-        train = older & training_rows_at(
-            rows, origin, config.split, horizon_days, horizon_rows
+        train = (
+            older
+            & training_rows_at(rows, origin, config.split, horizon_days, horizon_rows)
+            if known_only
+            else older
         )
         valid = (position >= bounds[k]) & (position < bounds[k + 1])
         weight = float(k + 1) if cv.fold_weights == "linear" else 1.0

@@ -27,6 +27,7 @@ __all__ = [
     "Fold",
     "holdout_leads",
     "immature_leads",
+    "judged_rows",
     "labelled_rows",
     "lead_table",
     "rolling_folds",
@@ -82,6 +83,26 @@ def immature_leads(leads: pd.DataFrame, quantile: float | None) -> np.ndarray:
         return np.zeros(len(leads), dtype=bool)
     cycle = (leads["closed_at"] - leads["created_at"]).quantile(quantile)
     return (leads["created_at"] > leads["closed_at"].max() - cycle).to_numpy()
+
+
+def judged_rows(
+    snapshots: pd.DataFrame, quantile: float | None, horizon_days: float | None = None
+) -> np.ndarray:
+    """Mask of the rows of the leads an evaluation may judge at the data's cutoff.
+
+    Without a label horizon a lead is labelled once it closed; among the leads
+    created less than the ``quantile`` of the sales cycle before the newest close
+    (:func:`immature_leads`) only the fast closers have closed, mostly losses, and
+    judging a probability of closing on them reads every model as over-confident.
+    They are left out of the judged leads (they are the newest: no model replayed
+    at an earlier origin learns from them either). With a label horizon every row
+    is labelled once its window passed: all are judged. None: all are judged.
+    """
+    if horizon_days is not None or quantile is None or len(snapshots) == 0:
+        return np.ones(len(snapshots), dtype=bool)
+    leads = lead_table(snapshots)
+    recent = leads["lead_id"].to_numpy()[immature_leads(leads, quantile)]
+    return ~snapshots["lead_id"].isin(recent).to_numpy()
 
 
 def _cut(n: int, shares: list[float]) -> np.ndarray:
