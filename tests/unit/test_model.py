@@ -365,6 +365,28 @@ def test_platt_fit_is_scikit_learn_unpenalised_logistic_regression() -> None:
     assert b == pytest.approx(ref.intercept_[0], abs=1e-5)
 
 
+def test_platt_fit_holds_on_a_narrow_range_of_rare_wins() -> None:
+    """A fold of rare wins whose log-odds sit in a narrow band far from 0 (slope
+    and intercept nearly collinear): undamped Newton steps overshoot there."""
+    rng = np.random.default_rng(4)
+    raw = rng.uniform(-7.2, -6.0, size=3000)
+    y = (rng.random(3000) < 1 / (1 + np.exp(-(3.0 * raw + 15.0)))).astype(int)
+    w = rng.uniform(0.5, 2.0, size=3000)
+    assert 0 < y.sum() < 100
+    a, b = platt_fit(raw, y, w)
+    ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10000)
+    ref.fit(raw.reshape(-1, 1), y, sample_weight=w)
+
+    def loss(slope: float, intercept: float) -> float:
+        m = slope * raw + intercept
+        return float(np.average(np.logaddexp(0.0, m) - y * m, weights=w))
+
+    rate = np.average(y, weights=w)
+    assert loss(a, b) <= loss(ref.coef_[0, 0], ref.intercept_[0]) + 1e-9
+    assert loss(a, b) < loss(0.0, np.log(rate / (1 - rate)))  # beats the rate alone
+    assert fold_score(raw, y, w) == pytest.approx(loss(a, b), rel=1e-9)
+
+
 def _calibration_data(n: int = 6000, seed: int = 0) -> dict:
     """Four folds of log-odds; the close rate jumps in the two newest."""
     rng = np.random.default_rng(seed)
