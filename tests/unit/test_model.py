@@ -466,17 +466,43 @@ def test_relevel_moves_the_level_and_keeps_the_shape() -> None:
         assert np.average(moved.transform(raw), weights=weights) == pytest.approx(
             np.average(labels, weights=weights), abs=1e-6
         )
-        assert moved.params["offset"] < 0  # the map reads these log-odds lower
+        assert moved.params["shift"] < 0  # the map reads these log-odds lower
         grid = np.linspace(-4, 4, 50)
-        # the shape is kept: the same map read at shifted log-odds
-        offset = moved.params["offset"]
-        np.testing.assert_allclose(moved.transform(grid), cal.transform(grid + offset))
+        # the shape is kept: the same map, its log-odds shifted
+        shift = moved.params["shift"]
+        p = np.clip(cal.transform(grid), 1e-6, 1 - 1e-6)
+        expected = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + shift)))
+        np.testing.assert_allclose(moved.transform(grid), expected, rtol=1e-9)
         again = Calibrator.from_dict(moved.to_dict())
         np.testing.assert_array_equal(again.transform(grid), moved.transform(grid))
         assert again.row_weight == config.row_weight
-    # a map saved before offsets and row weights existed reads as it did
+    # a map saved before shifts and row weights existed reads as it did
     old = {"method": "sigmoid", "params": {"a": 1.0, "b": -1.0}}
     assert Calibrator.from_dict(old).transform(np.array([1.0]))[0] == 0.5
+
+
+def test_a_sigmoid_map_never_turns_the_ranking_round() -> None:
+    """Out of fold the log-odds rank backwards (a drifting, tiny sample): the map
+    keeps the model's own scale (slope 1) and fits the level alone."""
+    rng = np.random.default_rng(6)
+    raw = rng.normal(-4.0, 1.0, 4000)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(-raw - 6.0)))).astype(int)
+    w = np.ones(4000)
+    assert platt_fit(raw, y, w)[0] < 0  # the plain fit would reverse the ranking
+    config = CalibrationConfig(methods=["sigmoid"], recency_half_life_days=[None])
+    cal = choose_calibration(
+        raw, y, w, np.arange(4000), np.repeat(np.arange(4), 1000), _dates(4000), config
+    )
+    assert cal.params["a"] == 1.0
+    p = cal.transform(raw)
+    assert np.all(np.diff(cal.transform(np.sort(raw))) >= 0)
+    assert p.mean() == pytest.approx(y.mean(), abs=1e-6)
+
+
+def _dates(n: int) -> np.ndarray:
+    return (
+        pd.Timestamp("2026-01-01") + pd.to_timedelta(np.arange(n) * 0.1, unit="D")
+    ).to_numpy()
 
 
 def test_isotonic_is_skipped_on_small_samples() -> None:
@@ -530,9 +556,8 @@ def test_linear_contributions_are_exact(
         for i, t in enumerate(linear.terms)
         if t["kind"] == "number" and t["coef"] != 0 and not np.isnan(matrix[:, i]).any()
     )
-    z = (np.clip(matrix[:, i], term["low"], term["high"]) - term["mean"]) / term[
-        "scale"
-    ]
+    value = matrix[:, i].astype(float)  # the matrix is float32
+    z = (np.clip(value, term["low"], term["high"]) - term["mean"]) / term["scale"]
     np.testing.assert_allclose(
         contrib.iloc[:, i], term["coef"] * z - term["center"], atol=1e-9
     )
@@ -553,14 +578,39 @@ def test_linear_model_is_scikit_learn_on_its_design(
     leads = pd.factorize(rows["lead_id"])[0]
     w = row_weights(rows, "per_lead")
     _, columns, _ = _design(matrix, categorical, leads, 20, 0.001)
-    design = np.column_stack(columns)
-    ref = LogisticRegression(C=0.1, max_iter=2000, solver="newton-cholesky")
+    design = np.column_stack(columns).astype(float)
+    # scikit-learn's optimum, converged well past its default tolerance
+    ref = LogisticRegression(C=0.1, max_iter=2000, solver="newton-cholesky", tol=1e-12)
     ref.fit(design, rows["label"], sample_weight=w)
     np.testing.assert_allclose(
         model.predict_raw(rows), ref.decision_function(design), atol=1e-6
     )
     again = fit_linear(matrix, rows["label"].to_numpy(), w, leads, categorical, 0.1)
     np.testing.assert_allclose(again.raw(matrix), model.predict_raw(rows), atol=1e-12)
+
+
+def test_newton_solver_matches_scikit_learn_by_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from predscore.model import linear
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    level = rng.integers(0, 4, n)
+    one_hot = (level[:, None] == np.arange(4)).astype(np.float32)  # sums to 1
+    design = np.column_stack([one_hot, rng.normal(size=(n, 3))]).astype(np.float32)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(design[:, 4] - level * 0.3)))).astype(int)
+    w = rng.uniform(0.2, 2.0, n)
+    monkeypatch.setattr(linear, "BLOCK_ROWS", 777)  # blocks of uneven size
+    coefs, intercept = linear.logistic_newton(design, y, w, 0.3)
+    ref = LogisticRegression(C=0.3, solver="newton-cholesky", tol=1e-12, max_iter=500)
+    ref.fit(design.astype(float), y, sample_weight=w)
+    np.testing.assert_allclose(coefs, ref.coef_[0], atol=1e-6)
+    assert intercept == pytest.approx(ref.intercept_[0], abs=1e-6)
+    # no column: the intercept is the weighted close rate's log-odds
+    _, alone = linear.logistic_newton(np.zeros((n, 0), np.float32), y, w, 0.3)
+    rate = np.average(y, weights=w)
+    assert alone == pytest.approx(np.log(rate / (1 - rate)), abs=1e-9)
 
 
 @pytest.mark.parametrize("family", ["lightgbm", "linear", "blend"])
@@ -731,8 +781,8 @@ def test_procedure_refits_on_every_row(parts: dict[str, pd.DataFrame]) -> None:
     # the out-of-fold map with its level set again on the refit's own rows
     oof_map, refit_map = fitted.selection.calibrator, model.calibrator_
     assert refit_map.method == oof_map.method
-    assert {k: v for k, v in refit_map.params.items() if k != "offset"} == {
-        k: v for k, v in oof_map.params.items() if k != "offset"
+    assert {k: v for k, v in refit_map.params.items() if k != "shift"} == {
+        k: v for k, v in oof_map.params.items() if k != "shift"
     }
     weights = row_weights(rows, refit_map.row_weight, refit_map.recency_half_life_days)
     rate = np.average(rows["label"], weights=weights)

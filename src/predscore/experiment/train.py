@@ -464,7 +464,7 @@ def train_model(
         "recency_half_life_days": model.calibrator_.recency_half_life_days,
         "cv_brier": model.calibrator_.cv_brier,
         "level": config.model.calibration.level,
-        "level_offset": float(model.calibrator_.params.get("offset", 0.0)),
+        "level_shift": float(model.calibrator_.params.get("shift", 0.0)),
     }
     metrics["selected"] = {
         "candidate": spec.name,

@@ -2,13 +2,14 @@
 
 Stage: model. Cross-fitted on out-of-fold predictions (every prediction made by a
 model that never saw its lead), so that "0.30" means about 30 of 100 such leads
-close. Two maps: ``sigmoid`` (Platt: ``p = 1 / (1 + exp(-(a·z + b)))``) and
+close. Two maps: ``sigmoid`` (Platt: ``p = 1 / (1 + exp(-(a·z + b)))``, its slope
+kept positive: where the fit finds none, slope 1 and the level alone) and
 ``isotonic`` (monotone steps, linearly interpolated), each with a recency
 half-life: newer leads weigh more, so the level follows a close rate that moved.
 The pair is chosen forward in time: fitted on the earlier folds, scored (Brier) on
 the next. The fold models learnt from fewer and older rows than the model refitted
 on every row, and their log-odds sit lower or higher than the refit's: with
-``level: refit`` the chosen map keeps its shape and gets an offset on its input
+``level: refit`` the chosen map keeps its shape and its output log-odds get a shift
 (:meth:`Calibrator.relevel`) so that its mean probability over the refit's own rows,
 recency-weighted as chosen, equals their close rate. Isotonic overfits small samples, hence the ``isotonic_min_leads`` guard
 (snapshots of one lead are not independent observations: the guard counts leads,
@@ -29,7 +30,9 @@ from predscore.errors import ModelError
 __all__ = ["MAX_OFFSET", "Calibrator", "choose_calibration", "platt_fit"]
 
 #: the largest shift of the log-odds :meth:`Calibrator.relevel` makes
-MAX_OFFSET = 10.0
+MAX_OFFSET = 30.0
+#: probabilities of an isotonic map are kept this far from 0 and 1 when shifted
+_EDGE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,8 @@ class Calibrator:
     """A fitted monotone map from raw log-odds to probability.
 
     ``params``: sigmoid ``{"a", "b"}``; isotonic ``{"x", "y"}`` (the step knots);
-    either may hold ``offset``, added to the log-odds before the map
-    (:meth:`relevel`). ``row_weight``: how the rows were weighed (``per_snapshot`` or
+    either may hold ``shift``, added to the log-odds of the map's probability
+    (:meth:`relevel`: the prior-shift correction of a close rate that moved). ``row_weight``: how the rows were weighed (``per_snapshot`` or
     ``per_lead``), for :meth:`relevel`.
     """
 
@@ -50,30 +53,35 @@ class Calibrator:
 
     def transform(self, raw: np.ndarray) -> np.ndarray:
         """Probabilities for raw log-odds ``raw``."""
-        raw = np.asarray(raw, dtype=float) + float(self.params.get("offset", 0.0))
+        raw = np.asarray(raw, dtype=float)
+        shift = float(self.params.get("shift", 0.0))
         if self.method == "sigmoid":
             a, b = float(self.params["a"]), float(self.params["b"])
-            return 1.0 / (1.0 + np.exp(-(a * raw + b)))
+            return 1.0 / (1.0 + np.exp(-np.clip(a * raw + b + shift, -500, 500)))
         x = np.asarray(self.params["x"], dtype=float)
         y = np.asarray(self.params["y"], dtype=float)
-        return np.interp(raw, x, y)
+        p = np.interp(raw, x, y)
+        if shift == 0.0:
+            return p
+        p = np.clip(p, _EDGE, 1 - _EDGE)
+        return 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + shift)))
 
     def relevel(
         self, raw: np.ndarray, labels: np.ndarray, weights: np.ndarray
     ) -> Calibrator:
-        """This map with the input offset that makes its weighted mean probability
-        over ``raw`` equal the weighted close rate of ``labels``.
+        """This map with the shift of its output log-odds that makes its weighted
+        mean probability over ``raw`` equal the weighted close rate of ``labels``.
 
-        The offset is found by bisection (the map is non-decreasing in it) within
-        ±:data:`MAX_OFFSET` log-odds; a rate the map cannot reach keeps the bound.
+        The shift is found by bisection (the mean rises with it) within
+        ±:data:`MAX_OFFSET` log-odds of the current one.
         """
         raw = np.asarray(raw, dtype=float)
         w = np.asarray(weights, dtype=float)
         target = float(np.average(np.asarray(labels, dtype=float), weights=w))
-        base = float(self.params.get("offset", 0.0))
+        base = float(self.params.get("shift", 0.0))
 
-        def mean_at(offset: float) -> float:
-            shifted = Calibrator(self.method, {**self.params, "offset": offset})
+        def mean_at(shift: float) -> float:
+            shifted = Calibrator(self.method, {**self.params, "shift": shift})
             return float(np.average(shifted.transform(raw), weights=w))
 
         low, high = base - MAX_OFFSET, base + MAX_OFFSET
@@ -83,7 +91,7 @@ class Calibrator:
                 low = middle
             else:
                 high = middle
-        params = {**self.params, "offset": 0.5 * (low + high)}
+        params = {**self.params, "shift": 0.5 * (low + high)}
         return Calibrator(
             self.method,
             params,
@@ -167,6 +175,13 @@ def platt_fit(
 def _fit_one(method: str, raw: np.ndarray, y: np.ndarray, w: np.ndarray) -> Calibrator:
     if method == "sigmoid":
         a, b = platt_fit(raw, y, w)
+        if not a > 0:
+            # out of fold the model ranks no better than chance on these rows: a
+            # map must never turn its ranking round, so the model's own log-odds
+            # keep their scale (slope 1) and only the level is fitted
+            identity = Calibrator("sigmoid", {"a": 1.0, "b": 0.0})
+            shifted = identity.relevel(raw, y, w)
+            a, b = 1.0, float(shifted.params["shift"])
         return Calibrator("sigmoid", {"a": a, "b": b})
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
     iso.fit(raw, y, sample_weight=w)

@@ -4,7 +4,9 @@ Stage: model (pure: arrays in, arrays out). Each feature becomes a few design
 columns: a number is imputed with its training median, clipped to its training
 range (``clip_quantile``), standardised, and joined by a missing indicator; a
 category gets one column per level held by enough leads, one for the other levels
-and one for missing. scikit-learn's ``LogisticRegression`` (L2) fits the weights.
+and one for missing. The weights are those of scikit-learn's
+``LogisticRegression`` (L2), found by a Newton solver summed by blocks of rows
+(:func:`logistic_newton`: one copy of the design in memory, not several).
 
 Contributions are exact: a feature's contribution is the sum over its design
 columns of ``coefficient × (value − training mean)`` in log-odds, the expected value
@@ -16,15 +18,12 @@ fitted model is plain numbers (:meth:`LinearComponent.to_dict`): no pickle.
 from __future__ import annotations
 
 import functools
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 
-__all__ = ["LinearComponent", "fit_linear"]
+__all__ = ["LinearComponent", "fit_linear", "logistic_newton"]
 
 
 @dataclass
@@ -81,8 +80,25 @@ class LinearComponent:
         return out
 
     def raw(self, matrix: np.ndarray, threads: int | None = None) -> np.ndarray:
-        """Log-odds of each row (``threads``: unused, numpy's own)."""
-        return self.intercept + self._term_values(matrix).sum(axis=1)
+        """Log-odds of each row (``threads``: unused, numpy's own); by blocks of
+        rows, so that a large matrix never has its float64 terms in memory."""
+        out = np.empty(len(matrix))
+        for a in range(0, len(matrix), BLOCK_ROWS):
+            block = self._term_values(matrix[a : a + BLOCK_ROWS])
+            out[a : a + BLOCK_ROWS] = self.intercept + block.sum(axis=1)
+        return out
+
+    def _moments(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of each term over the rows, by blocks."""
+        total = np.zeros(len(self.terms))
+        squares = np.zeros(len(self.terms))
+        for a in range(0, len(matrix), BLOCK_ROWS):
+            block = self._term_values(matrix[a : a + BLOCK_ROWS])
+            total += block.sum(axis=0)
+            squares += np.square(block).sum(axis=0)
+        n = max(len(matrix), 1)
+        mean = total / n
+        return mean, np.sqrt(np.clip(squares / n - mean * mean, 0.0, None))
 
     def contributions(
         self, matrix: np.ndarray, threads: int | None = None
@@ -117,8 +133,9 @@ def _design(
     min_level_leads: int,
     clip_quantile: float,
 ) -> tuple[list[dict[str, Any]], list[np.ndarray], list[tuple[int, str, Any]]]:
-    """Learn each feature's encoding; return the terms, the design columns and, per
-    column, (feature, role, level)."""
+    """Learn each feature's encoding; return the terms, the design columns (indicators
+    as booleans, numbers as float32: the design of a large history is the training's
+    largest array) and, per column, (feature, role, level)."""
     terms: list[dict[str, Any]] = []
     columns: list[np.ndarray] = []
     roles: list[tuple[int, str, Any]] = []
@@ -137,13 +154,13 @@ def _design(
                 column = codes == level
                 if column.all():
                     continue
-                columns.append(column.astype(float))
+                columns.append(column)
                 roles.append((i, "level", level))
             other = (~missing) & ~np.isin(codes, levels)
             for role, column in (("other", other), ("missing", missing)):
                 # a column that never changes is the intercept's: left out
                 if column.any() and not column.all():
-                    columns.append(column.astype(float))
+                    columns.append(column)
                     roles.append((i, role, None))
             continue
         if missing.all():
@@ -177,12 +194,95 @@ def _design(
             }
         )
         if high > low:
-            columns.append((z - mean) / scale)
+            columns.append(((z - mean) / scale).astype(np.float32))
             roles.append((i, "value", None))
         if missing.any() and not missing.all():
-            columns.append(missing.astype(float))
+            columns.append(missing)
             roles.append((i, "missing", None))
     return terms, columns, roles
+
+
+#: rows per block of the Newton sums: the Hessian is summed block by block, so a
+#: fit needs the design plus a block, not several copies of the design
+BLOCK_ROWS = 16_384
+
+
+def logistic_newton(
+    design: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    C: float,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method, summed by blocks.
+
+    Minimises scikit-learn's ``LogisticRegression(C=C)`` objective,
+    ``C · Σ wᵢ·logloss(yᵢ, xᵢ·β + b) + ½‖β‖²`` (intercept not penalised), with the
+    same optimum (tested). scikit-learn's solvers hold several float64 copies of
+    the design (its weighted copy for the Hessian among them): on a large history
+    the linear candidate was the peak of training memory. Here the gradient and the
+    Hessian are summed over blocks of :data:`BLOCK_ROWS` rows in float64, each step
+    is halved until the objective goes down, and the fit stops when no coordinate
+    of the gradient exceeds ``tol`` times the total weight.
+
+    Returns
+    -------
+    (ndarray, float)
+        Coefficients and intercept.
+    """
+    n, d = design.shape
+    y = np.asarray(labels, dtype=float)
+    w = np.asarray(weights, dtype=float) * C
+    rate = float(np.clip(np.sum(w * y) / np.sum(w), 1e-9, 1 - 1e-9))
+    beta = np.zeros(d + 1)
+    beta[d] = np.log(rate / (1 - rate))
+    penalty = np.ones(d + 1)
+    penalty[d] = 0.0  # the intercept is not penalised
+    blocks = [(a, min(a + BLOCK_ROWS, n)) for a in range(0, n, BLOCK_ROWS)]
+
+    def margins(b: np.ndarray) -> np.ndarray:
+        out = np.empty(n)
+        for a, z in blocks:
+            out[a:z] = design[a:z].astype(float) @ b[:d] + b[d]
+        return out
+
+    def objective(m: np.ndarray, b: np.ndarray) -> float:
+        data = np.sum(w * (np.logaddexp(0.0, m) - y * m))
+        return float(data + 0.5 * np.sum(penalty * b * b))
+
+    margin = margins(beta)
+    current = objective(margin, beta)
+    scale = float(np.sum(w)) or 1.0
+    for _ in range(max_iter):
+        p = 1.0 / (1.0 + np.exp(-np.clip(margin, -500, 500)))
+        residual, curvature = w * (p - y), w * p * (1 - p)
+        gradient = penalty * beta
+        hessian = np.diag(penalty)
+        for a, z in blocks:
+            x = np.empty((z - a, d + 1))
+            x[:, :d] = design[a:z]
+            x[:, d] = 1.0
+            gradient += x.T @ residual[a:z]
+            hessian += x.T @ (x * curvature[a:z, None])
+        if np.abs(gradient).max() <= tol * scale:
+            break
+        try:
+            step = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+        size = 1.0
+        for _halving in range(40):
+            trial = beta - size * step
+            trial_margin = margins(trial)
+            after = objective(trial_margin, trial)
+            if after <= current - 1e-4 * size * float(gradient @ step):
+                break
+            size *= 0.5
+        else:
+            break  # no step lowers the objective: at the optimum up to rounding
+        beta, margin, current = trial, trial_margin, after
+    return beta[:d].copy(), float(beta[d])
 
 
 def fit_linear(
@@ -215,18 +315,13 @@ def fit_linear(
     terms, columns, roles = _design(
         matrix, categorical, leads, min_level_leads, clip_quantile
     )
-    design = np.column_stack(columns) if columns else np.zeros((len(matrix), 0))
-    # Newton-Cholesky: exact and fast when rows far outnumber design columns
-    model = LogisticRegression(C=C, max_iter=max_iter, solver="newton-cholesky")
-    with warnings.catch_warnings():
-        # a few more iterations would move the weights in the 4th decimal
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        if design.shape[1]:
-            model.fit(design, labels, sample_weight=weights)
-            coefs, intercept = model.coef_[0], float(model.intercept_[0])
-        else:
-            p = float(np.average(labels, weights=weights))
-            coefs, intercept = np.zeros(0), float(np.log(p / (1 - p)))
+    design = np.empty((len(matrix), len(columns)), dtype=np.float32)
+    for j, column in enumerate(columns):
+        design[:, j] = column
+    del columns  # one copy of the design at a time
+    coefs, intercept = logistic_newton(
+        design, np.asarray(labels, dtype=float), weights, C, max_iter
+    )
     for term in terms:
         if term["kind"] == "number":
             term.update(coef=0.0, missing_coef=0.0)
@@ -245,8 +340,8 @@ def fit_linear(
         else:
             term["missing_coef"] = float(coef)
     component = LinearComponent(terms, intercept)
-    values = component._term_values(matrix)
-    for term, column in zip(terms, values.T, strict=True):
-        term["center"] = float(column.mean())
-        term["spread"] = float(column.std())
+    centers, spreads = component._moments(matrix)
+    for term, center, spread in zip(terms, centers, spreads, strict=True):
+        term["center"] = float(center)
+        term["spread"] = float(spread)
     return component
