@@ -254,7 +254,9 @@ def test_time_folds_expand_and_train_only_on_what_was_known(
     parts: dict[str, pd.DataFrame],
 ) -> None:
     rows = parts["train"]
-    config = fast_config(cv={"folds": 4, "min_train_share": 0.4}).model
+    config = fast_config(
+        cv={"folds": 4, "min_train_share": 0.4, "min_train_wins": 1}
+    ).model
     folds = cv_folds(rows, config, "time", 0)
     assert [f.number for f in folds] == [1, 2, 3, 4]
     assert [f.weight for f in folds] == [1.0, 2.0, 3.0, 4.0]  # the newest weigh most
@@ -296,7 +298,9 @@ def test_time_folds_give_way_when_early_periods_hold_one_class(
     holds both classes, stratified folds by lead rather than an error."""
     rows = parts["train"].copy()
     leads = lead_table(rows)
-    config = fast_config(cv={"folds": 4, "min_train_share": 0.4}).model
+    config = fast_config(
+        cv={"folds": 4, "min_train_share": 0.4, "min_train_wins": 1}
+    ).model
     # wins only in the newest 10 % of the leads: whatever the number of periods,
     # the newest one starts before them, so no period trains on both classes
     late = set(leads["lead_id"].iloc[int(0.9 * len(leads)) :])
@@ -317,6 +321,28 @@ def test_time_folds_give_way_when_early_periods_hold_one_class(
     assert [f.number for f in cv_folds(rows, config, "time", 0)] == [1, 2, 3, 4]
 
 
+def test_time_folds_trained_on_too_few_wins_are_left_out(
+    parts: dict[str, pd.DataFrame],
+) -> None:
+    rows = parts["train"]
+    every = cv_folds(
+        rows, fast_config(cv={"folds": 4, "min_train_wins": 1}).model, "time", 0
+    )
+    won = {
+        f.number: rows.loc[
+            f.train & rows["label"].eq(1).to_numpy(), "lead_id"
+        ].nunique()
+        for f in every
+    }
+    assert [f.number for f in every] == [1, 2, 3, 4]
+    # a minimum above the first fold's wins and below the others'
+    bar = won[1] + 1
+    assert won[2] >= bar
+    strict = fast_config(cv={"folds": 4, "min_train_wins": bar}).model
+    kept = cv_folds(rows, strict, "time", 0)
+    assert [f.number for f in kept] == [2, 3, 4]
+
+
 def test_time_folds_keep_the_order_when_labels_are_known_late(
     parts: dict[str, pd.DataFrame],
 ) -> None:
@@ -324,7 +350,9 @@ def test_time_folds_keep_the_order_when_labels_are_known_late(
     The periods then train on the older leads' labels as known today (blocked time
     folds), never on a shuffle that lets a newer lead train an older one's fold."""
     rows = parts["train"].copy()
-    config = fast_config(cv={"folds": 4, "min_train_share": 0.4}).model
+    config = fast_config(
+        cv={"folds": 4, "min_train_share": 0.4, "min_train_wins": 1}
+    ).model
     won = rows.groupby("lead_id")["label"].transform("max").eq(1)
     rows.loc[won, "closed_at"] = rows["as_of"].max() + pd.Timedelta(days=365)
     folds = cv_folds(rows, config, "time", 0)

@@ -120,6 +120,13 @@ class CrossValidationConfig(_Section):
     fold_weights: Literal["linear", "equal"] = Field(
         "linear", description="linear: fold k weighs k (the newest the most)"
     )
+    min_train_wins: int = Field(
+        20,
+        ge=1,
+        description="a period whose training rows hold fewer won leads cannot tell "
+        "the candidates apart (a market whose wins are rare early on): it is left "
+        "out (when none is left, fewer and longer periods are tried)",
+    )
 
 
 class TreeCandidate(_Section):

@@ -91,13 +91,17 @@ def cv_folds(
     cv = config.cv
     labels = rows["label"].to_numpy()
 
-    def usable(folds: list[CvFold]) -> list[CvFold]:
+    def usable(folds: list[CvFold], min_wins: int = 1) -> list[CvFold]:
         return [
             f
             for f in folds
             if len(np.unique(labels[f.train])) == 2
             and len(np.unique(labels[f.valid])) == 2
+            and won_leads(f.train) >= min_wins
         ]
+
+    def won_leads(mask: np.ndarray) -> int:
+        return int(rows.loc[mask & (labels == 1), "lead_id"].nunique())
 
     tried = 0
     if strategy == "time":
@@ -111,7 +115,8 @@ def cv_folds(
                 folds = usable(
                     _time_folds(
                         rows, config, n_folds, horizon_days, horizon_rows, known_only
-                    )
+                    ),
+                    cv.min_train_wins,
                 )
                 tried = max(tried, n_folds)
                 if folds:
