@@ -37,7 +37,7 @@ def fast_config(**model: object) -> PredscoreConfig:
         "max_trees": 300,
         "linear": {"C": [0.1]},
         "recency_half_life_days": [None, 180.0],
-        "cv": {"folds": 3},
+        "cv": {"folds": 3, "min_train_wins": 5},  # scaled to the small history
         "history": {"min_closed_leads": 100, "min_wins": 20},
         # one thread: on a busy 2-core machine more threads than free cores slow the
         # fits 5-20x (and a test's results do not depend on it)
