@@ -26,6 +26,7 @@ from sklearn.isotonic import IsotonicRegression
 
 from predscore.config import CalibrationConfig
 from predscore.errors import ModelError
+from predscore.model.linear import logistic_newton
 
 __all__ = ["MAX_OFFSET", "Calibrator", "choose_calibration", "platt_fit"]
 
@@ -127,49 +128,21 @@ def platt_fit(
 ) -> tuple[float, float]:
     """Unpenalised weighted logistic fit ``p = 1 / (1 + exp(-(a·raw + b)))``.
 
-    Newton steps in numpy: it runs hundreds of times per training (every tree
-    count of every fold, every calibration candidate), where a general solver's
-    set-up costs more than the fit; same optimum as scikit-learn's
-    ``LogisticRegression`` without penalty (tested). The log-odds are centred first
-    (a narrow range far from 0, as a fold of rare wins gives, makes slope and
-    intercept nearly collinear) and every step is halved until the loss goes down,
-    so the fit never ends worse than where it began (the close rate alone).
+    It runs hundreds of times per training (every tree count of every fold, every
+    calibration candidate), where a general solver's set-up costs more than the fit:
+    the linear model's Newton solver (:func:`predscore.model.linear.logistic_newton`,
+    steps halved until the loss goes down) without penalty; same optimum as
+    scikit-learn's ``LogisticRegression`` without penalty (tested). The log-odds are
+    centred first: a narrow range far from 0, as a fold of rare wins gives, makes
+    slope and intercept nearly collinear.
     """
     z = np.asarray(raw, dtype=float)
-    y = np.asarray(labels, dtype=float)
     w = np.asarray(weights, dtype=float)
     w = w / w.sum()
     centre = float(np.sum(w * z))
-    design = np.column_stack([z - centre, np.ones_like(z)])
-    rate = float(np.clip(np.sum(w * y), 1e-6, 1 - 1e-6))
-    beta = np.array([0.0, np.log(rate / (1 - rate))])
-
-    def loss(b: np.ndarray) -> float:
-        margin = design @ b
-        return float(np.sum(w * (np.logaddexp(0.0, margin) - y * margin)))
-
-    current = loss(beta)
-    for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-np.clip(design @ beta, -500, 500)))
-        gradient = design.T @ (w * (p - y))
-        curvature = design.T @ (design * (w * p * (1 - p))[:, None])
-        step = np.linalg.solve(curvature + 1e-12 * np.eye(2), gradient)
-        size = 1.0
-        for _halving in range(40):
-            trial = beta - size * step
-            after = loss(trial)
-            if after <= current - 1e-4 * size * float(gradient @ step):
-                break
-            size *= 0.5
-        else:
-            break  # no step lowers the loss: at the optimum up to rounding
-        beta, moved = trial, size * np.abs(step).max()
-        done = current - after < 1e-15 and moved < 1e-8
-        current = after
-        if done or moved < 1e-10:
-            break
-    a = float(beta[0])
-    return a, float(beta[1] - a * centre)
+    coefs, intercept = logistic_newton((z - centre)[:, None], labels, w, None)
+    a = float(coefs[0])
+    return a, float(intercept - a * centre)
 
 
 def _fit_one(method: str, raw: np.ndarray, y: np.ndarray, w: np.ndarray) -> Calibrator:

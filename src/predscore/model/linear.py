@@ -26,6 +26,16 @@ import numpy as np
 __all__ = ["LinearComponent", "fit_linear", "logistic_newton"]
 
 
+#: rows per block of the Newton sums and of the term values: a fit needs the design
+#: plus a block, not several copies of the design
+BLOCK_ROWS = 16_384
+
+
+def _blocks(n: int) -> list[tuple[int, int]]:
+    """(start, stop) of the blocks of :data:`BLOCK_ROWS` rows over ``n`` rows."""
+    return [(a, min(a + BLOCK_ROWS, n)) for a in range(0, n, BLOCK_ROWS)]
+
+
 @dataclass
 class LinearComponent:
     """A fitted linear model over the feature matrix.
@@ -83,17 +93,16 @@ class LinearComponent:
         """Log-odds of each row (``threads``: unused, numpy's own); by blocks of
         rows, so that a large matrix never has its float64 terms in memory."""
         out = np.empty(len(matrix))
-        for a in range(0, len(matrix), BLOCK_ROWS):
-            block = self._term_values(matrix[a : a + BLOCK_ROWS])
-            out[a : a + BLOCK_ROWS] = self.intercept + block.sum(axis=1)
+        for a, z in _blocks(len(matrix)):
+            out[a:z] = self.intercept + self._term_values(matrix[a:z]).sum(axis=1)
         return out
 
     def _moments(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of each term over the rows, by blocks."""
         total = np.zeros(len(self.terms))
         squares = np.zeros(len(self.terms))
-        for a in range(0, len(matrix), BLOCK_ROWS):
-            block = self._term_values(matrix[a : a + BLOCK_ROWS])
+        for a, z in _blocks(len(matrix)):
+            block = self._term_values(matrix[a:z])
             total += block.sum(axis=0)
             squares += np.square(block).sum(axis=0)
         n = max(len(matrix), 1)
@@ -202,16 +211,11 @@ def _design(
     return terms, columns, roles
 
 
-#: rows per block of the Newton sums: the Hessian is summed block by block, so a
-#: fit needs the design plus a block, not several copies of the design
-BLOCK_ROWS = 16_384
-
-
 def logistic_newton(
     design: np.ndarray,
     labels: np.ndarray,
     weights: np.ndarray,
-    C: float,
+    C: float | None,
     max_iter: int = 100,
     tol: float = 1e-10,
 ) -> tuple[np.ndarray, float]:
@@ -219,7 +223,8 @@ def logistic_newton(
 
     Minimises scikit-learn's ``LogisticRegression(C=C)`` objective,
     ``C · Σ wᵢ·logloss(yᵢ, xᵢ·β + b) + ½‖β‖²`` (intercept not penalised), with the
-    same optimum (tested). scikit-learn's solvers hold several float64 copies of
+    same optimum (tested); ``C=None``: no penalty (Platt's fit,
+    :func:`predscore.model.calibrate.platt_fit`). scikit-learn's solvers hold several float64 copies of
     the design (its weighted copy for the Hessian among them): on a large history
     the linear candidate was the peak of training memory. Here the gradient and the
     Hessian are summed over blocks of :data:`BLOCK_ROWS` rows in float64, each step
@@ -233,13 +238,13 @@ def logistic_newton(
     """
     n, d = design.shape
     y = np.asarray(labels, dtype=float)
-    w = np.asarray(weights, dtype=float) * C
+    w = np.asarray(weights, dtype=float) * (1.0 if C is None else C)
     rate = float(np.clip(np.sum(w * y) / np.sum(w), 1e-9, 1 - 1e-9))
     beta = np.zeros(d + 1)
     beta[d] = np.log(rate / (1 - rate))
-    penalty = np.ones(d + 1)
+    penalty = np.zeros(d + 1) if C is None else np.ones(d + 1)
     penalty[d] = 0.0  # the intercept is not penalised
-    blocks = [(a, min(a + BLOCK_ROWS, n)) for a in range(0, n, BLOCK_ROWS)]
+    blocks = _blocks(n)
 
     def margins(b: np.ndarray) -> np.ndarray:
         out = np.empty(n)
