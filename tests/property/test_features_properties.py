@@ -7,7 +7,8 @@
 * with a label horizon H and a cutoff C, events after C change no snapshot, and a
   row's presence and label depend on nothing after ``min(as_of + H, C)``;
 * counts are non-negative and windows nest (7-day <= 30-day <= 90-day);
-* the engine equals the pandas reference.
+* the engine equals the pandas reference;
+* leads held in memory (Arrow tables, staged without SQL) get the same features.
 
 Times are drawn near the edges that matter (exactly at ``as_of``, one second around it,
 exactly a window length before it) as well as anywhere.
@@ -24,8 +25,11 @@ from hypothesis import strategies as st
 
 from oracles import oracle_features
 from predscore.config import FeaturesConfig
+from predscore.errors import DataValidationError
 from predscore.features import build_features, build_snapshots, feature_specs
+from predscore.features.in_memory import stages_in_memory
 from predscore.schema import ACTIONS, CHANNELS, QUALIFICATION_FIELDS, conform
+from predscore.schema.store import to_arrow
 
 T0 = pd.Timestamp("2026-01-01T00:00:00Z")
 AS_OF = T0 + pd.Timedelta(days=100)
@@ -333,3 +337,36 @@ def test_engine_equals_the_reference(
     pd.testing.assert_frame_equal(
         engine, oracle[engine.columns], check_exact=False, rtol=1e-12, atol=1e-12
     )
+
+
+@examples(40)
+@given(tables=crm(), offset=seconds, extra_lead=st.booleans())
+def test_leads_held_in_memory_get_the_batch_engines_features(
+    tables: dict[str, pd.DataFrame], offset: int, extra_lead: bool
+) -> None:
+    """Arrow tables of a few leads are staged without SQL (the API's path): the
+    features equal those the batch engine stages in DuckDB, values and dtypes, closed
+    leads, leads created later and unknown accounts included."""
+    if extra_lead:  # a lead whose account the tables do not hold
+        lead = tables["leads"].iloc[:1].assign(lead_id="L9", account_id="A7")
+        tables = {**tables, "leads": pd.concat([tables["leads"], lead])}
+    as_of = _at(offset)
+    arrow = {name: to_arrow(frame, name) for name, frame in tables.items()}
+    assert stages_in_memory(arrow, FeaturesConfig())
+    pd.testing.assert_frame_equal(
+        build_features(arrow, as_of), build_features(tables, as_of)
+    )
+
+
+@examples(3)
+@given(tables=crm())
+def test_a_duplicate_lead_held_in_memory_is_refused_as_in_the_batch_engine(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    tables["leads"] = pd.concat([tables["leads"], tables["leads"].iloc[:1]])
+    tables["outcomes"] = tables["outcomes"].iloc[0:0]  # every lead open
+    as_of = _at(HORIZON)
+    arrow = {name: to_arrow(frame, name) for name, frame in tables.items()}
+    for source in (arrow, tables):
+        with pytest.raises(DataValidationError, match="lead_id must be unique"):
+            build_features(source, as_of)

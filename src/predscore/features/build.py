@@ -25,6 +25,8 @@ import pyarrow.compute as pc
 from predscore.config import EngineConfig, FeaturesConfig, IcpConfig
 from predscore.features import pit
 from predscore.features.engine import iter_batches
+from predscore.features.frame import to_frame
+from predscore.features.in_memory import in_memory_features, stages_in_memory
 from predscore.features.registry import FeatureSpec
 from predscore.features.sources import KeptConnection, TablesOrDir, open_tables
 from predscore.features.specs import feature_specs
@@ -41,19 +43,6 @@ __all__ = [
 ]
 
 AsOf = pd.Timestamp | datetime | str
-
-
-def _to_frame(parts: list[pa.Table], specs: tuple[FeatureSpec, ...]) -> pd.DataFrame:
-    frame = pa.concat_tables(parts).to_pandas()
-    for spec in specs:
-        if spec.dtype == "category":
-            frame[spec.name] = _as_category(frame[spec.name])
-    return frame
-
-
-def _as_category(series: pd.Series) -> pd.Series:
-    """Categorical with sorted categories: the same data gives the same codes."""
-    return series.astype("str").astype("category")
 
 
 def _open_at_cutoff(batch: pa.Table, cutoff_us: int) -> pa.Table:
@@ -101,7 +90,7 @@ def _collect(
     kept: KeptConnection | None = None,
 ) -> pd.DataFrame:
     results = list(_run(source, as_of_us, config, icp, cutoff_us, engine, kept))
-    return _to_frame([batch for _, batch in results], results[0][0])
+    return to_frame([batch for _, batch in results], results[0][0])
 
 
 def newest_event(source: TablesOrDir) -> pd.Timestamp | None:
@@ -199,6 +188,8 @@ def build_features(
     """
     config = config or FeaturesConfig()
     icp = icp or IcpConfig()
+    if stages_in_memory(tables_or_dir, config):  # a few leads: no SQL to stage them
+        return in_memory_features(tables_or_dir, as_of, config, icp)  # type: ignore[arg-type]
     return _collect(tables_or_dir, pit.epoch_us(as_of), config, icp, None, engine, kept)
 
 

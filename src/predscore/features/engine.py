@@ -39,7 +39,7 @@ from predscore.errors import DataValidationError
 from predscore.features import pit
 from predscore.features.engagement import engagement_arrays, engagement_spans
 from predscore.features.events import Events, passive_codes
-from predscore.features.fit import FIT_PREFIX, fit_ages, fit_columns, fit_sql
+from predscore.features.fit import fit_ages, fit_arrays, fit_attributes_sql
 from predscore.features.grid import Grid
 from predscore.features.qualification import qualification_arrays
 from predscore.features.registry import FeatureSpec
@@ -52,7 +52,7 @@ from predscore.features.spine import (
     snapshot_step_us,
 )
 
-__all__ = ["EVENTS_PER_ROW", "iter_batches"]
+__all__ = ["EVENTS_PER_ROW", "compute_batch", "iter_batches"]
 
 logger = logging.getLogger(__name__)
 #: A batch holds at most ``EVENTS_PER_ROW * batch_rows`` activities as well as
@@ -70,17 +70,20 @@ def _workers(engine: EngineConfig) -> int:
 
 
 def _stage(
-    tables: Tables, as_of_us: int | None, config: FeaturesConfig, icp: IcpConfig
+    tables: Tables, as_of_us: int | None, config: FeaturesConfig
 ) -> tuple[int, list[range]]:
     """Create ``grid`` (the spine's leads, numbered ``li`` in ``lead_id`` order, with
-    their fit features) and the staged events; return the number of rows and the
-    batches of leads."""
+    the attributes their fit features read) and the staged events; return the number
+    of rows and the batches of leads."""
     spine = snapshot_spine_sql(config) if as_of_us is None else open_spine_sql(as_of_us)
-    fit = fit_sql(fit_columns(icp, config, tables.lead_extras), spine)
+    attributes = fit_attributes_sql(tables.lead_extras)
     con = tables.con
     con.execute(
         "CREATE OR REPLACE TEMP TABLE grid AS SELECT "
-        f"row_number() OVER (ORDER BY lead_id) - 1 AS li, * FROM ({fit}) ORDER BY li"
+        "row_number() OVER (ORDER BY lead_id) - 1 AS li, * FROM ("
+        f"SELECT s.*, {attributes} FROM ({spine}) s "
+        "JOIN leads_v l ON l.lead_id = s.lead_id "
+        "LEFT JOIN accounts_v a ON a.account_id = l.account_id) ORDER BY li"
     )
     n_leads, n_distinct = con.execute(
         "SELECT count(*), count(DISTINCT lead_id) FROM grid"
@@ -153,11 +156,13 @@ def _finish(
     computed: Mapping[str, pa.Array],
     specs: tuple[FeatureSpec, ...],
     config: FeaturesConfig,
+    icp: IcpConfig,
     snapshots: bool,
 ) -> pa.Table:
     """Key columns, fit columns spread over the rows, contract order, leakage guard."""
     rows = pa.array(grid.lead)
     columns = _keys(head, grid, rows, config, snapshots)
+    fit = fit_arrays(head, icp, config, specs)
     for spec in specs:
         if spec.family != "fit":
             columns[spec.name] = computed[spec.name]
@@ -165,10 +170,13 @@ def _finish(
                 lowest = pc.min(columns[spec.name]).as_py()
                 pit.check_ages(lowest, f"feature '{spec.name}'")
             continue
-        column = head[FIT_PREFIX + spec.name]
-        if spec.dtype == "category":  # encoded once per lead, not once per row
-            column = pc.dictionary_encode(column)
-        column = column.take(rows)
+        column = fit[spec.name]
+        if isinstance(column, np.ndarray):
+            column = pa.array(column[grid.lead])
+        else:
+            if spec.dtype == "category":  # encoded once per lead, not once per row
+                column = pc.dictionary_encode(column)
+            column = column.take(rows)
         if spec.time_column is not None:
             column = pa.array(fit_ages(column, grid.as_of))
         columns[spec.name] = column
@@ -199,33 +207,59 @@ def _read(tables: Tables, leads: range, lock: threading.Lock) -> tuple[pa.Table,
         )
 
 
-def _batch(
-    tables: Tables,
-    leads: range,
+def compute_batch(
+    head: pa.Table,
+    activities: pa.Table,
+    records: pa.Table,
+    first_lead: int,
     step: int,
     config: FeaturesConfig,
+    icp: IcpConfig,
     specs: tuple[FeatureSpec, ...],
-    snapshots: bool,
-    lock: threading.Lock,
+    snapshots: bool = False,
 ) -> pa.Table:
-    """Features of the rows of the leads numbered ``leads``."""
-    head, activities, records = _read(tables, leads, lock)
+    """Features of the rows of a batch of leads, from its staged tables.
+
+    ``head`` holds one row per lead (the spine's columns and the staged attributes,
+    :func:`~predscore.features.fit.fit_attributes_sql`), ``activities`` and ``records``
+    the lead's coded activities and typed qualifications (``li`` numbers the leads
+    from ``first_lead``), sorted by lead and time. The batch engine reads them from
+    DuckDB; the single-lead path (:mod:`~predscore.features.request`) builds them
+    from a request: both compute every feature here.
+    """
     grid = Grid.of(
         _numpy(head, "first_us").astype(np.int64), _numpy(head, "n_rows"), step
     )
     events = Events.of(
         activities,
         grid,
-        leads.start,
+        first_lead,
         engagement_spans(config),
         passive_codes(config),
     )
     created = _numpy(head, "created_us").astype(np.int64)[grid.lead]
     computed = {
         **engagement_arrays(grid, events, created, config),
-        **qualification_arrays(grid, records, leads.start),
+        **qualification_arrays(grid, records, first_lead),
     }
-    return _finish(head, grid, computed, specs, config, snapshots)
+    return _finish(head, grid, computed, specs, config, icp, snapshots)
+
+
+def _batch(
+    tables: Tables,
+    leads: range,
+    step: int,
+    config: FeaturesConfig,
+    icp: IcpConfig,
+    specs: tuple[FeatureSpec, ...],
+    snapshots: bool,
+    lock: threading.Lock,
+) -> pa.Table:
+    """Features of the rows of the leads numbered ``leads``."""
+    head, activities, records = _read(tables, leads, lock)
+    return compute_batch(
+        head, activities, records, leads.start, step, config, icp, specs, snapshots
+    )
 
 
 def iter_batches(
@@ -233,7 +267,7 @@ def iter_batches(
 ) -> Iterator[pa.Table]:
     """Feature batches as of ``as_of_us``, or of the training snapshots when None."""
     snapshots = as_of_us is None
-    n_rows, batches = _stage(tables, as_of_us, config, icp)
+    n_rows, batches = _stage(tables, as_of_us, config)
     step = snapshot_step_us(config) if snapshots else 1
     specs = feature_specs(config, icp, tables.lead_extras)
     logger.info("features: %d rows in %d batch(es)", n_rows, len(batches))
@@ -243,7 +277,7 @@ def iter_batches(
 
         def start(leads: range) -> Future[pa.Table]:
             return pool.submit(
-                _batch, tables, leads, step, config, specs, snapshots, lock
+                _batch, tables, leads, step, config, icp, specs, snapshots, lock
             )
 
         pending = deque(start(leads) for leads in islice(todo, workers))

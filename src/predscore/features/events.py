@@ -1,4 +1,4 @@
-"""Activities of the spine's leads: staged once in SQL, then read batch by batch.
+"""Activities of the spine's leads: staged once, then read batch by batch.
 
 Stage: features. :func:`stage_activities_sql` types and codes the activities of
 ``raw_activities`` whose lead is in the table ``grid`` (see :mod:`build`) and that some

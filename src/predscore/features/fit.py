@@ -1,8 +1,10 @@
 """Fit features: how well a lead and its account match the Ideal Customer Profile.
 
-Stage: features. Inputs: ``leads_v`` and ``accounts_v`` (see :mod:`sources`), the
-:class:`~predscore.config.IcpConfig` and the spine batch ``spine_b``. Output: one row per
-spine row with
+Stage: features. Inputs: the attributes of each lead and of its account, staged once
+per lead (:func:`fit_attributes_sql` reads ``leads_v`` and ``accounts_v``, see
+:mod:`sources`; a request's tables give the same columns directly), and the
+:class:`~predscore.config.IcpConfig`. Output (:func:`fit_arrays`): one value per lead
+for
 
 * a match per ICP dimension, in [0, 1], NaN when the attribute is unknown:
   a flag for sets (sector, geography, role, seniority, department), a degree for ranges
@@ -13,7 +15,10 @@ spine row with
   as no match, and ``icp_known_share``, the weight share of known dimensions;
 * the raw attributes (categorical or numeric) and the extra lead attribute columns,
   passed through typed: numbers and booleans as floats, timestamps as days before
-  ``as_of``, anything else as a category.
+  ``as_of`` (:func:`fit_ages`, per row), anything else as a category.
+
+The features are computed with numpy on Arrow columns, batch by batch, by the batch
+engine and the single-lead path alike: one implementation, whatever the caller.
 
 Caveat: CRM attributes have no history; they are taken as known at every ``as_of``
 after the lead's creation.
@@ -31,27 +36,50 @@ from predscore.config import ICP_DIMENSIONS, FeaturesConfig, IcpConfig, Range
 from predscore.errors import DataValidationError
 from predscore.features import pit
 from predscore.features.registry import Dtype, FeatureSpec
-from predscore.features.sql import quote_ident, quote_str
+from predscore.features.sql import quote_ident
 
-__all__ = ["FIT_PREFIX", "fit_ages", "fit_columns", "fit_sql"]
+__all__ = [
+    "FIT_ATTRIBUTES",
+    "FIT_PREFIX",
+    "fit_ages",
+    "fit_arrays",
+    "fit_attributes_sql",
+    "fit_columns",
+]
 
-#: Prefix of the fit feature columns in the result of :func:`fit_sql`.
+#: Prefix of the staged attribute columns (:func:`fit_attributes_sql`), so that no
+#: attribute name can clash with a column of the spine.
 FIT_PREFIX = "fit:"
 
 _CATEGORICAL = (
-    ("source", "l.source", "leads", "lead source (inbound, outbound, event...)"),
-    ("role", "l.role", "leads", "buying role of the contact"),
-    ("seniority", "l.seniority", "leads", "seniority of the contact"),
-    ("department", "l.department", "leads", "department of the contact"),
-    ("country", "l.country", "leads", "country of the contact"),
-    ("sector", "a.sector", "accounts", "sector of the account"),
-    ("account_country", "a.country", "accounts", "country of the account"),
-    ("region", "a.region", "accounts", "region of the account"),
+    ("source", "leads", "lead source (inbound, outbound, event...)"),
+    ("role", "leads", "buying role of the contact"),
+    ("seniority", "leads", "seniority of the contact"),
+    ("department", "leads", "department of the contact"),
+    ("country", "leads", "country of the contact"),
+    ("sector", "accounts", "sector of the account"),
+    ("account_country", "accounts", "country of the account"),
+    ("region", "accounts", "region of the account"),
 )
 _NUMERIC = (
-    ("employees", "a.employees", "employees of the account"),
-    ("annual_revenue", "a.annual_revenue", "annual revenue of the account"),
+    ("employees", "employees of the account"),
+    ("annual_revenue", "annual revenue of the account"),
 )
+#: The canonical attributes the fit features read: staged name → (column of
+#: ``leads_v`` (``l``) or ``accounts_v`` (``a``), Arrow type).
+FIT_ATTRIBUTES: Mapping[str, tuple[str, pa.DataType]] = {
+    "source": ("l.source", pa.string()),
+    "role": ("l.role", pa.string()),
+    "seniority": ("l.seniority", pa.string()),
+    "department": ("l.department", pa.string()),
+    "country": ("l.country", pa.string()),
+    "sector": ("a.sector", pa.string()),
+    "account_country": ("a.country", pa.string()),
+    "region": ("a.region", pa.string()),
+    "employees": ("a.employees", pa.float64()),
+    "annual_revenue": ("a.annual_revenue", pa.float64()),
+    "tech_stack": ("a.tech_stack", pa.list_(pa.string())),
+}
 _NUMERIC_TYPES = (
     "TINYINT",
     "SMALLINT",
@@ -68,174 +96,86 @@ _NUMERIC_TYPES = (
     "DECIMAL",
     "BOOLEAN",
 )
+_MATCH_DOCS = {
+    "sector": "sector in the ICP sectors",
+    "employees": "employee count inside the ICP band (degree)",
+    "annual_revenue": "annual revenue inside the ICP band (degree)",
+    "geography": "account (else contact) country or region in the ICP",
+    "tech_stack": "share of the ICP tech stack the account uses",
+    "role": "buying role in the ICP roles",
+    "seniority": "seniority in the ICP",
+    "department": "department in the ICP",
+}
 
 
-def _num(value: float) -> str:
-    # A quoted literal is parsed as DOUBLE exactly; a bare one would be a DECIMAL.
-    return f"CAST('{float(value)!r}' AS DOUBLE)"
-
-
-def _in(expr: str, values: list[str]) -> str:
-    if not values:
-        return "FALSE"
-    return f"{expr} IN ({', '.join(quote_str(v) for v in values)})"
-
-
-def _flag(expr: str, values: list[str]) -> str:
-    return f"CASE WHEN {expr} IS NULL THEN NULL WHEN {_in(expr, values)} THEN 1.0 ELSE 0.0 END"
-
-
-def _degree(expr: str, bounds: Range, decades: float) -> str:
-    """1 inside the range; outside, 1 - log10(distance ratio) / decades, floored at 0."""
-    inside = (
-        " AND ".join(
-            [f"{expr} >= {_num(bounds.min or 0.0)}"] * (bounds.min is not None)
-            + [f"{expr} <= {_num(bounds.max or 0.0)}"] * (bounds.max is not None)
-        )
-        or "TRUE"
-    )
-    branches = [f"WHEN {expr} IS NULL THEN NULL", f"WHEN {inside} THEN 1.0"]
-    if decades > 0:
-        if bounds.min is not None and bounds.min > 0:
-            ratio = f"{_num(bounds.min)} / {expr}"
-            branches.append(
-                f"WHEN {expr} > 0 AND {expr} < {_num(bounds.min)} THEN "
-                f"greatest(0.0, 1.0 - log10({ratio}) / {_num(decades)})"
-            )
-        if bounds.max is not None and bounds.max > 0:
-            ratio = f"{expr} / {_num(bounds.max)}"
-            branches.append(
-                f"WHEN {expr} > {_num(bounds.max)} THEN "
-                f"greatest(0.0, 1.0 - log10({ratio}) / {_num(decades)})"
-            )
-    return "CAST(CASE " + " ".join(branches) + " ELSE 0.0 END AS DOUBLE)"
-
-
-def _tech_lists(icp: IcpConfig) -> tuple[str, str]:
-    icp_list = "[" + ", ".join(quote_str(t) for t in icp.tech_stack) + "]::VARCHAR[]"
-    overlap = f"len(list_intersect(list_distinct(a.tech_stack), {icp_list}))"
-    return icp_list, overlap
-
-
-def _match_columns(
-    icp: IcpConfig, config: FeaturesConfig
-) -> list[tuple[FeatureSpec, str]]:
-    _, overlap = _tech_lists(icp)
-    n_tech = len(set(icp.tech_stack))
-    country = "coalesce(a.country, l.country)"
-    geography = (
-        f"CASE WHEN {country} IS NULL AND a.region IS NULL THEN NULL "
-        f"WHEN {_in(country, icp.countries)} OR {_in('a.region', icp.regions)} "
-        "THEN 1.0 ELSE 0.0 END"
-    )
-    tech = "CASE WHEN a.tech_stack IS NULL THEN NULL " + (
-        f"ELSE CAST({overlap} AS DOUBLE) / {n_tech} END" if n_tech else "ELSE 0.0 END"
-    )
-    decades = config.icp_range_tolerance_decades
-    exprs = {
-        "sector": (_flag("a.sector", icp.sectors), "sector in the ICP sectors"),
-        "employees": (
-            _degree("a.employees", icp.employees, decades),
-            "employee count inside the ICP band (degree)",
-        ),
-        "annual_revenue": (
-            _degree("a.annual_revenue", icp.annual_revenue, decades),
-            "annual revenue inside the ICP band (degree)",
-        ),
-        "geography": (geography, "account (else contact) country or region in the ICP"),
-        "tech_stack": (tech, "share of the ICP tech stack the account uses"),
-        "role": (_flag("l.role", icp.roles), "buying role in the ICP roles"),
-        "seniority": (_flag("l.seniority", icp.seniorities), "seniority in the ICP"),
-        "department": (_flag("l.department", icp.departments), "department in the ICP"),
-    }
+# -- declarations ------------------------------------------------------------------
+def _match_specs() -> list[FeatureSpec]:
     return [
-        (
-            FeatureSpec(
-                f"icp_{dim}_match",
-                "fit",
-                "float64",
-                "leads, accounts",
-                doc,
-                kind="match",
-            ),
-            f"CAST({expr} AS DOUBLE)",
+        FeatureSpec(
+            f"icp_{dim}_match",
+            "fit",
+            "float64",
+            "leads, accounts",
+            _MATCH_DOCS[dim],
+            kind="match",
         )
-        for dim, (expr, doc) in ((d, exprs[d]) for d in ICP_DIMENSIONS)
+        for dim in ICP_DIMENSIONS
     ]
 
 
-def _score_columns(icp: IcpConfig) -> list[tuple[FeatureSpec, str]]:
-    weights = [(d, icp.weights.get(d, 0.0)) for d in ICP_DIMENSIONS]
-    total = sum(w for _, w in weights)
-    match = {d: quote_ident(f"{FIT_PREFIX}icp_{d}_match") for d, _ in weights}
-    score = " + ".join(f"{_num(w)} * coalesce({match[d]}, 0.0)" for d, w in weights)
-    known = " + ".join(
-        f"{_num(w)} * CAST({match[d]} IS NOT NULL AS DOUBLE)" for d, w in weights
-    )
+def _score_specs() -> list[FeatureSpec]:
     return [
-        (
-            FeatureSpec(
-                "icp_fit_score",
-                "fit",
-                "float64",
-                "leads, accounts",
-                "weighted ICP match in [0, 1]; unknown counts as no match",
-                kind="score",
-            ),
-            f"({score}) / {_num(total)}",
+        FeatureSpec(
+            "icp_fit_score",
+            "fit",
+            "float64",
+            "leads, accounts",
+            "weighted ICP match in [0, 1]; unknown counts as no match",
+            kind="score",
         ),
-        (
-            FeatureSpec(
-                "icp_known_share",
-                "fit",
-                "float64",
-                "leads, accounts",
-                "share of ICP weight whose attribute is known",
-                kind="score",
-            ),
-            f"({known}) / {_num(total)}",
+        FeatureSpec(
+            "icp_known_share",
+            "fit",
+            "float64",
+            "leads, accounts",
+            "share of ICP weight whose attribute is known",
+            kind="score",
         ),
     ]
 
 
-def _raw_columns(icp: IcpConfig) -> list[tuple[FeatureSpec, str]]:
-    cols = [
-        (FeatureSpec(name, "fit", "category", table, doc, kind="attribute"), expr)
-        for name, expr, table, doc in _CATEGORICAL
+def _raw_specs() -> list[FeatureSpec]:
+    specs = [
+        FeatureSpec(name, "fit", "category", table, doc, kind="attribute")
+        for name, table, doc in _CATEGORICAL
     ]
-    cols += [
-        (FeatureSpec(name, "fit", "float64", "accounts", doc, kind="attribute"), expr)
-        for name, expr, doc in _NUMERIC
+    specs += [
+        FeatureSpec(name, "fit", "float64", "accounts", doc, kind="attribute")
+        for name, doc in _NUMERIC
     ]
-    _, overlap = _tech_lists(icp)
-    cols += [
-        (
-            FeatureSpec(
-                "tech_stack_size",
-                "fit",
-                "float64",
-                "accounts",
-                "number of technologies the account uses",
-                kind="attribute",
-            ),
-            "CAST(len(list_distinct(a.tech_stack)) AS DOUBLE)",
+    specs += [
+        FeatureSpec(
+            "tech_stack_size",
+            "fit",
+            "float64",
+            "accounts",
+            "number of technologies the account uses",
+            kind="attribute",
         ),
-        (
-            FeatureSpec(
-                "tech_stack_overlap",
-                "fit",
-                "float64",
-                "accounts",
-                "number of ICP technologies the account uses",
-                kind="attribute",
-            ),
-            f"CAST({overlap} AS DOUBLE)",
+        FeatureSpec(
+            "tech_stack_overlap",
+            "fit",
+            "float64",
+            "accounts",
+            "number of ICP technologies the account uses",
+            kind="attribute",
         ),
     ]
-    return cols
+    return specs
 
 
 def _extra_column(name: str, duck_type: str) -> tuple[FeatureSpec, str]:
+    """The spec of an extra lead column and the SQL that stages it, typed."""
     column = f"l.{quote_ident(name)}"
     base = duck_type.split("(")[0].upper()
     time_column = None
@@ -254,26 +194,11 @@ def _extra_column(name: str, duck_type: str) -> tuple[FeatureSpec, str]:
     return spec, expr
 
 
-def fit_columns(
-    icp: IcpConfig,
-    config: FeaturesConfig,
-    lead_extras: Mapping[str, str],
-    reserved: Collection[str] = (),
+def _extra_columns(
+    lead_extras: Mapping[str, str], reserved: Collection[str]
 ) -> list[tuple[FeatureSpec, str]]:
-    """Fit feature specs with their SQL, in output order.
-
-    The match expressions read ``l`` (lead) and ``a`` (account); the score expressions
-    read the match columns. ``reserved`` holds the names of the other families'
-    features, which extra lead columns may not take.
-
-    Raises
-    ------
-    DataValidationError
-        When an extra lead column would take the name of a feature.
-    """
-    cols = _match_columns(icp, config) + _score_columns(icp) + _raw_columns(icp)
-    taken = {spec.name for spec, _ in cols} | set(reserved)
-    taken |= {"lead_id", "as_of", "label", "closed_at"}
+    taken = set(reserved) | {"lead_id", "as_of", "label", "closed_at"}
+    out = []
     for name, duck_type in lead_extras.items():
         spec, expr = _extra_column(name, duck_type)
         if spec.name in taken:
@@ -282,33 +207,185 @@ def fit_columns(
                 "which predscore already computes; rename it in the ingest mapping"
             )
         taken.add(spec.name)
-        cols.append((spec, expr))
-    return cols
+        out.append((spec, expr))
+    return out
 
 
-def fit_sql(cols: list[tuple[FeatureSpec, str]], source: str) -> str:
-    """Query of the fit features of the leads of ``source``, once per lead.
+def fit_columns(
+    icp: IcpConfig,
+    config: FeaturesConfig,
+    lead_extras: Mapping[str, str],
+    reserved: Collection[str] = (),
+) -> list[FeatureSpec]:
+    """Fit feature specs in output order.
 
-    ``source`` is a relation with a ``lead_id`` column; the result has its columns,
-    then one column per spec named ``FIT_PREFIX + spec.name`` (so that no feature name
-    can clash with a column of ``source``). Timestamp attributes come out as epoch
-    microseconds: :func:`fit_ages` turns them into ages at each row's ``as_of``.
+    ``reserved`` holds the names of the other families' features, which extra lead
+    columns may not take.
+
+    Raises
+    ------
+    DataValidationError
+        When an extra lead column would take the name of a feature.
     """
-    scores = [(spec, expr) for spec, expr in cols if spec.kind == "score"]
-    inner = ", ".join(
+    cols = _match_specs() + _score_specs() + _raw_specs()
+    taken = {spec.name for spec in cols} | set(reserved)
+    return cols + [spec for spec, _ in _extra_columns(lead_extras, taken)]
+
+
+def fit_attributes_sql(lead_extras: Mapping[str, str]) -> str:
+    """The select list staging the attributes of a lead ``l`` and its account ``a``.
+
+    Each attribute comes out as ``FIT_PREFIX + name`` (:data:`FIT_ATTRIBUTES`, then
+    the extra lead columns, typed as their features: numbers as DOUBLE, timestamps
+    as epoch microseconds, anything else as VARCHAR).
+    """
+    parts = [
+        f"{expr} AS {quote_ident(FIT_PREFIX + name)}"
+        for name, (expr, _) in FIT_ATTRIBUTES.items()
+    ]
+    parts += [
         f"{expr} AS {quote_ident(FIT_PREFIX + spec.name)}"
-        for spec, expr in cols
-        if spec.kind != "score"
-    )
-    outer = ", ".join(
-        f"{expr} AS {quote_ident(FIT_PREFIX + spec.name)}" for spec, expr in scores
-    )
+        for spec, expr in _extra_columns(lead_extras, ())
+    ]
+    return ", ".join(parts)
+
+
+# -- computation -------------------------------------------------------------------
+def _floats(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A numeric column as floats, NaN where missing."""
     return (
-        f"SELECT *, {outer} FROM ("
-        f"SELECT s.*, {inner} FROM ({source}) s "
-        "JOIN leads_v l ON l.lead_id = s.lead_id "
-        "LEFT JOIN accounts_v a ON a.account_id = l.account_id)"
+        pc.cast(column, pa.float64())
+        .to_numpy(zero_copy_only=False)
+        .astype(np.float64, copy=False)
     )
+
+
+def _known(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return pc.is_valid(column).to_numpy(zero_copy_only=False)
+
+
+def _member(column: pa.Array | pa.ChunkedArray, values: list[str]) -> np.ndarray:
+    """Whether each value is one of ``values`` (False where missing)."""
+    if not values or not len(column):
+        return np.zeros(len(column), dtype=bool)
+    inside = pc.is_in(column, value_set=pa.array(values, pa.string()))
+    return pc.fill_null(inside, False).to_numpy(zero_copy_only=False)
+
+
+def _flag(column: pa.Array | pa.ChunkedArray, values: list[str]) -> np.ndarray:
+    """1.0 when the attribute is one of ``values``, 0.0 when not, NaN when unknown."""
+    return np.where(_known(column), _member(column, values).astype(np.float64), np.nan)
+
+
+def _degree(x: np.ndarray, bounds: Range, decades: float) -> np.ndarray:
+    """1 inside the range; outside, 1 - log10(distance ratio) / decades, floored at 0;
+    NaN when unknown."""
+    inside = np.ones(len(x), dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if bounds.min is not None:
+            inside &= x >= bounds.min
+        if bounds.max is not None:
+            inside &= x <= bounds.max
+        out = np.where(inside, 1.0, 0.0)
+        below = above = np.zeros(len(x), dtype=bool)
+        if decades > 0 and bounds.min is not None and bounds.min > 0:
+            below = ~inside & (x > 0) & (x < bounds.min)
+            fall = 1.0 - np.log10(bounds.min / x) / decades
+            out = np.where(below, np.maximum(0.0, fall), out)
+        if decades > 0 and bounds.max is not None and bounds.max > 0:
+            above = ~inside & ~below & (x > bounds.max)
+            fall = 1.0 - np.log10(x / bounds.max) / decades
+            out = np.where(above, np.maximum(0.0, fall), out)
+    return np.where(np.isnan(x), np.nan, out)
+
+
+def _stacks(
+    stacks: pa.Array | pa.ChunkedArray, icp_stack: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per account: distinct technologies, and distinct ones in the ICP stack."""
+    if isinstance(stacks, pa.ChunkedArray):
+        stacks = stacks.combine_chunks()
+    n = len(stacks)
+    flat = pc.list_flatten(stacks)
+    parent = pc.list_parent_indices(stacks).to_numpy().astype(np.int64)
+    present = _known(flat)
+    flat, parent = flat.filter(pa.array(present)), parent[present]
+    encoded = pc.dictionary_encode(flat)
+    codes = encoded.indices.to_numpy().astype(np.int64)
+    width = max(len(encoded.dictionary), 1)
+    distinct = np.unique(parent * width + codes)
+    owner, code = distinct // width, distinct % width
+    in_icp = _member(encoded.dictionary, icp_stack)[code]
+    size = np.bincount(owner, minlength=n).astype(np.float64)
+    overlap = np.bincount(owner, weights=in_icp, minlength=n).astype(np.float64)
+    return size, overlap
+
+
+def fit_arrays(
+    attributes: pa.Table,
+    icp: IcpConfig,
+    config: FeaturesConfig,
+    specs: tuple[FeatureSpec, ...],
+) -> dict[str, pa.Array | pa.ChunkedArray | np.ndarray]:
+    """The fit features of each lead (row) of ``attributes``, one array per spec.
+
+    ``attributes`` holds the staged attributes (:func:`fit_attributes_sql`: columns
+    ``FIT_PREFIX + name``); ``specs`` are the fit specs wanted (their extra lead
+    columns are among the staged attributes). Categories come out as text, timestamp
+    attributes as epoch microseconds (:func:`fit_ages` turns them into ages per row).
+    """
+
+    def staged(name: str) -> pa.ChunkedArray:
+        return attributes[FIT_PREFIX + name]
+
+    employees = _floats(staged("employees"))
+    revenue = _floats(staged("annual_revenue"))
+    size, overlap = _stacks(staged("tech_stack"), icp.tech_stack)
+    stack_known = _known(staged("tech_stack"))
+    n_tech = len(set(icp.tech_stack))
+    country = pc.coalesce(staged("account_country"), staged("country"))
+    geography_known = _known(country) | _known(staged("region"))
+    geography = _member(country, icp.countries) | _member(staged("region"), icp.regions)
+    decades = config.icp_range_tolerance_decades
+    match = {
+        "sector": _flag(staged("sector"), icp.sectors),
+        "employees": _degree(employees, icp.employees, decades),
+        "annual_revenue": _degree(revenue, icp.annual_revenue, decades),
+        "geography": np.where(geography_known, geography.astype(np.float64), np.nan),
+        "tech_stack": np.where(
+            stack_known, overlap / n_tech if n_tech else 0.0, np.nan
+        ),
+        "role": _flag(staged("role"), icp.roles),
+        "seniority": _flag(staged("seniority"), icp.seniorities),
+        "department": _flag(staged("department"), icp.departments),
+    }
+    weights = [(d, icp.weights.get(d, 0.0)) for d in ICP_DIMENSIONS]
+    total = sum(w for _, w in weights)
+    score = np.zeros(attributes.num_rows)
+    known = np.zeros(attributes.num_rows)
+    for dim, weight in weights:  # in the dimensions' order, as a sum is not associative
+        score = score + weight * np.nan_to_num(match[dim], nan=0.0)
+        known = known + weight * (~np.isnan(match[dim])).astype(np.float64)
+    out: dict[str, pa.Array | pa.ChunkedArray | np.ndarray] = {
+        f"icp_{dim}_match": values for dim, values in match.items()
+    }
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["icp_fit_score"] = score / total
+        out["icp_known_share"] = known / total
+    for name, _, _ in _CATEGORICAL:
+        out[name] = staged(name)
+    out["employees"], out["annual_revenue"] = employees, revenue
+    out["tech_stack_size"] = np.where(stack_known, size, np.nan)
+    out["tech_stack_overlap"] = np.where(stack_known, overlap, np.nan)
+    for spec in specs:
+        if spec.kind != "extra":
+            continue
+        column = staged(spec.name)
+        if spec.dtype == "float64" and spec.time_column is None:
+            out[spec.name] = _floats(column)
+        else:  # text, or a timestamp as epoch microseconds
+            out[spec.name] = column
+    return out
 
 
 def fit_ages(stamps_us: pa.Array | pa.ChunkedArray, as_of_us: np.ndarray) -> np.ndarray:

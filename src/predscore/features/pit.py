@@ -184,6 +184,19 @@ def starts_day(age_us: np.ndarray, gap_us: np.ndarray) -> np.ndarray:
     return (age_us % US_PER_DAY) + gap_us >= US_PER_DAY
 
 
+def is_known(event: np.ndarray, as_of: np.ndarray | int) -> np.ndarray:
+    """The events are known at ``as_of`` (:func:`known_at`, on arrays)."""
+    return event <= as_of
+
+
+def is_open_at(
+    created: np.ndarray, closed: np.ndarray, as_of: np.ndarray | int
+) -> np.ndarray:
+    """The leads are open at ``as_of`` (:func:`is_open`, on arrays; ``closed`` is
+    NaN-free: a lead never closed has no entry there, pass a value after ``as_of``)."""
+    return (created <= as_of) & (closed > as_of)
+
+
 def in_label_window(
     closed: np.ndarray, as_of: np.ndarray, horizon_days: float | None
 ) -> np.ndarray:

@@ -16,7 +16,7 @@ instant, the greatest value (in byte order) wins, so the result never depends on
 order. Fields outside the vocabulary are ignored (they would make the column set depend
 on the data).
 
-Computation: values are typed once per recorded row in SQL; the rows of a lead where a
+Computation: answers are typed once per distinct text (:func:`typed_answers`); the rows of a lead where a
 recorded row is the latest form one range, so the latest value of every row is found by
 a running maximum over record indices (:func:`grid.latest`), never by a join of rows
 with records.
@@ -34,22 +34,55 @@ from predscore.features.registry import Dtype, FeatureSpec
 from predscore.features.sql import quote_str
 from predscore.schema.tables import QUALIFICATION_FIELDS
 
-__all__ = ["qualification_arrays", "qualification_columns", "stage_qualifications_sql"]
+__all__ = [
+    "FIELD_CODE",
+    "qualification_arrays",
+    "qualification_columns",
+    "stage_qualifications_sql",
+    "typed_answers",
+]
 
 FIELD_CODE = {field_: i for i, field_ in enumerate(QUALIFICATION_FIELDS)}
 
 
-def _typed(kind: str, v: str) -> tuple[str, str]:
-    """(value SQL, known SQL) of the latest value ``v`` (a SQL expression) of a kind."""
-    if kind == "flag":
-        return (
-            f"CASE {v} WHEN 'yes' THEN CAST(1 AS DOUBLE) "
-            f"WHEN 'no' THEN CAST(0 AS DOUBLE) END",
-            f"{v} IN ('yes', 'no')",
-        )
-    if kind == "number":
-        return f"TRY_CAST({v} AS DOUBLE)", f"TRY_CAST({v} AS DOUBLE) IS NOT NULL"
-    return v, f"{v} IS NOT NULL AND trim({v}) <> ''"
+_FLAG_VALUES = {"yes": 1.0, "no": 0.0}
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return np.nan
+
+
+def typed_answers(
+    field: np.ndarray, values: pa.Array | pa.ChunkedArray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each answer as a number (NaN for text fields or when not informative) and
+    whether it is informative, by its field's kind (see the module).
+
+    ``field`` holds the field codes (:data:`FIELD_CODE`). Numbers are parsed once per
+    distinct text (validated tables hold them in their canonical spelling).
+    """
+    kinds = np.array([QUALIFICATION_FIELDS[f] for f in FIELD_CODE] + ["text"])
+    kind = (
+        kinds[np.where(field >= 0, field, len(FIELD_CODE))] if len(field) else kinds[:0]
+    )
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    texts = encoded.dictionary.to_pylist()
+    code = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    code = code.astype(np.int64)
+    # per distinct text (the last entry: a missing answer)
+    flag = np.array([_FLAG_VALUES.get(t, np.nan) for t in texts] + [np.nan])
+    number = np.array([_number(t) for t in texts] + [np.nan])
+    blank = np.array([t.strip(" ") == "" for t in texts] + [True])
+    num = np.where(
+        kind == "flag", flag[code], np.where(kind == "number", number[code], np.nan)
+    )
+    known = np.where(kind == "text", ~blank[code], ~np.isnan(num))
+    return num, known
 
 
 def qualification_columns() -> list[FeatureSpec]:
@@ -82,31 +115,16 @@ def qualification_columns() -> list[FeatureSpec]:
     return out
 
 
-def _by_kind(field_: str, typed: dict[str, str]) -> str:
-    """A SQL CASE over the field, one typed expression per kind."""
-    whens = []
-    for kind, expr in typed.items():
-        names = [quote_str(f) for f, k in QUALIFICATION_FIELDS.items() if k == kind]
-        if names:
-            whens.append(f"WHEN {field_} IN ({', '.join(names)}) THEN {expr}")
-    return f"CASE {' '.join(whens)} END"
-
-
 def stage_qualifications_sql() -> str:
-    """Typed qualifications of the leads of ``grid`` that a row can know.
+    """Qualifications of the leads of ``grid`` that a row can know.
 
-    Columns: ``li``, ``t_us``, ``field`` (code), ``value`` (text), ``num`` (the value
-    as a number, NULL for text fields or when not informative) and ``known``; sorted
-    by lead, time and value, the order in which the latest value wins.
+    Columns: ``li``, ``t_us``, ``field`` (code) and ``value`` (text); sorted by lead,
+    time and value, the order in which the latest value wins. Answers are typed by
+    :func:`typed_answers`.
     """
-    kinds = sorted(set(QUALIFICATION_FIELDS.values()))
-    typed = {k: _typed(k, "value") for k in kinds}
-    num = _by_kind("field", {k: v for k, (v, _) in typed.items() if k != "text"})
-    known = _by_kind("field", {k: k_ for k, (_, k_) in typed.items()})
     code = " ".join(f"WHEN {quote_str(f)} THEN {i}" for f, i in FIELD_CODE.items())
     return f"""
-    SELECT g.li, q.t_us, CAST(CASE q.field {code} END AS TINYINT) AS field, q.value,
-           CAST({num} AS DOUBLE) AS num, coalesce({known}, FALSE) AS known
+    SELECT g.li, q.t_us, CAST(CASE q.field {code} END AS TINYINT) AS field, q.value
     FROM (
         SELECT CAST(lead_id AS VARCHAR) AS lead_id, epoch_us(recorded_at) AS t_us,
                CAST(field AS VARCHAR) AS field, CAST(value AS VARCHAR) AS value
@@ -132,8 +150,7 @@ def qualification_arrays(
     start = pit.first_row_at(t, grid.first[lead], grid.step, grid.count[lead])
     field = records["field"].to_numpy().astype(np.int64)
     index = latest(grid, lead, start, field, len(FIELD_CODE))
-    num = records["num"].to_numpy(zero_copy_only=False).astype(np.float64)
-    known = records["known"].to_numpy(zero_copy_only=False).astype(bool)
+    num, known = typed_answers(field, records["value"])
     texts = pc.dictionary_encode(records["value"])
     out: dict[str, pa.Array] = {}
     for field_, k in FIELD_CODE.items():

@@ -44,7 +44,14 @@ from predscore.features.sql import quote_ident, quote_str
 from predscore.schema.store import table_path, to_arrow
 from predscore.schema.tables import ACTIONS, TABLE_ORDER, TABLES
 
-__all__ = ["KeptConnection", "Tables", "TablesOrDir", "open_tables", "stage_events"]
+__all__ = [
+    "KeptConnection",
+    "Tables",
+    "TablesOrDir",
+    "check_passive_actions",
+    "open_tables",
+    "stage_events",
+]
 
 #: A data folder, or the five tables as validated frames or as Arrow tables of the
 #: canonical schema (:func:`predscore.schema.arrow_schema`).
@@ -64,7 +71,7 @@ class Tables:
     engine: EngineConfig = EngineConfig()
 
 
-def _check_passive_actions(config: FeaturesConfig) -> None:
+def check_passive_actions(config: FeaturesConfig) -> None:
     for channel, actions in config.passive_actions.items():
         if channel not in ACTIONS:
             raise ConfigError(
@@ -246,7 +253,7 @@ def open_tables(
         When ``passive_actions`` names an unknown channel or action, or
         ``memory_limit`` is not a memory size.
     """
-    _check_passive_actions(config)
+    check_passive_actions(config)
     if kept is not None:
         with kept.lock:
             schemas = _register_raw(kept.con, source)

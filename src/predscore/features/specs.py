@@ -44,5 +44,5 @@ def feature_specs(
     icp = icp or IcpConfig()
     others = [*engagement_columns(config), *qualification_columns()]
     reserved = {spec.name for spec in others}
-    fit = [spec for spec, _ in fit_columns(icp, config, lead_extras or {}, reserved)]
+    fit = fit_columns(icp, config, lead_extras or {}, reserved)
     return (*fit, *others)

@@ -7,9 +7,10 @@ which every lead of the leads table has either a score or a rejection with its r
 
 :func:`score_canonical` is the short path of a request that validation would keep
 whole (:func:`predscore.serve.canonical.canonical_tables` decides): Arrow tables of
-the canonical schema, every lead open, features computed on a DuckDB connection kept
-open between requests, no validation pass and no display context (the API returns
-none). :func:`score_canonical_many` scores several such requests in one pass (the
+the canonical schema, every lead open, features staged in memory without SQL
+(:mod:`predscore.features.in_memory`; a pass of more leads than it takes uses a DuckDB
+connection kept open between requests), no validation pass and no display context
+(the API returns none). :func:`score_canonical_many` scores several such requests in one pass (the
 server's requests that arrived while another was being scored) and answers each with
 its own leads, ranked among themselves: a lead's score never depends on the leads it
 is scored beside.
@@ -102,7 +103,8 @@ def score_canonical(
     scorer : Scorer
         The model or the rules.
     kept : KeptConnection
-        The DuckDB connection the features are computed on.
+        The DuckDB connection the features of a pass too large to stage in memory
+        are computed on.
 
     Returns
     -------

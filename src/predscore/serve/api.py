@@ -7,11 +7,11 @@ with a bearer token; the request becomes the five canonical tables
 loaded at start), so an API score equals the batch score of the same lead at the same
 as-of time. A request that validation would keep whole (the usual form submit:
 :func:`~predscore.serve.canonical.canonical_tables`) takes the short path instead:
-its canonical tables go straight to the same feature engine, on a DuckDB connection
-kept open by the server (:func:`predscore.scoring.score_canonical_many`): requests
-that arrive while another is scored share the next scoring pass
-(:mod:`~predscore.serve.coalesce`), each with its own answer. Output: each lead's probability, tier, route and reasons, and the rows
-that could not be scored with their reason and place in the request.
+its canonical tables go straight to the same feature engine, staged in memory
+without SQL (:func:`predscore.scoring.score_canonical_many`): requests that arrive
+while another is scored share the next scoring pass (:mod:`~predscore.serve.coalesce`),
+each with its own answer. Output: each lead's probability, tier, route and reasons,
+and the rows that could not be scored with their reason and place in the request.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI must see the request model

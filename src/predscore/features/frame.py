@@ -1,0 +1,53 @@
+"""Feature tables as pandas frames: numbers as numbers, texts as sorted categories.
+
+Stage: features. Input: the Arrow batches of the engine; output: the frame
+:func:`~predscore.features.build_features` returns, in which a text feature is a
+categorical whose categories are sorted (the same data gives the same codes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from predscore.features.registry import FeatureSpec
+
+__all__ = ["to_frame"]
+
+_NO_CATEGORY = pd.CategoricalDtype(pd.Index([], dtype="str"))
+
+
+def to_frame(parts: list[pa.Table], specs: tuple[FeatureSpec, ...]) -> pd.DataFrame:
+    """One frame of the batches ``parts``, categories per ``specs``."""
+    table = pa.concat_tables(parts)
+    for spec in specs:
+        if spec.dtype == "category":
+            at = table.schema.get_field_index(spec.name)
+            table = table.set_column(at, spec.name, _as_category(table.column(at)))
+    frame = table.to_pandas()
+    for spec in specs:  # a column without any text: categories of text all the same
+        if spec.dtype == "category" and not len(frame[spec.name].cat.categories):
+            frame[spec.name] = pd.Categorical.from_codes(
+                np.full(len(frame), -1), dtype=_NO_CATEGORY
+            )
+    return frame
+
+
+def _as_category(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """Text as a dictionary with sorted entries (pandas: a categorical with sorted
+    categories): the same data gives the same codes."""
+    if pa.types.is_dictionary(column.type):
+        column = pc.cast(column, column.type.value_type)
+    encoded = pc.dictionary_encode(pc.cast(column, pa.string()).combine_chunks())
+    order = pc.sort_indices(encoded.dictionary)
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order.to_numpy()] = np.arange(len(order), dtype=np.int32)
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    codes = pa.array(
+        rank[np.nan_to_num(indices, nan=0).astype(np.int64)] if len(rank) else indices,
+        pa.int32(),
+        mask=~pc.is_valid(encoded.indices).to_numpy(zero_copy_only=False),
+    )
+    return pa.DictionaryArray.from_arrays(codes, encoded.dictionary.take(order))
