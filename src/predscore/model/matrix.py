@@ -52,9 +52,10 @@ def _codes(column: pd.Series, levels: list[str]) -> np.ndarray:
     """Codes of ``column`` among ``levels``; an unseen level or a missing value: -1."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         # the column's own categories looked up once, not each row's value
-        names = column.cat.categories.astype("string").astype(object)
-        lookup = np.append(pd.Index(levels, dtype=object).get_indexer(names), -1)
-        return lookup[column.cat.codes.to_numpy()]  # code -1 (missing) → lookup[-1]
+        position = {level: i for i, level in enumerate(levels)}
+        names = column.array.categories.tolist()
+        lookup = np.array([position.get(str(n), -1) for n in names] + [-1])
+        return lookup[column.array.codes]  # code -1 (missing) → lookup[-1]
     values = column.astype("string").astype(object)
     return pd.Categorical(values.where(values.isin(levels)), categories=levels).codes
 

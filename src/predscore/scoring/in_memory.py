@@ -75,7 +75,7 @@ def score_tables(
     scored, rejected = score_chunk(
         source, ids, as_of, scorer, reasons, owner_column, tables=checked.tables
     )
-    frame = _ranked(scored.to_pandas(), scorer)
+    frame, _ = _ranked(scored, scorer)
     leads = checked.tables["leads"]["lead_id"].astype(str)
     not_open = sorted(set(leads) - set(ids))
     closing = _not_open(not_open, checked.tables, as_of)
@@ -136,20 +136,24 @@ def score_canonical_many(
     merged = merge_canonical(requests)
     ids = np.sort(np.asarray(merged["leads"]["lead_id"].to_pylist(), dtype=str))
     scored, rejected = score_rows(merged, ids, as_of, scorer, reasons, kept=kept)
-    frame = scored.to_pandas()
-    for column in CONTEXT_COLUMNS:
-        frame[column] = None
-    frame_ids = frame["lead_id"].astype(str)
-    rejected_ids = rejected["lead_id"].astype(str)
+    owner = {
+        lead: i
+        for i, tables in enumerate(requests)
+        for lead in tables["leads"]["lead_id"].to_pylist()
+    }
+    ranked, bounds = _ranked(scored, scorer, owner, len(requests))
+    rejected_owner = np.array(
+        [owner.get(str(lead), -1) for lead in rejected["lead_id"]], dtype=np.int64
+    )
     out = []
-    for tables in requests:
-        own = set(tables["leads"]["lead_id"].to_pylist())
-        scores = frame[frame_ids.isin(own).to_numpy()]
-        rejections = rejected[rejected_ids.isin(own).to_numpy()]
+    for i in range(len(requests)):
+        own = rejected_owner == i
         out.append(
             ScoredBatch(
-                scores=_ranked(scores, scorer),
-                rejections=rejections.reset_index(drop=True),
+                scores=ranked.iloc[bounds[i] : bounds[i + 1]].reset_index(drop=True),
+                rejections=(
+                    rejected[own] if own.any() else rejected.iloc[0:0]
+                ).reset_index(drop=True),
             )
         )
     return out
@@ -195,14 +199,41 @@ def merge_canonical(requests: Sequence[Mapping[str, pa.Table]]) -> dict[str, pa.
     return merged
 
 
-def _ranked(frame: pd.DataFrame, scorer: Scorer) -> pd.DataFrame:
-    """Scores best first, ``rank`` 1 first, ``delta`` null, columns of the output."""
+def _ranked(
+    scored: pa.Table,
+    scorer: Scorer,
+    owner: Mapping[str, int] | None = None,
+    requests: int = 1,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The scores of every request, each request's best first with ``rank`` 1 first,
+    ``delta`` null, columns of the output (display context null where ``scored`` has
+    none); and where each request's rows start (the rows of request ``i`` are
+    ``bounds[i]:bounds[i + 1]``). ``owner``: the request of each lead (None: one)."""
     key = "probability" if scorer.bundle is not None else "rule_points"
-    order = np.lexsort((frame["lead_id"].to_numpy(dtype=str), -frame[key].to_numpy()))
-    frame = frame.iloc[order].reset_index(drop=True)
-    frame["rank"] = np.arange(1, len(frame) + 1, dtype=np.int64)
-    frame["delta"] = np.nan
-    return frame.loc[:, OUTPUT_SCHEMA.names]
+    lead = np.asarray(scored["lead_id"].to_pylist(), dtype=str)
+    request = np.array(
+        [0 if owner is None else owner[str(x)] for x in lead], dtype=np.int64
+    )
+    value = scored[key].to_numpy(zero_copy_only=False).astype(float)
+    order = np.lexsort((lead, -value, request))
+    request = request[order]
+    bounds = np.searchsorted(request, np.arange(requests + 1), side="left")
+    table = scored.take(pa.array(order))
+    n = table.num_rows
+    rank = np.arange(n, dtype=np.int64) - bounds[request] + 1 if n else np.zeros(0, int)
+    extra = {
+        "rank": pa.array(rank, pa.int64()),
+        "delta": pa.array(np.full(n, np.nan), pa.float64()),
+        **{
+            column: pa.nulls(n, pa.string())
+            for column in CONTEXT_COLUMNS
+            if column not in table.schema.names
+        },
+    }
+    for name, values in extra.items():
+        table = table.append_column(name, values)
+    frame = table.select(list(OUTPUT_SCHEMA.names)).to_pandas()
+    return frame, bounds
 
 
 def _not_open(
