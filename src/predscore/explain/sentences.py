@@ -67,6 +67,14 @@ def format_points(shown: np.ndarray, decimals: int, minus: str) -> np.ndarray:
     return np.asarray(texts, dtype=object)[inverse.reshape(-1)]
 
 
+def _array(column: pd.Series) -> np.ndarray:
+    """A column as numpy: numbers as they are, text (categorical or not) as objects
+    with NaN where missing."""
+    if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype.kind not in "biuf":
+        return column.to_numpy(dtype=object, na_value=np.nan)
+    return column.to_numpy()
+
+
 class _Formatter(string.Formatter):
     """``str.format`` where a missing value reads as the ``unknown`` word."""
 
@@ -110,20 +118,22 @@ class SentenceRenderer:
         self._plans: dict[tuple[str, tuple[str, ...]], tuple] = {}
 
     # -- context -----------------------------------------------------------------
-    def context(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """The rows plus the ICP band columns (``employees_band``...) they allow."""
-        extra = {}
+    def context(self, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The columns plus the ICP band columns (``employees_band``...) they allow."""
+        out = dict(columns)
         for band, attribute in _BANDS.items():
-            if band not in rows.columns:
+            if band not in columns:
                 continue
             bounds = getattr(self.icp, attribute)
-            x = pd.to_numeric(rows[band], errors="coerce").to_numpy(dtype=float)
+            x = pd.to_numeric(pd.Series(columns[band]), errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan
+            )
             lo = -np.inf if bounds.min is None else bounds.min
             hi = np.inf if bounds.max is None else bounds.max
-            extra[f"{band}_band"] = np.select(
+            out[f"{band}_band"] = np.select(
                 [np.isnan(x), x < lo, x > hi], ["unknown", "below", "above"], "inside"
             ).astype(object)
-        return rows.assign(**extra) if extra else rows
+        return out
 
     # -- one reason per (row, group) ---------------------------------------------
     def render(
@@ -152,17 +162,25 @@ class SentenceRenderer:
         """
         values = np.empty(len(positions), dtype=object)
         texts = np.empty(len(positions), dtype=object)
-        for g in np.unique(groups):
+        present = [int(g) for g in np.unique(groups)]
+        names = tuple(rows.columns)
+        plans = {}
+        for g in present:
+            group = self.grouping.groups[g]
+            key = (group.name, names)
+            if key not in self._plans:
+                self._plans[key] = self._plan(group, rows.columns)
+            plans[g] = self._plans[key]
+        # each column the sentences read, once, as numpy, at the reasons' rows only
+        read = sorted({c for plan in plans.values() for c in plan[-1]})
+        at_rows = {c: _array(rows[c])[positions] for c in read}
+        for g in present:
             at = np.flatnonzero(groups == g)
-            group = self.grouping.groups[int(g)]
-            key = (group.name, tuple(rows.columns))
-            plan = self._plans.get(key)
-            if plan is None:
-                plan = self._plans[key] = self._plan(group, rows.columns)
-            # only the columns this group's sentences read, only the rows it explains
-            take = rows.columns.get_indexer(plan[-1])
-            sub = self.context(rows.iloc[positions[at], take].reset_index(drop=True))
-            values[at], texts[at] = self._render_group(group, plan, sub, shown[at])
+            plan = plans[g]
+            sub = self.context({c: at_rows[c][at] for c in plan[-1]})
+            values[at], texts[at] = self._render_group(
+                self.grouping.groups[g], plan, sub, shown[at]
+            )
         return values, texts
 
     def render_rest(
@@ -170,36 +188,31 @@ class SentenceRenderer:
     ) -> np.ndarray:
         """Sentences of the folded reasons ("4 other engagement factors: +1 pt")."""
         names = self.config.family_names
-        frame = pd.DataFrame(
-            {
-                "family": [names[f] for f in families],
-                "count": np.asarray(counts, dtype=int),
-            }
-        )
+        frame = {
+            "family": np.asarray([names[f] for f in families], dtype=object),
+            "count": np.asarray(counts, dtype=int),
+        }
         return self._fill(frame, self.config.rest_text, shown, "explain.rest_text")
 
     def _render_group(
-        self, group: Group, plan: tuple, sub: pd.DataFrame, shown: np.ndarray
+        self,
+        group: Group,
+        plan: tuple,
+        sub: dict[str, np.ndarray],
+        shown: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
         where = f"explain.groups '{group.name}'"
         cases, unknown, fallback, value_column, _ = plan
         raw = sub[value_column]
+        n = len(shown)
         labels = group.config.labels if group.config is not None else {}
         # each distinct value converted once, then spread back (missing: None)
         codes, uniques = pd.factorize(raw, use_na_sentinel=True)
         plain = [display_value(v) for v in np.asarray(uniques, dtype=object)]
         labelled = [labels.get(v, v) if isinstance(v, str) else v for v in plain]
-        value = pd.Series(
-            np.asarray([*plain, None], dtype=object)[codes],
-            index=sub.index,
-            dtype=object,
-        )
-        shown_value = pd.Series(
-            np.asarray([*labelled, None], dtype=object)[codes],
-            index=sub.index,
-            dtype=object,
-        )
-        choice = np.full(len(sub), -1)
+        value = np.asarray([*plain, None], dtype=object)[codes]
+        shown_value = np.asarray([*labelled, None], dtype=object)[codes]
+        choice = np.full(n, -1)
         for i, (condition, _) in enumerate(cases):
             if condition is None:
                 choice[choice == -1] = i
@@ -208,18 +221,21 @@ class SentenceRenderer:
             choice[(choice == -1) & mask] = i
         templates = [text for _, text in cases]
         if unknown is not None:
-            choice[(choice == -1) & value.isna().to_numpy()] = len(templates)
+            choice[(choice == -1) & (codes < 0)] = len(templates)
             templates.append(unknown)
         choice[choice == -1] = len(templates)
         templates.append(fallback)
-        texts = np.empty(len(sub), dtype=object)
-        frame = sub.assign(value=shown_value, doc=group.doc)
+        texts = np.empty(n, dtype=object)
+        frame = {
+            **sub,
+            "value": shown_value,
+            "doc": np.full(n, group.doc, dtype=object),
+        }
         for i in np.unique(choice):
             at = np.flatnonzero(choice == i)
-            texts[at] = self._fill(
-                frame.iloc[at].reset_index(drop=True), templates[i], shown[at], where
-            )
-        return value.to_numpy(dtype=object), texts
+            part = {name: column[at] for name, column in frame.items()}
+            texts[at] = self._fill(part, templates[i], shown[at], where)
+        return value, texts
 
     def _plan(
         self, group: Group, columns: pd.Index
@@ -262,7 +278,7 @@ class SentenceRenderer:
 
     def _fill(
         self,
-        frame: pd.DataFrame,
+        frame: Mapping[str, np.ndarray],
         template: str,
         shown: np.ndarray,
         where: str,
@@ -276,8 +292,8 @@ class SentenceRenderer:
         cfg = self.config
         points = format_points(shown, cfg.decimals, cfg.minus)
         one = np.isclose(np.abs(np.asarray(shown, dtype=float)), 1.0)
-        if len(frame) <= _FEW:  # a lead or two (the API): no grouping to pay for
-            columns = [frame[f].to_numpy(dtype=object) for f in fields]
+        if len(shown) <= _FEW:  # a lead or two (the API): no grouping to pay for
+            columns = [np.asarray(frame[f], dtype=object) for f in fields]
             return np.asarray(
                 [
                     self._render(fields, [c[i] for c in columns], p, o, template, where)
@@ -288,7 +304,7 @@ class SentenceRenderer:
         keys = pd.DataFrame(
             {
                 **{
-                    f"f{i}": frame[f].to_numpy(dtype=object)
+                    f"f{i}": np.asarray(frame[f], dtype=object)
                     for i, f in enumerate(fields)
                 },
                 "_points": points,

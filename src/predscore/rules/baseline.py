@@ -63,22 +63,23 @@ def score_rules(features: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
     points, point_parts = _apply_points(
         features, config.points, start=len(elim_parts), decimals=config.decimals
     )
-    keys = [k for k in _KEYS if k in features.columns]
-    out = features.loc[:, keys].copy()
-    out["rule_points"] = points
-    out["eliminated_by"] = pd.Series(eliminated_by, index=features.index, dtype=object)
     kept = pd.isna(eliminated_by)
     thresholds = config.thresholds
-    out["rule_route"] = np.where(
-        ~kept,
-        "disqualify",
-        np.where(points >= thresholds.meeting, "meeting", "nurture"),
-    )
-    out["mql"] = kept & (points >= thresholds.mql)
-    out["sql"] = kept & (points >= thresholds.sql)
-    out["tier"] = np.where(kept, temperature(features, config), "cold")
-    out["rule_reasons"] = collect_reasons([*elim_parts, *point_parts], n_rows)
-    return out.loc[:, [*keys, *RULE_COLUMNS]]
+    columns = {
+        **{k: features[k] for k in _KEYS if k in features.columns},
+        "rule_points": points,
+        "rule_route": np.where(
+            ~kept,
+            "disqualify",
+            np.where(points >= thresholds.meeting, "meeting", "nurture"),
+        ),
+        "eliminated_by": pd.Series(eliminated_by, index=features.index, dtype=object),
+        "mql": kept & (points >= thresholds.mql),
+        "sql": kept & (points >= thresholds.sql),
+        "tier": np.where(kept, temperature(features, config), "cold"),
+        "rule_reasons": collect_reasons([*elim_parts, *point_parts], n_rows),
+    }
+    return pd.DataFrame(columns, index=features.index)
 
 
 def _apply_eliminatory(
@@ -149,7 +150,7 @@ def _rule_points(
         return np.where(when, rule.points, 0.0), value, feature
     check_features(features, rule.units, where)
     units = sum(
-        features[name].fillna(0).to_numpy(dtype=float) * weight
+        np.nan_to_num(features[name].to_numpy(dtype=float, na_value=np.nan)) * weight
         for name, weight in rule.units.items()
     )
     raw = rule.points * units

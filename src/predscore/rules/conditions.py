@@ -1,16 +1,19 @@
-"""Evaluate declared rule conditions on a feature frame, as boolean masks.
+"""Evaluate declared rule conditions on feature rows, as boolean masks.
 
-Stage: rules (after features). Input: a feature frame (one row per lead and as-of) and
+Stage: rules (after features). Input: feature rows (a frame, or a mapping of column
+name to numpy array, one value per lead and as-of) and
 :class:`~predscore.config.Condition` objects; output: one numpy boolean mask per
-condition. Vectorised: one pandas comparison per leaf, never a loop over leads.
-Every comparison is false on a missing value; only ``is_null`` matches one.
+condition. Vectorised with numpy: one comparison per leaf, never a loop over leads (a
+categorical column is compared once per category). Every comparison is false on a
+missing value; only ``is_null`` matches one. Ordering (``lt``, ``le``, ``gt``, ``ge``)
+needs a numeric column: text has no order a rule could mean.
 """
 
 from __future__ import annotations
 
 import difflib
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -19,7 +22,7 @@ import pandas as pd
 from predscore.config import Condition
 from predscore.errors import ConfigError
 
-__all__ = ["check_features", "condition_mask"]
+__all__ = ["Rows", "check_features", "condition_mask"]
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq,
@@ -31,24 +34,34 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def check_features(frame: pd.DataFrame, features: Iterable[str], where: str) -> None:
+#: Feature rows: a frame, or column name → one numpy array per column.
+Rows = pd.DataFrame | Mapping[str, np.ndarray]
+_ORDERING = frozenset({"lt", "le", "gt", "ge"})
+
+
+def _names(frame: Rows) -> list[str]:
+    return list(map(str, frame.columns if isinstance(frame, pd.DataFrame) else frame))
+
+
+def check_features(frame: Rows, features: Iterable[str], where: str) -> None:
     """Raise :class:`ConfigError` naming ``where`` (the rule) for any missing column."""
     for feature in features:
-        if feature not in frame.columns:
-            close = difflib.get_close_matches(feature, map(str, frame.columns), n=3)
+        if feature not in frame:
+            names = _names(frame)
+            close = difflib.get_close_matches(feature, names, n=3)
             hint = f"; did you mean {close}?" if close else ""
             raise ConfigError(
                 f"{where}: feature '{feature}' is not a column of the feature frame "
-                f"({frame.shape[1]} columns){hint}"
+                f"({len(names)} columns){hint}"
             )
 
 
-def condition_mask(frame: pd.DataFrame, condition: Condition, where: str) -> np.ndarray:
+def condition_mask(frame: Rows, condition: Condition, where: str) -> np.ndarray:
     """Boolean mask of the rows of ``frame`` where ``condition`` holds.
 
     Parameters
     ----------
-    frame : DataFrame
+    frame : DataFrame or mapping of numpy arrays
         Feature rows.
     condition : Condition
         Leaf or ``all`` / ``any`` combinator.
@@ -69,26 +82,51 @@ def condition_mask(frame: pd.DataFrame, condition: Condition, where: str) -> np.
     return _leaf_mask(frame, condition, where)
 
 
-def _leaf_mask(frame: pd.DataFrame, condition: Condition, where: str) -> np.ndarray:
+def _compare(
+    values: np.ndarray, op: str, value: Any, feature: str, where: str
+) -> np.ndarray:
+    """``values op value`` per element (missing values: anything, masked later)."""
+    try:
+        if op in ("in", "not_in"):
+            if values.dtype.kind in "iuf":  # numbers: only the numbers listed match
+                numbers = [
+                    v for v in value if isinstance(v, int | float) and v is not True
+                ]
+                hit = np.isin(values, np.asarray(numbers, dtype=float))
+            else:  # each distinct value tested once, by equality
+                codes, uniques = pd.factorize(values, use_na_sentinel=True)
+                member = [any(u == v for v in value) for u in uniques.tolist()]
+                hit = np.append(np.asarray(member, dtype=bool), False)[codes]
+            return ~hit if op == "not_in" else hit
+        if op in _ORDERING and (values.dtype == object or isinstance(value, str)):
+            raise TypeError("text has no order: compare it with eq, ne, in or not_in")
+        return np.asarray(_COMPARE[op](values, value), dtype=bool)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{where}: cannot apply '{op} {value!r}' to feature '{feature}' "
+            f"(dtype {values.dtype}): {exc}"
+        ) from exc
+
+
+def _leaf_mask(frame: Rows, condition: Condition, where: str) -> np.ndarray:
     feature, op, value = condition.feature, condition.op, condition.value
     assert feature is not None and op is not None  # guaranteed by Condition
     check_features(frame, [feature], where)
     column = frame[feature]
-    present = column.notna().to_numpy()
+    if isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype):
+        # once per category, then spread by the codes (-1: missing)
+        codes = column.array.codes
+        present = codes >= 0
+        if op in ("is_null", "not_null"):
+            return ~present if op == "is_null" else present
+        levels = np.asarray(column.array.categories.tolist(), dtype=object)
+        hit = np.append(_compare(levels, op, value, feature, where), False)[codes]
+        return hit & present
+    values = column.to_numpy() if isinstance(column, pd.Series) else np.asarray(column)
+    present = ~np.asarray(pd.isna(values), dtype=bool)
     if op == "is_null":
         return ~present
     if op == "not_null":
         return present
-    try:
-        if op in ("in", "not_in"):
-            hit = column.isin(value).to_numpy(dtype=bool)
-            hit = ~hit if op == "not_in" else hit
-        else:
-            hit = _COMPARE[op](column, value).to_numpy(dtype=bool, na_value=False)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{where}: cannot apply '{op} {value!r}' to feature '{feature}' "
-            f"(dtype {column.dtype}): {exc}"
-        ) from exc
     # a missing value neither matches nor fails to match: the rule stays silent
-    return hit & present
+    return _compare(values, op, value, feature, where) & present
