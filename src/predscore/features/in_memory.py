@@ -36,6 +36,7 @@ from predscore.features.events import CHANNEL_CODE, PAIR_CODE
 from predscore.features.fit import FIT_ATTRIBUTES, FIT_PREFIX
 from predscore.features.frame import to_frame
 from predscore.features.qualification import FIELD_CODE
+from predscore.features.registry import FeatureSpec
 from predscore.features.sources import check_passive_actions
 from predscore.features.specs import feature_specs
 from predscore.schema import TABLE_ORDER, TABLES
@@ -215,6 +216,21 @@ def _qualifications(head: pa.Table, records: pa.Table, as_of_us: int) -> pa.Tabl
     )
 
 
+#: The specs of the last few (features, ICP) configurations, by identity: a server
+#: scores with the same two objects for its whole life.
+_SPECS: dict[tuple[int, int], tuple[FeaturesConfig, IcpConfig, tuple]] = {}
+
+
+def _specs(config: FeaturesConfig, icp: IcpConfig) -> tuple[FeatureSpec, ...]:
+    key = (id(config), id(icp))
+    known = _SPECS.get(key)
+    if known is None or known[0] is not config or known[1] is not icp:
+        if len(_SPECS) >= 8:
+            _SPECS.clear()
+        known = _SPECS[key] = (config, icp, feature_specs(config, icp, {}))
+    return known[2]
+
+
 def in_memory_features(
     tables: Mapping[str, pa.Table],
     as_of: pd.Timestamp,
@@ -228,7 +244,7 @@ def in_memory_features(
     """
     check_passive_actions(config)
     as_of_us = pit.epoch_us(as_of)
-    specs = feature_specs(config, icp, {})
+    specs = _specs(config, icp)
     head = _head(tables, as_of_us)
     batch = compute_batch(
         head,

@@ -99,7 +99,7 @@ def _apply_eliminatory(
                 order,
                 rows,
                 feature,
-                features[feature].to_numpy(dtype=object)[rows],
+                _values_at(features, feature, rows),
                 np.zeros(len(rows)),
                 criterion.text,
                 where,
@@ -126,7 +126,7 @@ def _apply_points(
                 start + offset,
                 rows,
                 feature,
-                value[rows],
+                _values_at(features, feature, rows) if value is None else value[rows],
                 awarded[rows],
                 rule.text,
                 where,
@@ -135,10 +135,18 @@ def _apply_points(
     return total, parts
 
 
+def _values_at(features: pd.DataFrame, feature: str, rows: np.ndarray) -> np.ndarray:
+    """The values of ``feature`` at ``rows`` (read only when a rule fired)."""
+    if not len(rows):
+        return np.empty(0, dtype=object)
+    return features[feature].to_numpy(dtype=object)[rows]
+
+
 def _rule_points(
     features: pd.DataFrame, rule: PointRule, where: str
-) -> tuple[np.ndarray, np.ndarray, str]:
-    """Points of one rule per row, the value shown in its reason and that feature."""
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Points of one rule per row, the value shown in its reason (None: the
+    feature's own value) and that feature."""
     when = (
         np.ones(len(features), dtype=bool)
         if rule.when is None
@@ -146,8 +154,7 @@ def _rule_points(
     )
     if rule.units is None:
         feature = rule.when.features()[0] if rule.when is not None else ""
-        value = features[feature].to_numpy(dtype=object)
-        return np.where(when, rule.points, 0.0), value, feature
+        return np.where(when, rule.points, 0.0), None, feature
     check_features(features, rule.units, where)
     units = sum(
         np.nan_to_num(features[name].to_numpy(dtype=float, na_value=np.nan)) * weight
