@@ -92,30 +92,20 @@ class Explanation:
     def summary(self, config: ExplainConfig) -> pd.DataFrame:
         """Keys, probability, score, base, family points and the grid cell per row."""
         family = self.family_points()
-        return pd.concat(
-            [
-                self.keys,
-                pd.DataFrame(
-                    {
-                        "probability": self.probability,
-                        "score": self.score,
-                        "base": self.base,
-                    },
-                    index=self.keys.index,
+        return pd.DataFrame(
+            {
+                **{name: self.keys[name] for name in self.keys.columns},
+                "probability": self.probability,
+                "score": self.score,
+                "base": self.base,
+                **{name: family[name].to_numpy() for name in family.columns},
+                "grid": grid_cells(
+                    family["fit_points"].to_numpy(),
+                    family["engagement_points"].to_numpy(),
+                    config.grid,
                 ),
-                family,
-                pd.DataFrame(
-                    {
-                        "grid": grid_cells(
-                            family["fit_points"].to_numpy(),
-                            family["engagement_points"].to_numpy(),
-                            config.grid,
-                        )
-                    },
-                    index=self.keys.index,
-                ),
-            ],
-            axis=1,
+            },
+            index=self.keys.index,
         )
 
 

@@ -125,9 +125,12 @@ class SentenceRenderer:
             if band not in columns:
                 continue
             bounds = getattr(self.icp, attribute)
-            x = pd.to_numeric(pd.Series(columns[band]), errors="coerce").to_numpy(
-                dtype=float, na_value=np.nan
-            )
+            x = np.asarray(columns[band])
+            if x.dtype.kind not in "biuf":  # text that should hold numbers
+                x = pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(
+                    dtype=float, na_value=np.nan
+                )
+            x = x.astype(float, copy=False)
             lo = -np.inf if bounds.min is None else bounds.min
             hi = np.inf if bounds.max is None else bounds.max
             out[f"{band}_band"] = np.select(
@@ -291,7 +294,7 @@ class SentenceRenderer:
         ]
         cfg = self.config
         points = format_points(shown, cfg.decimals, cfg.minus)
-        one = np.isclose(np.abs(np.asarray(shown, dtype=float)), 1.0)
+        one = np.abs(np.abs(np.asarray(shown, dtype=float)) - 1.0) <= 1e-5 + 1e-8
         if len(shown) <= _FEW:  # a lead or two (the API): no grouping to pay for
             columns = [np.asarray(frame[f], dtype=object) for f in fields]
             return np.asarray(

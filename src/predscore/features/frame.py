@@ -17,21 +17,26 @@ from predscore.features.registry import FeatureSpec
 __all__ = ["to_frame"]
 
 _NO_CATEGORY = pd.CategoricalDtype(pd.Index([], dtype="str"))
+_FEW_ROWS = 1_000
 
 
 def to_frame(parts: list[pa.Table], specs: tuple[FeatureSpec, ...]) -> pd.DataFrame:
     """One frame of the batches ``parts``, categories per ``specs``."""
     table = pa.concat_tables(parts)
+    empty = []
     for spec in specs:
         if spec.dtype == "category":
             at = table.schema.get_field_index(spec.name)
-            table = table.set_column(at, spec.name, _as_category(table.column(at)))
-    frame = table.to_pandas()
-    for spec in specs:  # a column without any text: categories of text all the same
-        if spec.dtype == "category" and not len(frame[spec.name].cat.categories):
-            frame[spec.name] = pd.Categorical.from_codes(
-                np.full(len(frame), -1), dtype=_NO_CATEGORY
-            )
+            encoded = _as_category(table.column(at))
+            if not len(encoded.dictionary):
+                empty.append(spec.name)
+            table = table.set_column(at, spec.name, encoded)
+    # a few rows (the API's leads): threads would cost more than they save
+    frame = table.to_pandas(use_threads=table.num_rows > _FEW_ROWS)
+    for name in empty:  # a column without any text: categories of text all the same
+        frame[name] = pd.Categorical.from_codes(
+            np.full(len(frame), -1), dtype=_NO_CATEGORY
+        )
     return frame
 
 

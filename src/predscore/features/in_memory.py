@@ -245,6 +245,8 @@ def in_memory_features(
     check_passive_actions(config)
     as_of_us = pit.epoch_us(as_of)
     specs = _specs(config, icp)
+    # one chunk per column (a pass of several requests concatenates their tables)
+    tables = {name: tables[name].combine_chunks() for name in TABLE_ORDER}
     head = _head(tables, as_of_us)
     batch = compute_batch(
         head,

@@ -135,6 +135,13 @@ def _apply_points(
     return total, parts
 
 
+def _floats(column: pd.Series) -> np.ndarray:
+    """A column as floats, NaN where missing."""
+    if column.dtype.kind in "biuf":  # numpy numbers: no missing marker to convert
+        return np.asarray(column, dtype=float)
+    return column.to_numpy(dtype=float, na_value=np.nan)
+
+
 def _values_at(features: pd.DataFrame, feature: str, rows: np.ndarray) -> np.ndarray:
     """The values of ``feature`` at ``rows`` (read only when a rule fired)."""
     if not len(rows):
@@ -157,7 +164,7 @@ def _rule_points(
         return np.where(when, rule.points, 0.0), None, feature
     check_features(features, rule.units, where)
     units = sum(
-        np.nan_to_num(features[name].to_numpy(dtype=float, na_value=np.nan)) * weight
+        np.nan_to_num(_floats(features[name])) * weight
         for name, weight in rule.units.items()
     )
     raw = rule.points * units
