@@ -40,7 +40,7 @@ events less than a day apart are enumerated.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -201,7 +201,11 @@ def engagement_spans(config: FeaturesConfig) -> tuple[float, ...]:
 
 
 def engagement_arrays(
-    grid: Grid, events: Events, created: np.ndarray, config: FeaturesConfig
+    grid: Grid,
+    events: Events,
+    created: np.ndarray,
+    config: FeaturesConfig,
+    specs: Sequence[FeatureSpec] | None = None,
 ) -> dict[str, pa.Array]:
     """Engagement features of the rows of ``grid``, one array per spec.
 
@@ -215,6 +219,8 @@ def engagement_arrays(
         Creation time of each row's lead, epoch microseconds.
     config : FeaturesConfig
         Windows, half-life, visit gap, trend window, passive actions (in ``events``).
+    specs : sequence of FeatureSpec, optional
+        :func:`engagement_columns` of ``config``, when the caller has them already.
     """
     out: touches.Arrays = {}
     engaged = events.where(events.engaged)
@@ -231,7 +237,7 @@ def engagement_arrays(
     out["touches_per_week"] = (
         7.0 * out["n_touches_all"] / np.maximum(since_creation, 1.0)
     )
-    specs = engagement_columns(config)
+    specs = engagement_columns(config) if specs is None else specs
     assert len(out) == len(specs), sorted(set(out) ^ {s.name for s in specs})
     return {
         spec.name: pa.array(

@@ -239,7 +239,13 @@ def compute_batch(
     )
     created = _numpy(head, "created_us").astype(np.int64)[grid.lead]
     computed = {
-        **engagement_arrays(grid, events, created, config),
+        **engagement_arrays(
+            grid,
+            events,
+            created,
+            config,
+            [spec for spec in specs if spec.family == "engagement"],
+        ),
         **qualification_arrays(grid, records, first_lead),
     }
     return _finish(head, grid, computed, specs, config, icp, snapshots)

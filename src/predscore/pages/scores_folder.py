@@ -141,7 +141,10 @@ def _plain_row(row: pd.Series) -> dict[str, Any]:
 
 def plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of a scores frame as plain Python (lists of dicts, ``None`` for nulls)."""
-    return [_plain_row(row) for _, row in frame.iterrows()]
+    return [
+        {name: _plain(value) for name, value in row.items()}
+        for row in frame.to_dict("records")
+    ]
 
 
 def _read_manifest(folder: Path) -> dict[str, Any]:

@@ -15,6 +15,7 @@ paths give the same tables: tests/integration/test_serve_app.py).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -67,14 +68,16 @@ def _row_texts_clean(row: dict[str, Any], table: str) -> bool:
     return True
 
 
+@functools.cache
+def _schema(table: str, extra: tuple[str, ...]) -> pa.Schema:
+    return arrow_schema(table, pa.schema([(name, pa.string()) for name in extra]))
+
+
 def _table(
-    rows: list[dict[str, Any]], table: str, extra: Sequence[str] = ()
+    rows: list[dict[str, Any]], table: str, extra: tuple[str, ...] = ()
 ) -> pa.Table:
-    schema = arrow_schema(table, pa.schema([(name, pa.string()) for name in extra]))
-    columns = {f.name: [row.get(f.name) for row in rows] for f in schema}
-    return pa.table(
-        {f.name: pa.array(columns[f.name], f.type) for f in schema}, schema=schema
-    )
+    # a field a row lacks is null
+    return pa.Table.from_pylist(rows, schema=_schema(table, extra))
 
 
 def canonical_tables(
