@@ -254,28 +254,21 @@ class Explainer:
         rest_count = np.concatenate(rest_counts)
         rest_texts = self.renderer.render_rest(rest_fam, rest_count, shown[n_kept:])
         names = np.asarray(self.grouping.names, dtype=object)
-        text = np.concatenate([texts, rest_texts])
-        frame = pd.DataFrame(
-            {
-                "row": all_rows,
-                "feature": pd.Series(
-                    [*names[g], *(f"other {f}" for f in rest_fam)], dtype=object
-                ),
-                "family": pd.Series(np.concatenate([fam[g], rest_fam]), dtype=object),
-                "value": pd.Series(
-                    np.concatenate([values, rest_count.astype(object)]), dtype=object
-                ),
-                "points": all_points,
-                "shown": shown,
-                "text": pd.Series(text, dtype=object),
-                "_section": np.concatenate([section, np.full(len(rr), 2)]),
-                "_rank": np.concatenate(
-                    [rank, [FAMILIES.index(f) for f in rest_fam]]
-                ).astype(int),
-            }
-        )
-        order = np.lexsort((frame["_rank"], frame["_section"], frame["row"]))
-        return frame.iloc[order].loc[:, list(REASON_COLUMNS)].reset_index(drop=True)
+        columns = {
+            "row": all_rows,
+            "feature": np.asarray(
+                [*names[g], *(f"other {f}" for f in rest_fam)], dtype=object
+            ),
+            "family": np.concatenate([fam[g], rest_fam]).astype(object),
+            "value": np.concatenate([values, rest_count.astype(object)]),
+            "points": all_points,
+            "shown": shown,
+            "text": np.concatenate([texts, rest_texts]).astype(object),
+        }
+        section = np.concatenate([section, np.full(len(rr), 2)])
+        rank = np.concatenate([rank, [FAMILIES.index(f) for f in rest_fam]])
+        order = np.lexsort((rank.astype(int), section, all_rows))
+        return pd.DataFrame({name: columns[name][order] for name in REASON_COLUMNS})
 
 
 def _top(
