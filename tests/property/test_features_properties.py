@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,7 +27,7 @@ from hypothesis import strategies as st
 from oracles import oracle_features
 from predscore.config import FeaturesConfig
 from predscore.errors import DataValidationError
-from predscore.features import build_features, build_snapshots, feature_specs
+from predscore.features import build_features, build_snapshots, feature_specs, frame
 from predscore.features.in_memory import stages_in_memory
 from predscore.schema import ACTIONS, CHANNELS, QUALIFICATION_FIELDS, conform
 from predscore.schema.store import to_arrow
@@ -370,3 +371,19 @@ def test_a_duplicate_lead_held_in_memory_is_refused_as_in_the_batch_engine(
     for source in (arrow, tables):
         with pytest.raises(DataValidationError, match="lead_id must be unique"):
             build_features(source, as_of)
+
+
+@examples(200)
+@given(values=st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=80))
+def test_a_few_texts_get_the_categories_of_many(values: list[str | None]) -> None:
+    """The categorical of a short text column (built in Python) equals the one Arrow
+    builds for a long one: same sorted levels, same codes."""
+    column = pa.chunked_array([pa.array(values, pa.string())])
+    small = frame._as_category(column)
+    before, frame._FEW_VALUES = frame._FEW_VALUES, -1
+    try:
+        large = frame._as_category(column)
+    finally:
+        frame._FEW_VALUES = before
+    assert small.dictionary.to_pylist() == large.dictionary.to_pylist()
+    assert small.indices.to_pylist() == large.indices.to_pylist()
