@@ -32,9 +32,10 @@ from predscore.rules.conditions import condition_mask
 __all__ = ["SentenceRenderer", "display_value", "format_points"]
 
 _LOG = logging.getLogger(__name__)
-#: Up to this many reasons of a kind are written one by one; beyond, each distinct
-#: combination of values is written once and spread (a batch repeats itself).
-_FEW = 8
+#: Up to this many reasons of a kind are written in a loop that remembers the
+#: sentences written; beyond, pandas groups the distinct combinations of values
+#: first (a batch repeats itself), each then written once and spread.
+_FEW = 2_048
 #: ICP bands usable in templates and conditions: band name → ICP range attribute.
 _BANDS = {"employees": "employees", "annual_revenue": "annual_revenue"}
 
@@ -295,15 +296,23 @@ class SentenceRenderer:
         cfg = self.config
         points = format_points(shown, cfg.decimals, cfg.minus)
         one = np.abs(np.abs(np.asarray(shown, dtype=float)) - 1.0) <= 1e-5 + 1e-8
-        if len(shown) <= _FEW:  # a lead or two (the API): no grouping to pay for
+        if len(shown) <= _FEW:  # a few leads (the API): no frame to group with
             columns = [np.asarray(frame[f], dtype=object) for f in fields]
-            return np.asarray(
-                [
-                    self._render(fields, [c[i] for c in columns], p, o, template, where)
-                    for i, (p, o) in enumerate(zip(points, one, strict=True))
-                ],
-                dtype=object,
-            )
+            memo: dict[tuple, str] = {}
+            texts = []
+            for i, (p, o) in enumerate(zip(points, one, strict=True)):
+                values = [c[i] for c in columns]
+                key = (*values, p, bool(o))
+                try:
+                    text = memo.get(key)
+                except TypeError:  # a value that cannot be a key: written as it is
+                    key, text = (), None
+                if text is None:
+                    text = self._render(fields, values, p, o, template, where)
+                    if key:
+                        memo[key] = text
+                texts.append(text)
+            return np.asarray(texts, dtype=object)
         keys = pd.DataFrame(
             {
                 **{
