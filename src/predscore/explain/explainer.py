@@ -192,7 +192,9 @@ class Explainer:
     def _chunk(self, rows: pd.DataFrame, offset: int) -> dict:
         """Explain one chunk; reason rows are positions in the whole frame."""
         if len(rows):
-            raw = self.model.contributions(rows, self.threads).to_numpy()
+            raw = self.model.contributions_of_matrix(
+                self.model.matrix(rows), self.threads
+            )
         else:  # LightGBM refuses an empty matrix
             raw = np.zeros((0, len(self.model.features_) + 1))
         phi, base = raw[:, :-1], raw[:, -1]
