@@ -4,14 +4,17 @@ Stage: features. Inputs: the canonical tables opened by :mod:`sources`. Output: 
 tables (Arrow), one per batch of leads, in ``(lead_id, as_of)`` order.
 
 1. ``grid``: one row per lead of the spine (:mod:`spine`), numbered ``li`` in
-   ``lead_id`` order, with its fit features computed once per lead (:mod:`fit`);
+   ``lead_id`` order, with the attributes of the lead and its account that the fit
+   features read (:mod:`fit`);
 2. ``act`` and ``qual``: the activities and qualifications of those leads that a row
    can know, coded (:mod:`sources`);
 3. batches of consecutive leads holding at most ``batch_rows`` rows (and
    ``EVENTS_PER_ROW`` times as many activities) between them all: each reads its own
-   range of ``li`` and computes its rows' features with numpy, aggregating each event
-   once over the rows that see it (:mod:`grid`, :mod:`engagement`,
-   :mod:`qualification`).
+   range of ``li`` and computes its rows' features with numpy
+   (:func:`compute_batch`): the fit features once per lead, the others aggregating
+   each event once over the rows that see it (:mod:`grid`, :mod:`engagement`,
+   :mod:`qualification`). A few leads held in memory skip the DuckDB staging
+   (:mod:`in_memory`) and go straight to :func:`compute_batch`.
 
 Two batches are computed at once (one with ``threads: 1``): numpy runs on one core,
 and most of its work releases the GIL, so a second batch uses the other core while

@@ -15,8 +15,8 @@ order, each with its account's attributes; the activities and qualifications kno
 ``as_of``, coded by the same vocabularies (:data:`~.events.CHANNEL_CODE`,
 :data:`~.events.PAIR_CODE`, :data:`~.qualification.FIELD_CODE`) and sorted as the SQL
 sorts them. Every feature is then computed by ``compute_batch``, the one
-implementation both paths share (tests/property/test_request_features.py checks the
-two paths give the same frame).
+implementation both paths share (a Hypothesis test in
+tests/property/test_features_properties.py checks the two paths give the same frame).
 """
 
 from __future__ import annotations
@@ -122,8 +122,8 @@ def _head(tables: Mapping[str, pa.Table], as_of_us: int) -> pa.Table:
     created = _epoch_us(leads["created_at"]).to_numpy(zero_copy_only=False)
     outcomes = tables["outcomes"]
     at = _index(leads["lead_id"], outcomes["lead_id"].combine_chunks())
-    closed_at = _epoch_us(outcomes["closed_at"]).to_numpy(zero_copy_only=False)
-    never = np.iinfo(np.int64).max
+    never = np.iinfo(np.int64).max  # an outcome without a time closes nothing
+    closed_at = pc.fill_null(_epoch_us(outcomes["closed_at"]), never).to_numpy()
     closed = np.where(
         at >= 0, closed_at[np.maximum(at, 0)] if len(closed_at) else never, never
     )
