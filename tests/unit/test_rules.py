@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from predscore.config import (
+    Condition,
     PredscoreConfig,
     RulesConfig,
     TemperatureConfig,
@@ -19,6 +20,7 @@ from predscore.config import (
 )
 from predscore.errors import ConfigError
 from predscore.rules import RULE_COLUMNS, RuleScorer, evaluate_rules, score_rules
+from predscore.rules.conditions import condition_mask
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 DATASET_RULES = sorted((REPO_CONFIGS / "rules").glob("*.yaml"))
@@ -470,3 +472,64 @@ def test_evaluate_rules_trap_segments() -> None:
     assert segments.loc[quiet, "close_rate"] == 1.0
     # the engaged losers outrank the quiet winners: the trap, in one number
     assert evaluation.metrics["trap_roc_auc"] == 0.0
+
+
+_MIXED = pd.DataFrame(
+    {
+        "n": pd.array([1, None, 3, 2], dtype="Int64"),
+        "flag": pd.array([True, None, False, True], dtype="boolean"),
+        "text": pd.Series(["a", None, "b", "a"], dtype="str"),
+        "cat": pd.Categorical(["x", None, "y", "x"]),
+        "f": [1.0, 0.0, np.nan, 2.5],
+        "i": np.array([0, 1, 2, 3], dtype=np.int32),
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ({"feature": "n", "op": "ge", "value": 2}, [False, False, True, True]),
+        ({"feature": "flag", "op": "eq", "value": True}, [True, False, False, True]),
+        ({"feature": "text", "op": "in", "value": ["a"]}, [True, False, False, True]),
+        (
+            {"feature": "cat", "op": "not_in", "value": ["x"]},
+            [False, False, True, False],
+        ),
+        ({"feature": "cat", "op": "ne", "value": "x"}, [False, False, True, False]),
+        ({"feature": "f", "op": "in", "value": [1, "1"]}, [True, False, False, False]),
+        ({"feature": "f", "op": "lt", "value": 2}, [True, True, False, False]),
+        ({"feature": "i", "op": "not_null"}, [True, True, True, True]),
+        ({"feature": "cat", "op": "is_null"}, [False, True, False, False]),
+        (
+            {
+                "any": [
+                    {"feature": "i", "op": "eq", "value": 0},
+                    {"feature": "n", "op": "eq", "value": 3},
+                ]
+            },
+            [True, False, True, False],
+        ),
+    ],
+)
+def test_a_condition_reads_a_frame_and_its_numpy_columns_alike(
+    condition: dict, expected: list[bool]
+) -> None:
+    """Missing values never match (but ``is_null``), nullable and categorical
+    columns included; the columns as numpy arrays give the same mask."""
+    parsed = Condition.model_validate(condition)
+    mask = condition_mask(_MIXED, parsed, "rules.points 't'")
+    assert mask.tolist() == expected
+    columns = {
+        name: _MIXED[name].to_numpy(dtype=object, na_value=np.nan)
+        if name in ("text", "cat")
+        else _MIXED[name].to_numpy(dtype=float, na_value=np.nan)
+        for name in _MIXED.columns
+    }
+    assert condition_mask(columns, parsed, "rules.points 't'").tolist() == expected
+
+
+def test_ordering_a_text_column_is_refused_with_the_rule_name() -> None:
+    parsed = Condition.model_validate({"feature": "text", "op": "gt", "value": "a"})
+    with pytest.raises(ConfigError, match=r"rules\.points 't'.*'text'.*no order"):
+        condition_mask(_MIXED, parsed, "rules.points 't'")

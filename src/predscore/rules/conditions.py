@@ -89,9 +89,7 @@ def _compare(
     try:
         if op in ("in", "not_in"):
             if values.dtype.kind in "iuf":  # numbers: only the numbers listed match
-                numbers = [
-                    v for v in value if isinstance(v, int | float) and v is not True
-                ]
+                numbers = [v for v in value if isinstance(v, int | float)]
                 hit = np.isin(values, np.asarray(numbers, dtype=float))
             else:  # each distinct value tested once, by equality
                 codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -108,6 +106,17 @@ def _compare(
         ) from exc
 
 
+def _array(column: pd.Series | np.ndarray) -> np.ndarray:
+    """A column as numpy: numbers with NaN for missing, anything else as objects."""
+    if not isinstance(column, pd.Series):
+        return np.asarray(column)
+    if isinstance(column.dtype, np.dtype):
+        return column.to_numpy()
+    if pd.api.types.is_numeric_dtype(column.dtype):  # nullable numbers and flags
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    return column.to_numpy(dtype=object, na_value=np.nan)
+
+
 def _leaf_mask(frame: Rows, condition: Condition, where: str) -> np.ndarray:
     feature, op, value = condition.feature, condition.op, condition.value
     assert feature is not None and op is not None  # guaranteed by Condition
@@ -122,7 +131,7 @@ def _leaf_mask(frame: Rows, condition: Condition, where: str) -> np.ndarray:
         levels = np.asarray(column.array.categories.tolist(), dtype=object)
         hit = np.append(_compare(levels, op, value, feature, where), False)[codes]
         return hit & present
-    values = column.to_numpy() if isinstance(column, pd.Series) else np.asarray(column)
+    values = _array(column)
     present = ~np.asarray(pd.isna(values), dtype=bool)
     if op == "is_null":
         return ~present
