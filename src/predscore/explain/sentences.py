@@ -27,7 +27,7 @@ from predscore.config import ExplainConfig, IcpConfig
 from predscore.config.explain import template_fields
 from predscore.errors import ConfigError
 from predscore.explain.groups import Group, Grouping
-from predscore.rules.conditions import condition_mask
+from predscore.rules.conditions import column_array, condition_mask
 
 __all__ = ["SentenceRenderer", "display_value", "format_points"]
 
@@ -66,14 +66,6 @@ def format_points(shown: np.ndarray, decimals: int, minus: str) -> np.ndarray:
         for v in distinct.tolist()
     ]
     return np.asarray(texts, dtype=object)[inverse.reshape(-1)]
-
-
-def _array(column: pd.Series) -> np.ndarray:
-    """A column as numpy: numbers as they are, text (categorical or not) as objects
-    with NaN where missing."""
-    if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype.kind not in "biuf":
-        return column.to_numpy(dtype=object, na_value=np.nan)
-    return column.to_numpy()
 
 
 class _Formatter(string.Formatter):
@@ -177,7 +169,7 @@ class SentenceRenderer:
             plans[g] = self._plans[key]
         # each column the sentences read, once, as numpy, at the reasons' rows only
         read = sorted({c for plan in plans.values() for c in plan[-1]})
-        at_rows = {c: _array(rows[c])[positions] for c in read}
+        at_rows = {c: column_array(rows[c])[positions] for c in read}
         for g in present:
             at = np.flatnonzero(groups == g)
             plan = plans[g]

@@ -22,7 +22,7 @@ import pandas as pd
 from predscore.config import Condition
 from predscore.errors import ConfigError
 
-__all__ = ["Rows", "check_features", "condition_mask"]
+__all__ = ["Rows", "check_features", "column_array", "condition_mask"]
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq,
@@ -106,7 +106,7 @@ def _compare(
         ) from exc
 
 
-def _array(column: pd.Series | np.ndarray) -> np.ndarray:
+def column_array(column: pd.Series | np.ndarray) -> np.ndarray:
     """A column as numpy: numbers with NaN for missing, anything else as objects."""
     if not isinstance(column, pd.Series):
         return np.asarray(column)
@@ -131,7 +131,7 @@ def _leaf_mask(frame: Rows, condition: Condition, where: str) -> np.ndarray:
         levels = np.asarray(column.array.categories.tolist(), dtype=object)
         hit = np.append(_compare(levels, op, value, feature, where), False)[codes]
         return hit & present
-    values = _array(column)
+    values = column_array(column)
     present = ~np.asarray(pd.isna(values), dtype=bool)
     if op == "is_null":
         return ~present
