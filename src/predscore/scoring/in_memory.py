@@ -18,8 +18,11 @@ is scored beside.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,10 +40,33 @@ __all__ = ["ScoredBatch", "score_canonical", "score_canonical_many", "score_tabl
 
 @dataclass(frozen=True)
 class ScoredBatch:
-    """Scores (columns of ``scores.parquet``, best first) and rejections."""
+    """Scores (columns of ``scores.parquet``, best first) and rejections.
 
-    scores: pd.DataFrame
+    ``table`` holds the scores as Arrow; :attr:`scores` is the same as a frame and
+    :meth:`records` as plain Python rows (what an API answers with).
+    """
+
+    table: pa.Table
     rejections: pd.DataFrame
+
+    @functools.cached_property
+    def scores(self) -> pd.DataFrame:
+        """The scores as a frame (``rank`` 1 first)."""
+        return self.table.to_pandas()
+
+    def records(self) -> list[dict[str, Any]]:
+        """The scores as plain Python rows: lists of dicts, ``None`` for nulls."""
+        return [_plain(row) for row in self.table.to_pylist()]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 def score_tables(
@@ -75,14 +101,14 @@ def score_tables(
     scored, rejected = score_chunk(
         source, ids, as_of, scorer, reasons, owner_column, tables=checked.tables
     )
-    frame, _ = _ranked(scored, scorer)
+    table, _ = _ranked(scored, scorer)
     leads = checked.tables["leads"]["lead_id"].astype(str)
     not_open = sorted(set(leads) - set(ids))
     closing = _not_open(not_open, checked.tables, as_of)
     rejections = pd.concat(
         [checked.rejections, rejected, closing], ignore_index=True
     ).reset_index(drop=True)
-    return ScoredBatch(scores=frame, rejections=rejections)
+    return ScoredBatch(table=table, rejections=rejections)
 
 
 def score_canonical(
@@ -150,7 +176,7 @@ def score_canonical_many(
         own = rejected_owner == i
         out.append(
             ScoredBatch(
-                scores=ranked.iloc[bounds[i] : bounds[i + 1]].reset_index(drop=True),
+                table=ranked.slice(bounds[i], bounds[i + 1] - bounds[i]),
                 rejections=(
                     rejected[own] if own.any() else rejected.iloc[0:0]
                 ).reset_index(drop=True),
@@ -204,7 +230,7 @@ def _ranked(
     scorer: Scorer,
     owner: Mapping[str, int] | None = None,
     requests: int = 1,
-) -> tuple[pd.DataFrame, np.ndarray]:
+) -> tuple[pa.Table, np.ndarray]:
     """The scores of every request, each request's best first with ``rank`` 1 first,
     ``delta`` null, columns of the output (display context null where ``scored`` has
     none); and where each request's rows start (the rows of request ``i`` are
@@ -232,8 +258,7 @@ def _ranked(
     }
     for name, values in extra.items():
         table = table.append_column(name, values)
-    frame = table.select(list(OUTPUT_SCHEMA.names)).to_pandas()
-    return frame, bounds
+    return table.select(list(OUTPUT_SCHEMA.names)), bounds
 
 
 def _not_open(

@@ -126,7 +126,7 @@ def score_router(
             raise _unprocessable(exc.loc, str(exc), "inconsistent") from None
         except PredscoreError as exc:
             raise _unprocessable(("body",), str(exc), "unscorable") from None
-        scores = [LeadScore.model_validate(r) for r in plain_records(batch.scores)]
+        scores = [LeadScore.model_validate(r) for r in batch.records()]
         rejections = [
             Rejection(
                 **{

@@ -26,7 +26,6 @@ from predscore.config import PredscoreConfig
 from predscore.errors import DataValidationError
 from predscore.features import KeptConnection
 from predscore.io import read_parquet
-from predscore.pages import plain_records
 from predscore.schema import TABLE_ORDER
 from predscore.schema.store import to_arrow
 from predscore.scoring import ScoredBatch, Scorer, score_canonical, score_tables
@@ -149,7 +148,7 @@ class LeadRescorer:
         both = self._with_copy(tables, lead_id, answers, kept)
         with self._lock:
             batch = self._score(both, as_of)
-        rows = {r["lead_id"]: r for r in plain_records(batch.scores)}
+        rows = {r["lead_id"]: r for r in batch.records()}
         if lead_id not in rows or lead_id + _BEFORE not in rows:
             reasons = batch.rejections.loc[
                 batch.rejections["lead_id"].astype(str) == lead_id, "reason"
