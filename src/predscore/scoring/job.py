@@ -132,6 +132,12 @@ class ScoreRun:
 
 # -- one chunk ---------------------------------------------------------------------------
 def _rejections(ids: Sequence[str], table: str, reason: str) -> pd.DataFrame:
+    if not len(ids):  # the usual case: a copy of the empty frame, built once
+        return _NO_REJECTION.copy()
+    return _frame_of_rejections(ids, table, reason)
+
+
+def _frame_of_rejections(ids: Sequence[str], table: str, reason: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "lead_id": pd.Series(list(ids), dtype=object),
@@ -141,6 +147,9 @@ def _rejections(ids: Sequence[str], table: str, reason: str) -> pd.DataFrame:
             "reason": reason,
         }
     )
+
+
+_NO_REJECTION = _frame_of_rejections([], "", "")
 
 
 def _with_context(scored: pa.Table, context: pd.DataFrame) -> pa.Table:
