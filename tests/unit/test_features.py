@@ -225,6 +225,18 @@ def test_non_feature_columns_are_not_features(tables: Tables) -> None:
     )
 
 
+def test_an_extra_column_may_take_the_name_of_an_account_attribute(
+    tables: Tables,
+) -> None:
+    # the lead's own "tech_stack" is a feature of its own; the account's stays the
+    # source of the ICP tech stack features
+    extra = {**tables, "leads": tables["leads"].assign(tech_stack="crm")}
+    features = build_features(extra, AS_OF)
+    plain = build_features(tables, AS_OF)
+    assert (features["tech_stack"] == "crm").all()
+    pd.testing.assert_frame_equal(features.drop(columns="tech_stack"), plain)
+
+
 def test_extra_column_clashing_with_a_feature(tables: Tables) -> None:
     clash = {**tables, "leads": tables["leads"].assign(n_touches_all=1)}
     with pytest.raises(

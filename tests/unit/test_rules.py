@@ -533,3 +533,26 @@ def test_ordering_a_text_column_is_refused_with_the_rule_name() -> None:
     parsed = Condition.model_validate({"feature": "text", "op": "gt", "value": "a"})
     with pytest.raises(ConfigError, match=r"rules\.points 't'.*'text'.*no order"):
         condition_mask(_MIXED, parsed, "rules.points 't'")
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ({"op": "lt", "value": "2026-01-01T00:00:00Z"}, [True, False, False]),
+        ({"op": "eq", "value": "2026-01-01T01:00:00+01:00"}, [False, True, False]),
+        ({"op": "in", "value": ["2026-01-01"]}, [False, True, False]),
+        ({"op": "not_in", "value": ["2026-01-01"]}, [True, False, False]),
+    ],
+)
+def test_a_time_column_compares_with_times_given_as_text(
+    condition: dict, expected: list[bool]
+) -> None:
+    times = pd.DataFrame(
+        {
+            "as_of": pd.to_datetime(
+                ["2025-12-31T23:00Z", "2026-01-01T00:00Z", None], utc=True
+            )
+        }
+    )
+    parsed = Condition.model_validate({"feature": "as_of", **condition})
+    assert condition_mask(times, parsed, "rules.points 't'").tolist() == expected

@@ -39,6 +39,7 @@ from predscore.features.registry import Dtype, FeatureSpec
 from predscore.features.sql import quote_ident
 
 __all__ = [
+    "EXTRA_PREFIX",
     "FIT_ATTRIBUTES",
     "FIT_PREFIX",
     "fit_ages",
@@ -48,8 +49,10 @@ __all__ = [
 ]
 
 #: Prefix of the staged attribute columns (:func:`fit_attributes_sql`), so that no
-#: attribute name can clash with a column of the spine.
+#: attribute name can clash with a column of the spine; the extra lead columns have
+#: their own (an extra column may take the name of an account attribute).
 FIT_PREFIX = "fit:"
+EXTRA_PREFIX = "extra:"
 
 _CATEGORICAL = (
     ("source", "leads", "lead source (inbound, outbound, event...)"),
@@ -235,16 +238,16 @@ def fit_columns(
 def fit_attributes_sql(lead_extras: Mapping[str, str]) -> str:
     """The select list staging the attributes of a lead ``l`` and its account ``a``.
 
-    Each attribute comes out as ``FIT_PREFIX + name`` (:data:`FIT_ATTRIBUTES`, then
-    the extra lead columns, typed as their features: numbers as DOUBLE, timestamps
-    as epoch microseconds, anything else as VARCHAR).
+    Each attribute comes out as ``FIT_PREFIX + name`` (:data:`FIT_ATTRIBUTES`), each
+    extra lead column as ``EXTRA_PREFIX + feature name``, typed as its feature:
+    numbers as DOUBLE, timestamps as epoch microseconds, anything else as VARCHAR.
     """
     parts = [
         f"{expr} AS {quote_ident(FIT_PREFIX + name)}"
         for name, (expr, _) in FIT_ATTRIBUTES.items()
     ]
     parts += [
-        f"{expr} AS {quote_ident(FIT_PREFIX + spec.name)}"
+        f"{expr} AS {quote_ident(EXTRA_PREFIX + spec.name)}"
         for spec, expr in _extra_columns(lead_extras, ())
     ]
     return ", ".join(parts)
@@ -380,7 +383,7 @@ def fit_arrays(
     for spec in specs:
         if spec.kind != "extra":
             continue
-        column = staged(spec.name)
+        column = attributes[EXTRA_PREFIX + spec.name]
         if spec.dtype == "float64" and spec.time_column is None:
             out[spec.name] = _floats(column)
         else:  # text, or a timestamp as epoch microseconds

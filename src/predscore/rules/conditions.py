@@ -93,7 +93,7 @@ def _compare(
                 hit = np.isin(values, np.asarray(numbers, dtype=float))
             else:  # each distinct value tested once, by equality
                 codes, uniques = pd.factorize(values, use_na_sentinel=True)
-                member = [any(u == v for v in value) for u in uniques.tolist()]
+                member = [any(u == v for v in value) for u in list(uniques)]
                 hit = np.append(np.asarray(member, dtype=bool), False)[codes]
             return ~hit if op == "not_in" else hit
         if op in _ORDERING and (values.dtype == object or isinstance(value, str)):
@@ -117,6 +117,30 @@ def column_array(column: pd.Series | np.ndarray) -> np.ndarray:
     return column.to_numpy(dtype=object, na_value=np.nan)
 
 
+def _utc_times(column: pd.Series) -> pd.Series:
+    if column.dt.tz is not None:
+        column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+    return column.astype("datetime64[ns]")
+
+
+def _utc_value(value: Any, feature: str, where: str) -> Any:
+    """A condition's time (or times) as a naive UTC ``numpy.datetime64``."""
+    if isinstance(value, list):
+        return [_utc_value(v, feature, where) for v in value]
+    if value is None:
+        return value
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{where}: cannot compare feature '{feature}' (a time) with {value!r}: "
+            f"{exc}"
+        ) from exc
+    if stamp.tz is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.to_datetime64().astype("datetime64[ns]")
+
+
 def _leaf_mask(frame: Rows, condition: Condition, where: str) -> np.ndarray:
     feature, op, value = condition.feature, condition.op, condition.value
     assert feature is not None and op is not None  # guaranteed by Condition
@@ -131,6 +155,10 @@ def _leaf_mask(frame: Rows, condition: Condition, where: str) -> np.ndarray:
         levels = np.asarray(column.array.categories.tolist(), dtype=object)
         hit = np.append(_compare(levels, op, value, feature, where), False)[codes]
         return hit & present
+    if isinstance(column, pd.Series) and pd.api.types.is_datetime64_any_dtype(
+        column.dtype
+    ):  # times compare as times (a value may be given as text): in UTC
+        column, value = _utc_times(column), _utc_value(value, feature, where)
     values = column_array(column)
     present = ~np.asarray(pd.isna(values), dtype=bool)
     if op == "is_null":
