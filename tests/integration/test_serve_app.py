@@ -348,6 +348,20 @@ def test_bad_fields_are_422_naming_the_field(
             "activities": [{"occurred_at": AS_OF, "channel": "fax", "action": "open"}]
         },
         ("leads", 0, "colour"): {"colour": "blue"},
+        # true / false is not a number, though pydantic alone reads it as 1 / 0
+        ("leads", 0, "account", "employees"): {
+            "account": {"account_id": "A-flag", "employees": False}
+        },
+        ("leads", 0, "activities", 0, "quantity"): {
+            "activities": [
+                {
+                    "occurred_at": AS_OF,
+                    "channel": "web",
+                    "action": "view",
+                    "quantity": True,
+                }
+            ]
+        },
     }
     for loc, change in cases.items():
         bad = {**body, "leads": [{**body["leads"][0], **change}]}

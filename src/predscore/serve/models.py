@@ -17,6 +17,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -57,7 +58,18 @@ Id = Annotated[
 ]
 Label = Annotated[str, StringConstraints(max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=2_000)]
-Amount = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
+
+
+def _not_a_flag(value: object) -> object:
+    # JSON true/false is not a number (pydantic would read it as 1/0)
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true or false")
+    return value
+
+
+Amount = Annotated[
+    float, BeforeValidator(_not_a_flag), Field(ge=0, le=1e15, allow_inf_nan=False)
+]
 _ATTRIBUTE_NAME = r"^[a-z][a-z0-9_]{0,62}$"
 AttributeName = Annotated[
     str, StringConstraints(pattern=_ATTRIBUTE_NAME, max_length=63)
@@ -83,7 +95,9 @@ class AccountIn(_Body):
     account_id: Id
     name: Text | None = None
     sector: Label | None = None
-    employees: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    employees: (
+        Annotated[int, BeforeValidator(_not_a_flag), Field(ge=0, le=10_000_000)] | None
+    ) = None
     annual_revenue: Amount | None = None
     country: Label | None = Field(None, description="ISO 3166-1 alpha-2")
     region: Label | None = None
