@@ -227,8 +227,8 @@ def compute_batch(
     :func:`~predscore.features.fit.fit_attributes_sql`), ``activities`` and ``records``
     the lead's coded activities and typed qualifications (``li`` numbers the leads
     from ``first_lead``), sorted by lead and time. The batch engine reads them from
-    DuckDB; the single-lead path (:mod:`~predscore.features.request`) builds them
-    from a request: both compute every feature here.
+    DuckDB; leads held in memory (:mod:`~predscore.features.in_memory`) stage them
+    with Arrow: both compute every feature here.
     """
     grid = Grid.of(
         _numpy(head, "first_us").astype(np.int64), _numpy(head, "n_rows"), step

@@ -9,7 +9,7 @@ the same tables and time, row for row.
 The batch engine stages its leads in DuckDB (spine, attributes, coded activities,
 qualifications) and computes each batch with numpy
 (:func:`~predscore.features.engine.compute_batch`). For a handful of leads the SQL
-costs a hundred times the numpy work, so this module stages the same tables with
+costs far more than the numpy work, so this module stages the same tables with
 Arrow instead, under the same rules: the leads open at ``as_of`` in ``lead_id``
 order, each with its account's attributes; the activities and qualifications known at
 ``as_of``, coded by the same vocabularies (:data:`~.events.CHANNEL_CODE`,
@@ -71,35 +71,25 @@ def stages_in_memory(tables: object, config: FeaturesConfig) -> bool:
     return all(n in canonical or n in excluded for n in leads.schema.names)
 
 
+def _repeated(column: pa.ChunkedArray, among: pa.ChunkedArray) -> bool:
+    """Whether a value of ``among`` occurs more than once in ``column``."""
+    counts = pc.value_counts(column.combine_chunks())
+    twice = pc.and_(
+        pc.is_in(counts.field("values"), value_set=among.combine_chunks()),
+        pc.greater(counts.field("counts"), 1),
+    )
+    return bool(pc.any(twice).as_py())
+
+
 def _check_unique(leads: pa.Table, tables: Mapping[str, pa.Table]) -> None:
     """The batch engine's check: one spine row per open lead (its ``lead_id`` once
     in leads and at most once in outcomes, its account once in accounts)."""
-    ids = leads["lead_id"].combine_chunks()
-    twice = len(ids) != pc.count_distinct(ids).as_py()
-    outcomes = pc.value_counts(tables["outcomes"]["lead_id"].combine_chunks())
-    twice |= (
-        pc.any(
-            pc.and_(
-                pc.is_in(outcomes.field("values"), value_set=ids),
-                pc.greater(outcomes.field("counts"), 1),
-            )
-        ).as_py()
-        or False
-    )
-    accounts = pc.value_counts(tables["accounts"]["account_id"].combine_chunks())
-    twice |= (
-        pc.any(
-            pc.and_(
-                pc.is_in(
-                    accounts.field("values"),
-                    value_set=leads["account_id"].combine_chunks(),
-                ),
-                pc.greater(accounts.field("counts"), 1),
-            )
-        ).as_py()
-        or False
-    )
-    if twice:
+    ids = leads["lead_id"]
+    if (
+        _repeated(ids, ids)
+        or _repeated(tables["outcomes"]["lead_id"], ids)
+        or _repeated(tables["accounts"]["account_id"], leads["account_id"])
+    ):
         raise DataValidationError(
             "features: a lead would have two feature rows; lead_id must be unique in "
             "leads and outcomes, and account_id in accounts"

@@ -46,6 +46,8 @@ FIELD_CODE = {field_: i for i, field_ in enumerate(QUALIFICATION_FIELDS)}
 
 
 _FLAG_VALUES = {"yes": 1.0, "no": 0.0}
+#: The kind of each field code (the last entry: a field outside the vocabulary).
+_KINDS = np.array([QUALIFICATION_FIELDS[f] for f in FIELD_CODE] + ["text"])
 
 
 def _number(text: str) -> float:
@@ -64,9 +66,10 @@ def typed_answers(
     ``field`` holds the field codes (:data:`FIELD_CODE`). Numbers are parsed once per
     distinct text (validated tables hold them in their canonical spelling).
     """
-    kinds = np.array([QUALIFICATION_FIELDS[f] for f in FIELD_CODE] + ["text"])
     kind = (
-        kinds[np.where(field >= 0, field, len(FIELD_CODE))] if len(field) else kinds[:0]
+        _KINDS[np.where(field >= 0, field, len(FIELD_CODE))]
+        if len(field)
+        else _KINDS[:0]
     )
     encoded = pc.dictionary_encode(values)
     if isinstance(encoded, pa.ChunkedArray):

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from predscore.errors import DataValidationError, SchemaError
 from predscore.io import read_parquet
+from predscore.scoring.in_memory import plain_value
 
 __all__ = [
     "DISPLAY_COLUMNS",
@@ -118,31 +118,14 @@ class ScoresFolder:
         return _plain_row(self.scores.loc[hit[0]])
 
 
-def _plain(value: Any) -> Any:
-    """Arrow-read cells as plain Python: lists of dicts, None for nulls."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _plain_row(row: pd.Series) -> dict[str, Any]:
-    return {name: _plain(value) for name, value in row.items()}
+    return {name: plain_value(value) for name, value in row.items()}
 
 
 def plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of a scores frame as plain Python (lists of dicts, ``None`` for nulls)."""
     return [
-        {name: _plain(value) for name, value in row.items()}
+        {name: plain_value(value) for name, value in row.items()}
         for row in frame.to_dict("records")
     ]
 

@@ -19,7 +19,6 @@ is scored beside.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +34,13 @@ from predscore.schema.validate import validate_tables
 from predscore.scoring.job import OUTPUT_SCHEMA, score_chunk, score_rows
 from predscore.scoring.scorer import Scorer
 
-__all__ = ["ScoredBatch", "score_canonical", "score_canonical_many", "score_tables"]
+__all__ = [
+    "ScoredBatch",
+    "plain_value",
+    "score_canonical",
+    "score_canonical_many",
+    "score_tables",
+]
 
 
 @dataclass(frozen=True)
@@ -56,16 +61,24 @@ class ScoredBatch:
 
     def records(self) -> list[dict[str, Any]]:
         """The scores as plain Python rows: lists of dicts, ``None`` for nulls."""
-        return [_plain(row) for row in self.table.to_pylist()]
+        return [plain_value(row) for row in self.table.to_pylist()]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+def plain_value(value: Any) -> Any:
+    """A cell as plain Python (read by Arrow or pandas): lists of dicts, None for
+    nulls."""
+    if isinstance(value, np.ndarray):
+        return [plain_value(v) for v in value.tolist()]
     if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and math.isnan(value):
+        return [plain_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_value(v) for k, v in value.items()}
+    if value is None or value is pd.NaT:
         return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
     return value
 
 

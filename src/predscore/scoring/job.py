@@ -32,6 +32,7 @@ The Spark engine (:mod:`.spark`) computes the parts on a cluster with the same
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -133,7 +134,7 @@ class ScoreRun:
 # -- one chunk ---------------------------------------------------------------------------
 def _rejections(ids: Sequence[str], table: str, reason: str) -> pd.DataFrame:
     if not len(ids):  # the usual case: a copy of the empty frame, built once
-        return _NO_REJECTION.copy()
+        return _no_rejection().copy()
     return _frame_of_rejections(ids, table, reason)
 
 
@@ -149,7 +150,10 @@ def _frame_of_rejections(ids: Sequence[str], table: str, reason: str) -> pd.Data
     )
 
 
-_NO_REJECTION = _frame_of_rejections([], "", "")
+@functools.cache
+def _no_rejection() -> pd.DataFrame:
+    """The empty rejection frame, built on first use (then copied)."""
+    return _frame_of_rejections([], "", "")
 
 
 def _with_context(scored: pa.Table, context: pd.DataFrame) -> pa.Table:
