@@ -29,6 +29,7 @@ from predscore.config import FeaturesConfig
 from predscore.errors import DataValidationError
 from predscore.features import build_features, build_snapshots, feature_specs, frame
 from predscore.features.in_memory import stages_in_memory
+from predscore.features.registry import FeatureSpec
 from predscore.schema import ACTIONS, CHANNELS, QUALIFICATION_FIELDS, conform
 from predscore.schema.store import to_arrow
 
@@ -387,3 +388,56 @@ def test_a_few_texts_get_the_categories_of_many(values: list[str | None]) -> Non
         frame._FEW_VALUES = before
     assert small.dictionary.to_pylist() == large.dictionary.to_pylist()
     assert small.indices.to_pylist() == large.indices.to_pylist()
+
+
+def _maybe(values: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(st.none(), values)
+
+
+@examples(100)
+@given(
+    rows=st.integers(0, 6).flatmap(
+        lambda n: st.fixed_dictionaries(
+            {
+                "count": st.lists(st.integers(-5, 5), min_size=n, max_size=n),
+                "count_missing": st.lists(
+                    _maybe(st.integers(-5, 5)), min_size=n, max_size=n
+                ),
+                "ratio": st.lists(
+                    _maybe(st.floats(allow_nan=False)), min_size=n, max_size=n
+                ),
+                "flag": st.lists(st.booleans(), min_size=n, max_size=n),
+                "flag_missing": st.lists(_maybe(st.booleans()), min_size=n, max_size=n),
+                "sector": st.lists(_maybe(st.text(max_size=3)), min_size=n, max_size=n),
+                "note": st.lists(_maybe(st.text(max_size=3)), min_size=n, max_size=n),
+                "at": st.lists(_maybe(st.integers(0, 2**40)), min_size=n, max_size=n),
+            }
+        )
+    )
+)
+def test_a_few_feature_rows_make_the_frame_arrow_makes(rows: dict[str, list]) -> None:
+    """The frame of a few rows (built block by block) equals the one Arrow's
+    ``to_pandas`` makes of many: same dtypes, same values, same categories."""
+    table = pa.table(
+        {
+            "count": pa.array(rows["count"], pa.int32()),
+            "count_missing": pa.array(rows["count_missing"], pa.int32()),
+            "ratio": pa.array(rows["ratio"], pa.float64()),
+            "flag": pa.array(rows["flag"], pa.bool_()),
+            "flag_missing": pa.array(rows["flag_missing"], pa.bool_()),
+            "sector": pa.array(rows["sector"], pa.string()),
+            "note": pa.array(rows["note"], pa.string()),
+            "at": pa.array(rows["at"], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    specs = tuple(
+        FeatureSpec(name, "fit", "category", "leads", "") for name in ("sector",)
+    )
+    few = frame.to_frame([table.slice(0, 3), table.slice(3)], specs)
+    before, frame._FEW_ROWS = frame._FEW_ROWS, -1
+    try:
+        many = frame.to_frame([table], specs)
+    finally:
+        frame._FEW_ROWS = before
+    assert isinstance(few["sector"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(few, many)

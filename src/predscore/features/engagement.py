@@ -43,7 +43,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-import pyarrow as pa
 
 from predscore.config import FeaturesConfig
 from predscore.features import pit, touches
@@ -206,8 +205,8 @@ def engagement_arrays(
     created: np.ndarray,
     config: FeaturesConfig,
     specs: Sequence[FeatureSpec] | None = None,
-) -> dict[str, pa.Array]:
-    """Engagement features of the rows of ``grid``, one array per spec.
+) -> dict[str, np.ndarray]:
+    """Engagement features of the rows of ``grid``, one numpy array per spec.
 
     Parameters
     ----------
@@ -240,11 +239,9 @@ def engagement_arrays(
     specs = engagement_columns(config) if specs is None else specs
     assert len(out) == len(specs), sorted(set(out) ^ {s.name for s in specs})
     return {
-        spec.name: pa.array(
-            # counts are sums of whole numbers: exact, cast as they are
-            out[spec.name].astype(np.int32, copy=False)
-            if spec.dtype == "int32"
-            else out[spec.name].astype(np.float64, copy=False)
+        # counts are sums of whole numbers: exact, cast as they are
+        spec.name: out[spec.name].astype(
+            np.int32 if spec.dtype == "int32" else np.float64, copy=False
         )
         for spec in specs
     }

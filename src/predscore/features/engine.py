@@ -43,6 +43,7 @@ from predscore.features import pit
 from predscore.features.engagement import engagement_arrays, engagement_spans
 from predscore.features.events import Events, passive_codes
 from predscore.features.fit import fit_ages, fit_arrays, fit_attributes_sql
+from predscore.features.frame import Column
 from predscore.features.grid import Grid
 from predscore.features.qualification import qualification_arrays
 from predscore.features.registry import FeatureSpec
@@ -55,7 +56,7 @@ from predscore.features.spine import (
     snapshot_step_us,
 )
 
-__all__ = ["EVENTS_PER_ROW", "compute_batch", "iter_batches"]
+__all__ = ["EVENTS_PER_ROW", "compute_batch", "compute_columns", "iter_batches"]
 
 logger = logging.getLogger(__name__)
 #: A batch holds at most ``EVENTS_PER_ROW * batch_rows`` activities as well as
@@ -156,34 +157,44 @@ def _keys(
 def _finish(
     head: pa.Table,
     grid: Grid,
-    computed: Mapping[str, pa.Array],
+    computed: Mapping[str, Column],
     specs: tuple[FeatureSpec, ...],
     config: FeaturesConfig,
     icp: IcpConfig,
     snapshots: bool,
-) -> pa.Table:
+) -> dict[str, Column]:
     """Key columns, fit columns spread over the rows, contract order, leakage guard."""
     rows = pa.array(grid.lead)
-    columns = _keys(head, grid, rows, config, snapshots)
+    columns: dict[str, Column] = dict(_keys(head, grid, rows, config, snapshots))
     fit = fit_arrays(head, icp, config, specs)
     for spec in specs:
         if spec.family != "fit":
             columns[spec.name] = computed[spec.name]
             if spec.kind in ("recency", "age"):
-                lowest = pc.min(columns[spec.name]).as_py()
-                pit.check_ages(lowest, f"feature '{spec.name}'")
+                pit.check_ages(_lowest(computed[spec.name]), f"feature '{spec.name}'")
             continue
         column = fit[spec.name]
         if isinstance(column, np.ndarray):
-            column = pa.array(column[grid.lead])
+            column = column[grid.lead]
         else:
             if spec.dtype == "category":  # encoded once per lead, not once per row
                 column = pc.dictionary_encode(column)
             column = column.take(rows)
         if spec.time_column is not None:
-            column = pa.array(fit_ages(column, grid.as_of))
+            column = fit_ages(column, grid.as_of)
         columns[spec.name] = column
-    return pa.table(columns)
+    return columns
+
+
+def _lowest(values: Column) -> float | None:
+    """The smallest value (NaN when every value is NaN), None without any value: as
+    Arrow's ``min``."""
+    if not isinstance(values, np.ndarray):
+        return pc.min(values).as_py()
+    if not len(values):
+        return None
+    known = values[~np.isnan(values)] if values.dtype.kind == "f" else values
+    return float(known.min()) if len(known) else float("nan")
 
 
 #: The staged activities as :class:`Events` takes them: 64-bit, missing codes -1 and
@@ -210,7 +221,7 @@ def _read(tables: Tables, leads: range, lock: threading.Lock) -> tuple[pa.Table,
         )
 
 
-def compute_batch(
+def compute_columns(
     head: pa.Table,
     activities: pa.Table,
     records: pa.Table,
@@ -220,15 +231,17 @@ def compute_batch(
     icp: IcpConfig,
     specs: tuple[FeatureSpec, ...],
     snapshots: bool = False,
-) -> pa.Table:
-    """Features of the rows of a batch of leads, from its staged tables.
+) -> dict[str, Column]:
+    """Features of the rows of a batch of leads, from its staged tables: one column
+    per key and spec, numbers as numpy arrays, texts and keys as Arrow arrays.
 
     ``head`` holds one row per lead (the spine's columns and the staged attributes,
     :func:`~predscore.features.fit.fit_attributes_sql`), ``activities`` and ``records``
     the lead's coded activities and typed qualifications (``li`` numbers the leads
     from ``first_lead``), sorted by lead and time. The batch engine reads them from
     DuckDB; leads held in memory (:mod:`~predscore.features.in_memory`) stage them
-    with Arrow: both compute every feature here.
+    with Arrow: both compute every feature here (:func:`compute_batch` makes the
+    columns a table).
     """
     grid = Grid.of(
         _numpy(head, "first_us").astype(np.int64), _numpy(head, "n_rows"), step
@@ -252,6 +265,25 @@ def compute_batch(
         **qualification_arrays(grid, records, first_lead),
     }
     return _finish(head, grid, computed, specs, config, icp, snapshots)
+
+
+def compute_batch(
+    head: pa.Table,
+    activities: pa.Table,
+    records: pa.Table,
+    first_lead: int,
+    step: int,
+    config: FeaturesConfig,
+    icp: IcpConfig,
+    specs: tuple[FeatureSpec, ...],
+    snapshots: bool = False,
+) -> pa.Table:
+    """:func:`compute_columns` as one Arrow table."""
+    return pa.table(
+        compute_columns(
+            head, activities, records, first_lead, step, config, icp, specs, snapshots
+        )
+    )
 
 
 def _batch(

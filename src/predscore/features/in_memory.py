@@ -8,13 +8,13 @@ the same tables and time, row for row.
 
 The batch engine stages its leads in DuckDB (spine, attributes, coded activities,
 qualifications) and computes each batch with numpy
-(:func:`~predscore.features.engine.compute_batch`). For a handful of leads the SQL
+(:func:`~predscore.features.engine.compute_columns`). For a handful of leads the SQL
 costs far more than the numpy work, so this module stages the same tables with
 Arrow instead, under the same rules: the leads open at ``as_of`` in ``lead_id``
 order, each with its account's attributes; the activities and qualifications known at
 ``as_of``, coded by the same vocabularies (:data:`~.events.CHANNEL_CODE`,
 :data:`~.events.PAIR_CODE`, :data:`~.qualification.FIELD_CODE`) and sorted as the SQL
-sorts them. Every feature is then computed by ``compute_batch``, the one
+sorts them. Every feature is then computed by ``compute_columns``, the one
 implementation both paths share (a Hypothesis test in
 tests/property/test_features_properties.py checks the two paths give the same frame).
 """
@@ -31,10 +31,10 @@ import pyarrow.compute as pc
 from predscore.config import FeaturesConfig, IcpConfig
 from predscore.errors import DataValidationError
 from predscore.features import pit
-from predscore.features.engine import compute_batch
+from predscore.features.engine import compute_columns
 from predscore.features.events import CHANNEL_CODE, PAIR_CODE
 from predscore.features.fit import FIT_ATTRIBUTES, FIT_PREFIX
-from predscore.features.frame import to_frame
+from predscore.features.frame import columns_frame
 from predscore.features.qualification import FIELD_CODE
 from predscore.features.registry import FeatureSpec
 from predscore.features.sources import check_passive_actions
@@ -238,7 +238,7 @@ def in_memory_features(
     # one chunk per column (a pass of several requests concatenates their tables)
     tables = {name: tables[name].combine_chunks() for name in TABLE_ORDER}
     head = _head(tables, as_of_us)
-    batch = compute_batch(
+    columns = compute_columns(
         head,
         _activities(head, tables["activities"], as_of_us),
         _qualifications(head, tables["qualifications"], as_of_us),
@@ -248,4 +248,4 @@ def in_memory_features(
         icp,
         specs,
     )
-    return to_frame([batch], specs)
+    return columns_frame(columns, specs)

@@ -142,8 +142,9 @@ def stage_qualifications_sql() -> str:
 
 def qualification_arrays(
     grid: Grid, records: pa.Table, first_lead: int
-) -> dict[str, pa.Array]:
-    """Qualification features of the rows of ``grid``, one array per spec.
+) -> dict[str, pa.Array | np.ndarray]:
+    """Qualification features of the rows of ``grid``, one array per spec (numbers
+    in numpy, texts in Arrow).
 
     ``records`` are the staged qualifications of the batch's leads (whose first lead
     is number ``first_lead``), in the order of :func:`stage_qualifications_sql`.
@@ -155,16 +156,16 @@ def qualification_arrays(
     index = latest(grid, lead, start, field, len(FIELD_CODE))
     num, known = typed_answers(field, records["value"])
     texts = pc.dictionary_encode(records["value"])
-    out: dict[str, pa.Array] = {}
+    out: dict[str, pa.Array | np.ndarray] = {}
     for field_, k in FIELD_CODE.items():
         at, found = np.maximum(index[k], 0), index[k] >= 0
         if QUALIFICATION_FIELDS[field_] == "text":  # categories: encoded once
             value = texts.take(pa.array(index[k], mask=~found))
             out[f"qual_{field_}"] = value.combine_chunks()
         else:
-            out[f"qual_{field_}"] = pa.array(
-                np.where(found, num[at] if len(num) else np.nan, np.nan)
+            out[f"qual_{field_}"] = np.where(
+                found, num[at] if len(num) else np.nan, np.nan
             )
         flag = found & (known[at] if len(known) else False)
-        out[f"qual_{field_}_known"] = pa.array(flag.astype(np.int32))
+        out[f"qual_{field_}_known"] = flag.astype(np.int32)
     return out

@@ -124,6 +124,8 @@ def _plain_row(row: pd.Series) -> dict[str, Any]:
 
 def plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of a scores frame as plain Python (lists of dicts, ``None`` for nulls)."""
+    if frame.empty:  # (an answer without rejections: the common case, kept cheap)
+        return []
     return [
         {name: plain_value(value) for name, value in row.items()}
         for row in frame.to_dict("records")
