@@ -78,35 +78,39 @@ class Explanation:
 
     def family_points(self) -> pd.DataFrame:
         """``fit_points``, ``engagement_points``, ``qualification_points`` per row."""
+        return pd.DataFrame(self._family_arrays(), index=self.keys.index)
+
+    def _family_arrays(self) -> dict[str, np.ndarray]:
         fam = np.asarray(self.families, dtype=object)
+        return {
+            f"{f}_points": self.points[:, fam == f].sum(axis=1)
+            if len(fam)
+            else np.zeros(len(self.score))
+            for f in FAMILIES
+        }
+
+    def summary(self, config: ExplainConfig) -> pd.DataFrame:
+        """Keys, probability, score, base, family points and the grid cell per row."""
         return pd.DataFrame(
             {
-                f"{f}_points": self.points[:, fam == f].sum(axis=1)
-                if len(fam)
-                else np.zeros(len(self.score))
-                for f in FAMILIES
+                **{name: self.keys[name] for name in self.keys.columns},
+                **self.summary_arrays(config),
             },
             index=self.keys.index,
         )
 
-    def summary(self, config: ExplainConfig) -> pd.DataFrame:
-        """Keys, probability, score, base, family points and the grid cell per row."""
-        family = self.family_points()
-        return pd.DataFrame(
-            {
-                **{name: self.keys[name] for name in self.keys.columns},
-                "probability": self.probability,
-                "score": self.score,
-                "base": self.base,
-                **{name: family[name].to_numpy() for name in family.columns},
-                "grid": grid_cells(
-                    family["fit_points"].to_numpy(),
-                    family["engagement_points"].to_numpy(),
-                    config.grid,
-                ),
-            },
-            index=self.keys.index,
-        )
+    def summary_arrays(self, config: ExplainConfig) -> dict[str, np.ndarray]:
+        """:meth:`summary` without the keys, as numpy arrays (no frame to build)."""
+        family = self._family_arrays()
+        return {
+            "probability": self.probability,
+            "score": self.score,
+            "base": np.full(len(self.score), self.base),
+            **family,
+            "grid": grid_cells(
+                family["fit_points"], family["engagement_points"], config.grid
+            ),
+        }
 
 
 class Explainer:
@@ -185,7 +189,11 @@ class Explainer:
             base_logodds=first["base_logodds"],
             contributions=np.concatenate([p["contributions"] for p in parts]),
             points=np.concatenate([p["points"] for p in parts]),
-            reasons=pd.concat([p["reasons"] for p in parts], ignore_index=True),
+            reasons=(
+                first["reasons"]
+                if len(parts) == 1
+                else pd.concat([p["reasons"] for p in parts], ignore_index=True)
+            ),
         )
 
     # -- steps ---------------------------------------------------------------------

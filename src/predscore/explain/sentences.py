@@ -159,7 +159,7 @@ class SentenceRenderer:
         values = np.empty(len(positions), dtype=object)
         texts = np.empty(len(positions), dtype=object)
         present = [int(g) for g in np.unique(groups)]
-        names = tuple(rows.columns)
+        names = tuple(rows.columns.tolist())
         plans = {}
         for g in present:
             group = self.grouping.groups[g]

@@ -446,7 +446,7 @@ class Scorer:
 
     def _explained(self, rows: pd.DataFrame, eliminated: np.ndarray) -> dict:
         explanation = self._explainer.explain(rows)
-        summary = explanation.summary(self.explain)
+        summary = explanation.summary_arrays(self.explain)
         long = explanation.reasons
         n = len(rows)
         reasons = _lists(
@@ -462,11 +462,8 @@ class Scorer:
             REASON_TYPE,
         )
         probability = explanation.probability
-        out = {
-            k: pa.array(summary[k].to_numpy(dtype=float), pa.float64())
-            for k in _NUMBERS
-        }
-        out["grid"] = pa.array(summary["grid"].to_numpy(dtype=object), pa.string())
+        out = {k: pa.array(summary[k], pa.float64()) for k in _NUMBERS}
+        out["grid"] = pa.array(summary["grid"], pa.string())
         out["route"] = pa.array(
             route_leads(probability, eliminated, self.explain.routing), pa.string()
         )
