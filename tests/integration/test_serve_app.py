@@ -406,6 +406,27 @@ def test_limits_on_batch_and_body_size(served: Served, scorer: Scorer) -> None:
     assert response.status_code == 413
 
 
+def test_a_connection_is_closed_after_keepalive_requests(served: Served) -> None:
+    """The third answer on a connection closes it (``serve.keepalive_requests``);
+    the count starts again on the next one; None never closes."""
+    app = create_app(_config(served, keepalive_requests=3), TOKEN, None)
+    with TestClient(app) as client:  # one client address: one connection here
+        answers = [client.get("/healthz") for _ in range(7)]
+    assert [r.status_code for r in answers] == [200] * 7
+    assert [r.headers.get("connection") for r in answers] == [
+        None,
+        None,
+        "close",
+        None,
+        None,
+        "close",
+        None,
+    ]
+    app = create_app(_config(served, keepalive_requests=None), TOKEN, None)
+    with TestClient(app) as client:
+        assert all("connection" not in client.get("/healthz").headers for _ in range(5))
+
+
 def test_openapi_documents_the_score_api(client: TestClient) -> None:
     schema = client.get("/openapi.json", headers=BEARER).json()
     assert set(schema["paths"]) == {"/healthz", "/score"}

@@ -125,6 +125,10 @@ def test_serve_with_two_workers_scores_in_each(env: Path, served: Served) -> Non
 
         with ThreadPoolExecutor(4) as pool:
             responses = list(pool.map(post, range(8)))
+        # one keep-alive connection: closed by the server after 20 answers (the
+        # default keepalive_requests), the client reconnects and goes on
+        with httpx.Client(base_url=base) as client:
+            rotated = [client.get("/healthz") for _ in range(25)]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -133,3 +137,6 @@ def test_serve_with_two_workers_scores_in_each(env: Path, served: Served) -> Non
     assert [r.status_code for r in responses] == [200] * 8
     scores = {json.dumps(r.json()["scores"], sort_keys=True) for r in responses}
     assert len(scores) == 1  # every worker gives the same score
+    assert [r.status_code for r in rotated] == [200] * 25
+    closing = [i for i, r in enumerate(rotated, 1) if r.headers.get("connection")]
+    assert closing == [20] and rotated[19].headers["connection"] == "close"

@@ -122,3 +122,20 @@ def test_an_error_reaches_only_the_request_that_caused_it() -> None:
     # the failed shared pass, then each request alone
     assert recorder.passes[1] == [("L-1",), ("L-bad",), ("L-2",)]
     assert recorder.passes[2:] == [[("L-1",)], [("L-bad",)], [("L-2",)]]
+
+
+def test_under_load_a_pass_waits_for_more_requests_but_never_after_a_lone_one() -> None:
+    """A pass that follows a shared pass waits ``wait`` (the clients are concurrent:
+    their next requests are on their way); after a request scored alone, none."""
+    recorder = Recorder()
+    waits: list[float] = []
+    coalescer = Coalescer(recorder, max_leads=64, wait=0.006, sleep=waits.append)
+    requests = [(_tables([f"L-{k}"]), AS_OF) for k in range(3)]
+    _, waiting = _submit_while_busy(coalescer, recorder, requests)
+    assert [f.result()[2] for f in waiting] == [2, 2, 2]
+    assert waits == []  # the first pass held one request: the second did not wait
+    assert coalescer.last_pass == 3
+    assert coalescer.score(_tables(["L-next"]), AS_OF)[2] == 3
+    assert waits == [0.006]  # after a pass of three
+    assert coalescer.score(_tables(["L-alone"]), AS_OF)[2] == 4
+    assert waits == [0.006]  # after a pass of one: at once

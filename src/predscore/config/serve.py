@@ -62,6 +62,21 @@ class ServeConfig(_Section):
         "together in the next pass, up to this many leads (each request still gets "
         "its own answer); 1 scores every request alone",
     )
+    coalesce_wait_ms: float = Field(
+        6.0,
+        ge=0,
+        le=1_000,
+        description="a pass that follows a pass of several requests (concurrent "
+        "clients) waits this long for more before it starts: fewer, fuller passes "
+        "under load; a request scored alone is never followed by a wait; 0: never",
+    )
+    keepalive_requests: int | None = Field(
+        20,
+        ge=1,
+        description="a connection is closed after answering this many requests (the "
+        "client reconnects): a worker keeps the connections it accepted, so this "
+        "spreads keep-alive clients over the workers again; null: never",
+    )
     max_events_per_lead: int = Field(
         2_000,
         ge=1,

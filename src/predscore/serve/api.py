@@ -92,6 +92,7 @@ def score_router(
     passes: Coalescer[ScoredBatch] = Coalescer(
         lambda requests, as_of: score_canonical_many(requests, as_of, scorer, kept),
         serve.coalesce_leads,
+        wait=serve.coalesce_wait_ms / 1000,
     )
     tolerance = config.validation.activity_before_creation_tolerance_days
     router = APIRouter()

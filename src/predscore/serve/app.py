@@ -423,6 +423,10 @@ def create_app(
         "frame-ancestors 'none'; base-uri 'none'"
     )
     app.add_middleware(
-        Edge, max_body=serve.max_body_bytes, page_csp=page_csp, docs_csp=docs_csp
+        Edge,
+        max_body=serve.max_body_bytes,
+        page_csp=page_csp,
+        docs_csp=docs_csp,
+        keepalive_requests=serve.keepalive_requests,
     )
     return app

@@ -1,11 +1,17 @@
-"""The network edge of the web app: body size limit, security headers, access log.
+"""The network edge of the web app: body size limit, security headers, access log,
+connection rotation.
 
 Stage: serve. A pure ASGI middleware (:class:`Edge`) wraps the FastAPI app: every
 response carries a Content-Security-Policy that allows no source outside this server,
 ``no-store`` caching (the docs' static assets excepted), no framing, no referrer;
 request bodies over the limit are refused with 413 before any parsing, whatever their
 ``Content-Length`` says; the access log holds the method, the route template, the
-status and the time, never a lead id, a query string or a header.
+status and the time, never a lead id, a query string or a header. After
+``keepalive_requests`` answers on one connection, the next answer closes it
+(``Connection: close``): each worker process keeps the connections it accepted, and a
+keep-alive client that reconnects lands on whichever worker accepts first, the one
+waiting rather than the one scoring, so clients spread over the workers again (as
+web servers' ``keepalive_requests`` or ``MaxKeepAliveRequests``).
 """
 
 from __future__ import annotations
@@ -26,16 +32,29 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+#: Connections counted at most (beyond, the counts start again: a count only decides
+#: when a connection is rotated).
+_MAX_COUNTED = 4_096
+
+
 class Edge:
-    """Pure ASGI middleware: body size limit, security headers, access log."""
+    """Pure ASGI middleware: body size limit, security headers, access log,
+    connection rotation (``keepalive_requests``; None: never)."""
 
     def __init__(
-        self, app: ASGIApp, max_body: int, page_csp: str, docs_csp: str
+        self,
+        app: ASGIApp,
+        max_body: int,
+        page_csp: str,
+        docs_csp: str,
+        keepalive_requests: int | None = None,
     ) -> None:
         self.app = app
         self.max_body = max_body
         self.page_csp = page_csp.encode()
         self.docs_csp = docs_csp.encode()
+        self.keepalive_requests = keepalive_requests
+        self._answered: dict[tuple, int] = {}  # per connection (client address, port)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,6 +87,8 @@ class Edge:
                         b"private, max-age=86400" if asset else b"no-store",
                     ),
                 ]
+                if self._last_on_connection(scope):
+                    headers.append((b"connection", b"close"))
                 message["headers"] = headers
             await send(message)
 
@@ -86,6 +107,20 @@ class Edge:
                 status["code"],
                 (time.perf_counter() - started) * 1000,
             )
+
+    def _last_on_connection(self, scope: Scope) -> bool:
+        """Whether this answer is the last of its connection (counted here)."""
+        client = scope.get("client")
+        if self.keepalive_requests is None or not client:
+            return False
+        key = tuple(client)
+        answered = self._answered.pop(key, 0) + 1
+        if answered >= self.keepalive_requests:
+            return True
+        if len(self._answered) >= _MAX_COUNTED:
+            self._answered.clear()
+        self._answered[key] = answered
+        return False
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The whole request body, or ``None`` when it is over the limit."""
