@@ -173,8 +173,8 @@ class Explainer:
         """
         size = self.config.chunk_rows
         parts = [
-            self._chunk(rows.iloc[start : start + size], start)
-            for start in range(0, max(len(rows), 1), size)
+            self._chunk(rows if len(rows) <= size else rows.iloc[at : at + size], at)
+            for at in range(0, max(len(rows), 1), size)
         ]
         first = parts[0]
         keys = [c for c in KEY_COLUMNS if c in rows.columns]

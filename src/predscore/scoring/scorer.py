@@ -337,7 +337,8 @@ class Scorer:
             :data:`SCORE_SCHEMA`, one row per input row, same order.
         """
         n = len(rows)
-        rows = rows.reset_index(drop=True)
+        if not rows.index.equals(pd.RangeIndex(n)):
+            rows = rows.reset_index(drop=True)
         if self.bundle is not None and self.bundle.segments is not None:
             return self._by_segment(rows, reasons)
         ruled = score_rules(rows, self.rules)
