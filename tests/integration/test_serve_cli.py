@@ -140,3 +140,42 @@ def test_serve_with_two_workers_scores_in_each(env: Path, served: Served) -> Non
     assert [r.status_code for r in rotated] == [200] * 25
     closing = [i for i, r in enumerate(rotated, 1) if r.headers.get("connection")]
     assert closing == [20] and rotated[19].headers["connection"] == "close"
+
+
+def test_a_worker_freezes_what_it_loaded(env: Path, served: Served) -> None:
+    """A worker's model and configuration are out of the collector's sight before it
+    serves (a full collection walking them stalls every request); what requests
+    create is still collected."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import gc, json\n"
+        "from predscore.serve.launch import worker_app\n"
+        "before = gc.get_freeze_count()\n"
+        "app = worker_app()\n"
+        "frozen = gc.get_freeze_count()\n"
+        "garbage = [[] for _ in range(1000)]\n"
+        "for item in garbage: item.append(item)\n"
+        "del garbage, item\n"
+        "print(json.dumps([before, frozen, gc.collect()]))\n"
+    )
+    overrides = {"serve": {"model": str(served.bundle), "scores": str(served.scores)}}
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={
+            **os.environ,
+            "PREDSCORE_API_TOKEN": "t" * 32,
+            "PREDSCORE_SERVE_CONFIG_DIR": str(ROOT / "configs"),
+            "PREDSCORE_SERVE_OVERRIDES": json.dumps(overrides),
+        },
+        cwd=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    before, frozen, collected = json.loads(out.stdout.strip().splitlines()[-1])
+    assert before == 0 and frozen > 10_000  # the model, configuration, libraries
+    assert collected >= 1000  # the cycles made after the freeze
