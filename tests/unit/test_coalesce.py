@@ -124,18 +124,35 @@ def test_an_error_reaches_only_the_request_that_caused_it() -> None:
     assert recorder.passes[2:] == [[("L-1",)], [("L-bad",)], [("L-2",)]]
 
 
-def test_under_load_a_pass_waits_for_more_requests_but_never_after_a_lone_one() -> None:
-    """A pass that follows a shared pass waits ``wait`` (the clients are concurrent:
-    their next requests are on their way); after a request scored alone, none."""
+def test_under_load_a_pass_waits_for_its_cohort_but_never_after_a_lone_request() -> (
+    None
+):
+    """After a shared pass of three, the next pass waits (``wait`` at most) until
+    three requests are queued; after a pass of one, a request is scored at once."""
     recorder = Recorder()
-    waits: list[float] = []
-    coalescer = Coalescer(recorder, max_leads=64, wait=0.006, sleep=waits.append)
+    coalescer = Coalescer(recorder, max_leads=64, wait=30.0)
     requests = [(_tables([f"L-{k}"]), AS_OF) for k in range(3)]
     _, waiting = _submit_while_busy(coalescer, recorder, requests)
     assert [f.result()[2] for f in waiting] == [2, 2, 2]
-    assert waits == []  # the first pass held one request: the second did not wait
     assert coalescer.last_pass == 3
-    assert coalescer.score(_tables(["L-next"]), AS_OF)[2] == 3
-    assert waits == [0.006]  # after a pass of three
-    assert coalescer.score(_tables(["L-alone"]), AS_OF)[2] == 4
-    assert waits == [0.006]  # after a pass of one: at once
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(coalescer.score, _tables(["L-a"]), AS_OF)
+        time.sleep(0.3)
+        assert not first.done()  # waiting for the rest of its cohort
+        later = [
+            pool.submit(coalescer.score, _tables([name]), AS_OF)
+            for name in ("L-b", "L-c")
+        ]
+        answers = [first.result(10), *(f.result(10) for f in later)]
+    assert [a[2] for a in answers] == [3, 3, 3]  # one pass of the three
+    assert recorder.passes[2] == [("L-a",), ("L-b",), ("L-c",)]
+    # a wait has a bound: a lone request after a shared pass is scored after it
+    coalescer = Coalescer(Recorder(), max_leads=64, wait=0.2)
+    coalescer._score_many.release.set()
+    coalescer.last_pass = 3
+    started = time.perf_counter()
+    assert coalescer.score(_tables(["L-x"]), AS_OF)[2] == 1
+    assert 0.2 <= time.perf_counter() - started < 5
+    started = time.perf_counter()  # the last pass held one request: no wait
+    assert coalescer.score(_tables(["L-y"]), AS_OF)[2] == 2
+    assert time.perf_counter() - started < 0.2

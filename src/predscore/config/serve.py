@@ -63,12 +63,13 @@ class ServeConfig(_Section):
         "its own answer); 1 scores every request alone",
     )
     coalesce_wait_ms: float = Field(
-        6.0,
+        10.0,
         ge=0,
         le=1_000,
         description="a pass that follows a pass of several requests (concurrent "
-        "clients) waits this long for more before it starts: fewer, fuller passes "
-        "under load; a request scored alone is never followed by a wait; 0: never",
+        "clients) waits until as many requests are queued, this long at most: fewer, "
+        "fuller passes under load; a request scored alone is never followed by a "
+        "wait; 0: never",
     )
     keepalive_requests: int | None = Field(
         20,

@@ -16,16 +16,16 @@ is scored alone, so that an error reaches only the request that caused it.
 Under steady load the requests fall into cohorts: while one cohort is scored, the
 clients of the previous one read their answers and send their next requests, which
 arrive just after the next pass has started without them. A pass that follows a
-shared pass (the sign of concurrent clients) therefore waits a few milliseconds
-(``wait``) for them before it starts: fewer, fuller passes. A request scored alone is
-never followed by a wait, so a lone client never waits.
+shared pass (the sign of concurrent clients) therefore waits until as many requests
+are queued as that pass held, for a few milliseconds at most (``wait``): fewer,
+fuller passes. A request scored alone is never followed by a wait, so a lone client
+never waits.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -86,25 +86,19 @@ class Coalescer(Generic[Answer]):
         Leads in one pass at most (a larger request is scored alone); 1 scores every
         request alone.
     wait : float
-        Seconds a pass waits for more requests before it starts, when the pass before
-        it held several requests (0: never).
-    sleep : callable
-        How to wait (tests pass a recorder).
+        Seconds at most a pass waits before it starts, when the pass before it held
+        several requests, for as many requests as that pass held (0: never).
     """
 
     def __init__(
-        self,
-        score_many: ScoreMany,
-        max_leads: int,
-        wait: float = 0.0,
-        sleep: Callable[[float], None] = time.sleep,
+        self, score_many: ScoreMany, max_leads: int, wait: float = 0.0
     ) -> None:
         self._score_many = score_many
         self._max_leads = max_leads
         self._wait = wait
-        self._sleep = sleep
         self._queue: list[_Request] = []
         self._queue_lock = threading.Lock()
+        self._arrived = threading.Condition(self._queue_lock)
         self._busy = threading.Lock()
         #: passes run so far, the largest number of requests one of them held, and
         #: the number the last one held
@@ -120,16 +114,22 @@ class Coalescer(Generic[Answer]):
         request: _Request = _Request(tables, as_of)
         with self._queue_lock:
             self._queue.append(request)
+            self._arrived.notify_all()
         while not request.answer.done():
             with self._busy:
                 if request.answer.done():  # a pass run by another request took it
                     break
-                if self._wait > 0 and self.last_pass > 1:  # clients are concurrent
-                    self._sleep(self._wait)
                 with self._queue_lock:
+                    if self._wait > 0 and self.last_pass > 1:  # concurrent clients:
+                        # wait for as many requests as the last pass held, or ``wait``
+                        self._arrived.wait_for(self._cohort_queued, self._wait)
                     group = self._take()
                 self._run(group)
         return request.answer.result()
+
+    def _cohort_queued(self) -> bool:
+        """As many requests are queued as the last pass held (queue lock held)."""
+        return len(self._queue) >= self.last_pass
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
