@@ -422,6 +422,12 @@ def test_a_connection_is_closed_after_keepalive_requests(served: Served) -> None
         "close",
         None,
     ]
+    with TestClient(app) as client:  # through a proxy: the address is not a connection
+        forwarded = {"X-Forwarded-For": "203.0.113.7"}
+        assert all(
+            "connection" not in client.get("/healthz", headers=forwarded).headers
+            for _ in range(5)
+        )
     app = create_app(_config(served, keepalive_requests=None), TOKEN, None)
     with TestClient(app) as client:
         assert all("connection" not in client.get("/healthz").headers for _ in range(5))

@@ -178,4 +178,5 @@ def test_a_worker_freezes_what_it_loaded(env: Path, served: Served) -> None:
     )
     before, frozen, collected = json.loads(out.stdout.strip().splitlines()[-1])
     assert before == 0 and frozen > 10_000  # the model, configuration, libraries
-    assert collected >= 1000  # the cycles made after the freeze
+    # freezing never stops collection: the cycles made after it are still freed
+    assert collected >= 1000

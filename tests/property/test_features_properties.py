@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -441,3 +442,47 @@ def test_a_few_feature_rows_make_the_frame_arrow_makes(rows: dict[str, list]) ->
         frame._FEW_ROWS = before
     assert isinstance(few["sector"].dtype, pd.CategoricalDtype)
     pd.testing.assert_frame_equal(few, many)
+
+
+@examples(50)
+@given(
+    numbers=st.lists(
+        st.tuples(
+            st.one_of(st.floats(allow_nan=False, width=32), st.just(float("nan"))),
+            st.integers(-(2**31), 2**31 - 1),
+            st.booleans(),
+        ),
+        max_size=8,
+    ),
+    levels=st.integers(0, 150),
+)
+def test_the_engines_numpy_columns_make_the_frame_of_their_table(
+    numbers: list[tuple[float, int, bool]], levels: int
+) -> None:
+    """The columns of a few leads as the engine hands them over (numbers in numpy,
+    texts in Arrow) give the frame their Arrow table gives, many levels included."""
+    n = len(numbers)
+    columns = {
+        "ratio": np.array([r for r, _, _ in numbers], dtype=np.float64),
+        "count": np.array([c for _, c, _ in numbers], dtype=np.int32),
+        "flag": np.array([f for _, _, f in numbers], dtype=bool),
+        "sector": pa.array([f"s{(i * 7) % max(levels, 1)}" for i in range(n)]),
+        "many": pa.array([f"v{i}" for i in range(levels)][:n] + [None] * (n - levels)),
+    }
+    specs = tuple(
+        FeatureSpec(name, "fit", "category", "leads", "") for name in ("sector", "many")
+    )
+    before, frame._FEW_ROWS = frame._FEW_ROWS, -1
+    try:
+        arrow = frame.to_frame([pa.table(columns)], specs)
+    finally:
+        frame._FEW_ROWS = before
+    pd.testing.assert_frame_equal(frame.columns_frame(columns, specs), arrow)
+    long = pa.array([f"w{i:03d}" for i in range(levels)])  # beyond the few values
+    wide = {"many": pa.chunked_array([long])}
+    before, frame._FEW_ROWS = frame._FEW_ROWS, -1
+    try:
+        arrow = frame.to_frame([pa.table(wide)], specs[1:])
+    finally:
+        frame._FEW_ROWS = before
+    pd.testing.assert_frame_equal(frame.columns_frame(wide, specs[1:]), arrow)

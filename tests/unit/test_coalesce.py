@@ -156,3 +156,22 @@ def test_under_load_a_pass_waits_for_its_cohort_but_never_after_a_lone_request()
     started = time.perf_counter()  # the last pass held one request: no wait
     assert coalescer.score(_tables(["L-y"]), AS_OF)[2] == 2
     assert time.perf_counter() - started < 0.2
+
+
+def test_a_request_passed_over_by_a_shared_pass_is_not_kept_waiting() -> None:
+    """A request that could not join a shared pass (another as-of time) was queued
+    all along: the next pass takes it at once, without waiting for a cohort."""
+    recorder = Recorder()
+    coalescer = Coalescer(recorder, max_leads=64, wait=30.0)
+    later = AS_OF + pd.Timedelta(hours=1)
+    requests = [
+        (_tables(["L-1"]), AS_OF),
+        (_tables(["L-2"]), AS_OF),
+        (_tables(["L-3"]), later),  # cannot join the other two
+    ]
+    started = time.perf_counter()
+    _, waiting = _submit_while_busy(coalescer, recorder, requests)
+    answers = [f.result(20) for f in waiting]
+    assert time.perf_counter() - started < 10  # far below the 30 s bound
+    assert [a[2] for a in answers] == [2, 2, 3]
+    assert answers[2][1] == later

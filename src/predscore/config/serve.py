@@ -76,7 +76,8 @@ class ServeConfig(_Section):
         ge=1,
         description="a connection is closed after answering this many requests (the "
         "client reconnects): a worker keeps the connections it accepted, so this "
-        "spreads keep-alive clients over the workers again; null: never",
+        "spreads keep-alive clients over the workers again (requests through a "
+        "proxy, with X-Forwarded-For, are never rotated); null: never",
     )
     max_events_per_lead: int = Field(
         2_000,

@@ -14,7 +14,7 @@ tables (Arrow), one per batch of leads, in ``(lead_id, as_of)`` order.
    (:func:`compute_batch`): the fit features once per lead, the others aggregating
    each event once over the rows that see it (:mod:`grid`, :mod:`engagement`,
    :mod:`qualification`). A few leads held in memory skip the DuckDB staging
-   (:mod:`in_memory`) and go straight to :func:`compute_batch`.
+   (:mod:`in_memory`) and go straight to :func:`compute_columns`.
 
 Two batches are computed at once (one with ``threads: 1``): numpy runs on one core,
 and most of its work releases the GIL, so a second batch uses the other core while

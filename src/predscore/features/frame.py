@@ -1,6 +1,7 @@
 """Feature tables as pandas frames: numbers as numbers, texts as sorted categories.
 
-Stage: features. Input: the Arrow batches of the engine; output: the frame
+Stage: features. Input: the engine's Arrow batches, or the columns of a few leads as
+it computes them (numbers in numpy); output: the frame
 :func:`~predscore.features.build_features` returns, in which a text feature is a
 categorical whose categories are sorted (the same data gives the same codes).
 """

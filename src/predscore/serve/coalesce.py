@@ -4,9 +4,9 @@ Stage: serve. A scoring pass has a fixed cost (the feature engine's queries, the
 model's and the explainer's calls) that barely grows with the leads it holds, so a
 server that scored each request alone under load would spend most of its time on that
 fixed cost. :class:`Coalescer` runs one pass at a time; the requests that arrive
-while a pass runs wait for it and are then scored in the next pass together (no
-request ever waits for others to arrive: a lone request is scored at once). Each
-request still gets exactly its own answer (:func:`predscore.scoring.score_canonical_many`).
+while a pass runs wait for it and are then scored in the next pass together (a lone
+request is scored at once). Each request still gets exactly its own answer
+(:func:`predscore.scoring.score_canonical_many`).
 
 Requests are scored together only when nothing can differ between scoring them
 together and alone: the same as-of time, the same columns, no shared lead, and the
@@ -18,8 +18,9 @@ clients of the previous one read their answers and send their next requests, whi
 arrive just after the next pass has started without them. A pass that follows a
 shared pass (the sign of concurrent clients) therefore waits until as many requests
 are queued as that pass held, for a few milliseconds at most (``wait``): fewer,
-fuller passes. A request scored alone is never followed by a wait, so a lone client
-never waits.
+fuller passes. A pass of one request is never followed by a wait (so a lone client
+waits once at most, after the others stopped), nor is a pass that left requests
+queued (they had arrived: nothing more is on its way for them).
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class Coalescer(Generic[Answer]):
         self.passes = 0
         self.largest_pass = 0
         self.last_pass = 0
+        self._left_queued = False  # the last pass left requests in the queue
 
     def score(self, tables: Tables, as_of: pd.Timestamp) -> Answer:
         """The answer of one request, scored with whatever requests wait beside it.
@@ -120,12 +122,16 @@ class Coalescer(Generic[Answer]):
                 if request.answer.done():  # a pass run by another request took it
                     break
                 with self._queue_lock:
-                    if self._wait > 0 and self.last_pass > 1:  # concurrent clients:
-                        # wait for as many requests as the last pass held, or ``wait``
+                    if self._cohort_on_its_way():
                         self._arrived.wait_for(self._cohort_queued, self._wait)
                     group = self._take()
                 self._run(group)
         return request.answer.result()
+
+    def _cohort_on_its_way(self) -> bool:
+        """Whether the next pass waits for more requests: the last pass held several
+        (concurrent clients) and left none queued (those queued now are new)."""
+        return self._wait > 0 and self.last_pass > 1 and not self._left_queued
 
     def _cohort_queued(self) -> bool:
         """As many requests are queued as the last pass held (queue lock held)."""
@@ -149,6 +155,7 @@ class Coalescer(Generic[Answer]):
                 leads += len(request.leads)
         taken = {id(r) for r in group}
         self._queue = [r for r in self._queue if id(r) not in taken]
+        self._left_queued = bool(self._queue)
         return group
 
     def _run(self, group: list[_Request]) -> None:

@@ -11,7 +11,8 @@ status and the time, never a lead id, a query string or a header. After
 (``Connection: close``): each worker process keeps the connections it accepted, and a
 keep-alive client that reconnects lands on whichever worker accepts first, the one
 waiting rather than the one scoring, so clients spread over the workers again (as
-web servers' ``keepalive_requests`` or ``MaxKeepAliveRequests``).
+web servers' ``keepalive_requests`` or ``MaxKeepAliveRequests``). Requests through a
+proxy (``X-Forwarded-For``) are never rotated: their address is not a connection's.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-#: Connections counted at most (beyond, the counts start again: a count only decides
+#: Connections counted at most (beyond, the oldest count goes: a count only decides
 #: when a connection is rotated).
 _MAX_COUNTED = 4_096
 
@@ -109,16 +110,20 @@ class Edge:
             )
 
     def _last_on_connection(self, scope: Scope) -> bool:
-        """Whether this answer is the last of its connection (counted here)."""
+        """Whether this answer is the last of its connection (counted here).
+
+        Behind a proxy (``X-Forwarded-For``) the client address is the user's, not a
+        connection's, and the proxy spreads its requests itself: never.
+        """
         client = scope.get("client")
-        if self.keepalive_requests is None or not client:
+        if self.keepalive_requests is None or not client or _forwarded(scope):
             return False
         key = tuple(client)
         answered = self._answered.pop(key, 0) + 1
         if answered >= self.keepalive_requests:
             return True
-        if len(self._answered) >= _MAX_COUNTED:
-            self._answered.clear()
+        if len(self._answered) >= _MAX_COUNTED:  # the oldest count goes
+            del self._answered[next(iter(self._answered))]
         self._answered[key] = answered
         return False
 
@@ -144,6 +149,10 @@ class Edge:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _forwarded(scope: Scope) -> bool:
+    return any(name == b"x-forwarded-for" for name, _ in scope.get("headers", []))
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

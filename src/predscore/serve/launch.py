@@ -74,7 +74,8 @@ def _freeze_loaded() -> None:
     """Take what the process has loaded (model, configuration, libraries) out of
     the garbage collector's sight before serving: they live as long as the process,
     and every full collection would otherwise walk them all while each request of
-    the process waits (``gc.freeze``)."""
+    the process waits (``gc.freeze``). A program that calls :func:`run_server`
+    itself has what it loaded frozen too (never collected while it serves)."""
     gc.collect()
     gc.freeze()
 
