@@ -11,7 +11,7 @@ tables (Arrow), one per batch of leads, in ``(lead_id, as_of)`` order.
 3. batches of consecutive leads holding at most ``batch_rows`` rows (and
    ``EVENTS_PER_ROW`` times as many activities) between them all: each reads its own
    range of ``li`` and computes its rows' features with numpy
-   (:func:`compute_batch`): the fit features once per lead, the others aggregating
+   (:func:`compute_columns`): the fit features once per lead, the others aggregating
    each event once over the rows that see it (:mod:`grid`, :mod:`engagement`,
    :mod:`qualification`). A few leads held in memory skip the DuckDB staging
    (:mod:`in_memory`) and go straight to :func:`compute_columns`.
@@ -56,7 +56,7 @@ from predscore.features.spine import (
     snapshot_step_us,
 )
 
-__all__ = ["EVENTS_PER_ROW", "compute_batch", "compute_columns", "iter_batches"]
+__all__ = ["EVENTS_PER_ROW", "compute_columns", "iter_batches"]
 
 logger = logging.getLogger(__name__)
 #: A batch holds at most ``EVENTS_PER_ROW * batch_rows`` activities as well as
@@ -240,8 +240,7 @@ def compute_columns(
     the lead's coded activities and typed qualifications (``li`` numbers the leads
     from ``first_lead``), sorted by lead and time. The batch engine reads them from
     DuckDB; leads held in memory (:mod:`~predscore.features.in_memory`) stage them
-    with Arrow: both compute every feature here (:func:`compute_batch` makes the
-    columns a table).
+    with Arrow: both compute every feature here.
     """
     grid = Grid.of(
         _numpy(head, "first_us").astype(np.int64), _numpy(head, "n_rows"), step
@@ -267,25 +266,6 @@ def compute_columns(
     return _finish(head, grid, computed, specs, config, icp, snapshots)
 
 
-def compute_batch(
-    head: pa.Table,
-    activities: pa.Table,
-    records: pa.Table,
-    first_lead: int,
-    step: int,
-    config: FeaturesConfig,
-    icp: IcpConfig,
-    specs: tuple[FeatureSpec, ...],
-    snapshots: bool = False,
-) -> pa.Table:
-    """:func:`compute_columns` as one Arrow table."""
-    return pa.table(
-        compute_columns(
-            head, activities, records, first_lead, step, config, icp, specs, snapshots
-        )
-    )
-
-
 def _batch(
     tables: Tables,
     leads: range,
@@ -298,8 +278,10 @@ def _batch(
 ) -> pa.Table:
     """Features of the rows of the leads numbered ``leads``."""
     head, activities, records = _read(tables, leads, lock)
-    return compute_batch(
-        head, activities, records, leads.start, step, config, icp, specs, snapshots
+    return pa.table(
+        compute_columns(
+            head, activities, records, leads.start, step, config, icp, specs, snapshots
+        )
     )
 
 

@@ -26,7 +26,16 @@ __all__ = ["Column", "columns_frame", "to_frame"]
 #: Arrow.
 Column = np.ndarray | pa.Array | pa.ChunkedArray
 
-_NO_CATEGORY = pd.CategoricalDtype(pd.Index([], dtype="str"))
+
+def _dtype_of(levels: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The categorical dtype of sorted ``levels``."""
+    return pd.CategoricalDtype(pd.Index(list(levels), dtype="str"))
+
+
+#: :func:`_dtype_of` built once per levels (building one checks its levels, which
+#: costs more than a column of a few leads): for a few levels only
+_cached_dtype_of = functools.lru_cache(maxsize=4096)(_dtype_of)
+_NO_CATEGORY = _dtype_of(())
 _FEW_ROWS = 1_000
 _FEW_VALUES = 64
 
@@ -113,20 +122,9 @@ def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     levels = tuple(encoded.dictionary.to_pylist())
     return pd.Categorical.from_codes(
         encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False),
-        dtype=(
-            _category_dtype(levels)
-            if len(levels) <= _FEW_VALUES
-            else pd.CategoricalDtype(pd.Index(levels, dtype="str"))
-        ),
+        dtype=(_cached_dtype_of if len(levels) <= _FEW_VALUES else _dtype_of)(levels),
         validate=False,
     )
-
-
-@functools.lru_cache(maxsize=4096)
-def _category_dtype(levels: tuple[str, ...]) -> pd.CategoricalDtype:
-    """The categorical dtype of sorted ``levels`` (built once per levels: building
-    one checks its levels, which costs more than the column)."""
-    return pd.CategoricalDtype(pd.Index(list(levels), dtype="str"))
 
 
 def _as_category(column: pa.ChunkedArray) -> pa.DictionaryArray:
