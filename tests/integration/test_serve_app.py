@@ -24,6 +24,7 @@ from predscore.features import KeptConnection
 from predscore.schema.store import read_table
 from predscore.scoring import Scorer, score_canonical_many
 from predscore.serve import SESSION_COOKIE, create_app, read_token
+from predscore.serve.balance import ConnectionBalance
 from predscore.serve.canonical import canonical_tables
 from predscore.serve.models import score_request_model
 from rep_store import csrf_of
@@ -431,6 +432,24 @@ def test_a_connection_is_closed_after_keepalive_requests(served: Served) -> None
     app = create_app(_config(served, keepalive_requests=None), TOKEN, None)
     with TestClient(app) as client:
         assert all("connection" not in client.get("/healthz").headers for _ in range(5))
+
+
+def test_a_worker_over_its_share_closes_the_connection_it_answered(
+    served: Served, tmp_path: Path
+) -> None:
+    """With a balance between two workers, the second of two connections on one
+    worker is closed (its fair share is one); a request through a proxy never."""
+    balance = ConnectionBalance(tmp_path, 2, name="this")
+    app = create_app(
+        _config(served, keepalive_requests=None), TOKEN, None, balance=balance
+    )
+    first = TestClient(app, client=("127.0.0.1", 40001))
+    second = TestClient(app, client=("127.0.0.1", 40002))
+    assert "connection" not in first.get("/healthz").headers
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    assert "connection" not in second.get("/healthz", headers=forwarded).headers
+    assert second.get("/healthz").headers["connection"] == "close"
+    assert balance.closed == 1
 
 
 def test_openapi_documents_the_score_api(client: TestClient) -> None:

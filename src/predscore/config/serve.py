@@ -72,12 +72,18 @@ class ServeConfig(_Section):
         "wait; 0: never",
     )
     keepalive_requests: int | None = Field(
-        20,
+        None,
         ge=1,
         description="a connection is closed after answering this many requests (the "
-        "client reconnects): a worker keeps the connections it accepted, so this "
-        "spreads keep-alive clients over the workers again (requests through a "
-        "proxy, with X-Forwarded-For, are never rotated); null: never",
+        "client reconnects; requests through a proxy, with X-Forwarded-For, are never "
+        "rotated); null: never (balance_connections spreads the clients)",
+    )
+    balance_connections: bool = Field(
+        True,
+        description="with several workers, a worker holding more than its share of "
+        "the active keep-alive connections closes the one it has just answered (the "
+        "client reconnects): each worker keeps the connections it accepted, and "
+        "clients crowded on one worker queue behind each other",
     )
     max_events_per_lead: int = Field(
         2_000,

@@ -47,6 +47,7 @@ from predscore.serve.auth import (
     AttemptLimiter,
     TokenGuard,
 )
+from predscore.serve.balance import ConnectionBalance
 from predscore.serve.docs import DOCS_ASSETS, DOCS_HTML, DOCS_INIT_JS, asset_path
 from predscore.serve.edge import Edge
 from predscore.serve.rep_routes import RepPages, add_rep_routes
@@ -199,6 +200,7 @@ def create_app(
     scorer: Any | None = None,
     clock: Callable[[], pd.Timestamp] = _now,
     store: Store | None = None,
+    balance: ConnectionBalance | None = None,
 ) -> FastAPI:
     """The web app over ``config.serve.scores`` (and ``POST /score`` with a scorer).
 
@@ -217,6 +219,9 @@ def create_app(
         What reps write (:func:`predscore.store.open_store`): with one, users sign
         in with a password, lead pages take qualification answers (re-scored at
         once when a scorer is loaded) and feedback, and show the score history.
+    balance : ConnectionBalance, optional
+        This worker's side of the balance of connections between the server's
+        worker processes (:func:`~predscore.serve.launch.run_server` gives one).
 
     Raises
     ------
@@ -428,5 +433,6 @@ def create_app(
         page_csp=page_csp,
         docs_csp=docs_csp,
         keepalive_requests=serve.keepalive_requests,
+        balance=balance,
     )
     return app

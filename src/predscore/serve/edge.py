@@ -11,8 +11,11 @@ status and the time, never a lead id, a query string or a header. After
 (``Connection: close``): each worker process keeps the connections it accepted, and a
 keep-alive client that reconnects lands on whichever worker accepts first, the one
 waiting rather than the one scoring, so clients spread over the workers again (as
-web servers' ``keepalive_requests`` or ``MaxKeepAliveRequests``). Requests through a
-proxy (``X-Forwarded-For``) are never rotated: their address is not a connection's.
+web servers' ``keepalive_requests`` or ``MaxKeepAliveRequests``); with several
+workers, a worker holding more than its share of the active connections closes the
+one it has just answered (:class:`~predscore.serve.balance.ConnectionBalance`).
+Requests through a proxy (``X-Forwarded-For``) are never rotated: their address is
+not a connection's.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from predscore.serve.balance import ConnectionBalance
 
 __all__ = ["Edge"]
 
@@ -40,7 +45,8 @@ _MAX_COUNTED = 4_096
 
 class Edge:
     """Pure ASGI middleware: body size limit, security headers, access log,
-    connection rotation (``keepalive_requests``; None: never)."""
+    connection rotation (``keepalive_requests``; None: never) and balance between
+    worker processes (``balance``; None: one process)."""
 
     def __init__(
         self,
@@ -49,12 +55,14 @@ class Edge:
         page_csp: str,
         docs_csp: str,
         keepalive_requests: int | None = None,
+        balance: ConnectionBalance | None = None,
     ) -> None:
         self.app = app
         self.max_body = max_body
         self.page_csp = page_csp.encode()
         self.docs_csp = docs_csp.encode()
         self.keepalive_requests = keepalive_requests
+        self.balance = balance
         self._answered: dict[tuple, int] = {}  # per connection (client address, port)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -110,17 +118,26 @@ class Edge:
             )
 
     def _last_on_connection(self, scope: Scope) -> bool:
-        """Whether this answer is the last of its connection (counted here).
+        """Whether this answer is the last of its connection: its worker holds more
+        than its share of the connections (``balance``), or it is the connection's
+        ``keepalive_requests``-th answer.
 
         Behind a proxy (``X-Forwarded-For``) the client address is the user's, not a
         connection's, and the proxy spreads its requests itself: never.
         """
         client = scope.get("client")
-        if self.keepalive_requests is None or not client or _forwarded(scope):
+        if not client or _forwarded(scope):
             return False
         key = tuple(client)
+        if self.balance is not None and self.balance.answered(key):
+            self._answered.pop(key, None)
+            return True
+        if self.keepalive_requests is None:
+            return False
         answered = self._answered.pop(key, 0) + 1
         if answered >= self.keepalive_requests:
+            if self.balance is not None:
+                self.balance.forget(key)
             return True
         if len(self._answered) >= _MAX_COUNTED:  # the oldest count goes
             del self._answered[next(iter(self._answered))]

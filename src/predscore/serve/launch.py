@@ -6,7 +6,10 @@ in this process (``serve.workers: 1``) or in ``workers`` processes that each bui
 their own app through :func:`worker_app` (uvicorn starts workers from an import
 string; the configuration folder and the command line's overrides reach them through
 the environment, the token as in the parent: from ``serve.token_env``). Each worker
-holds its own model: two workers on two cores score two requests at once.
+holds its own model: two workers on two cores score two requests at once, and the
+workers keep their keep-alive connections evenly spread
+(:class:`~predscore.serve.balance.ConnectionBalance`, through a temporary folder the
+parent removes when it stops).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import gc
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,17 +28,24 @@ from fastapi import FastAPI
 from predscore.config import PredscoreConfig, load_config
 from predscore.serve.app import create_app
 from predscore.serve.auth import read_token
+from predscore.serve.balance import ConnectionBalance
 
 __all__ = ["build_app", "run_server", "worker_app"]
 
 _CONFIG_DIR = "PREDSCORE_SERVE_CONFIG_DIR"
 _OVERRIDES = "PREDSCORE_SERVE_OVERRIDES"
+_BALANCE_DIR = "PREDSCORE_SERVE_BALANCE_DIR"
 
 
-def build_app(config: PredscoreConfig, environ: Mapping[str, str]) -> FastAPI:
+def build_app(
+    config: PredscoreConfig,
+    environ: Mapping[str, str],
+    balance: ConnectionBalance | None = None,
+) -> FastAPI:
     """The app of ``config``, with the token of ``environ``, the store of what reps
     write (``store``; its URL from ``environ`` when set there) and, unless
-    ``serve.score_api`` is off, the scorer of ``serve.model`` loaded once.
+    ``serve.score_api`` is off, the scorer of ``serve.model`` loaded once;
+    ``balance``: the worker's side of the balance of connections between workers.
 
     Raises
     ------
@@ -60,7 +71,7 @@ def build_app(config: PredscoreConfig, environ: Mapping[str, str]) -> FastAPI:
         scorer = Scorer.load(
             config, model=settings.model, rules_only=settings.rules_only
         )
-    return create_app(config, token, scorer, store=store)
+    return create_app(config, token, scorer, store=store, balance=balance)
 
 
 def _quiet_access_log() -> None:
@@ -87,7 +98,9 @@ def worker_app() -> FastAPI:
     config = load_config(
         Path(folder) if folder else None, json.loads(os.environ.get(_OVERRIDES, "{}"))
     )
-    app = build_app(config, os.environ)
+    folder = os.environ.get(_BALANCE_DIR)
+    balance = ConnectionBalance(Path(folder), config.serve.workers) if folder else None
+    app = build_app(config, os.environ, balance)
     _freeze_loaded()
     return app
 
@@ -124,6 +137,9 @@ def run_server(
     gc.collect()
     os.environ[_CONFIG_DIR] = "" if config_dir is None else str(config_dir.resolve())
     os.environ[_OVERRIDES] = json.dumps(overrides)
-    uvicorn.run(
-        f"{__name__}:worker_app", factory=True, workers=settings.workers, **options
-    )
+    with tempfile.TemporaryDirectory(prefix="predscore-workers-") as folder:
+        if settings.balance_connections:
+            os.environ[_BALANCE_DIR] = folder
+        uvicorn.run(
+            f"{__name__}:worker_app", factory=True, workers=settings.workers, **options
+        )

@@ -1,0 +1,113 @@
+"""Keep-alive connections spread evenly over the server's worker processes.
+
+Stage: serve. With several workers (``serve.workers``) every worker accepts from one
+listening socket and keeps the connections it accepted, and which worker accepts a
+new connection is up to the kernel: eight keep-alive clients often sit 6 / 2 or 7 / 1
+over two workers, and the crowded worker's requests queue behind each other while the
+other has time to spare. :class:`ConnectionBalance` lets the workers even it out:
+each counts its active connections (those answered within the last ``idle``
+seconds), writes the count to its own file in a folder the workers share and reads
+the others'; a worker that holds more than its share of all active connections
+(``ceil(total / workers)``) closes the connection it has just answered
+(``Connection: close``), one at a time with the counts refreshed in between, and the
+client reconnects to whichever worker accepts. A worker without a recent count
+(idle, or gone) counts as holding none.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Hashable
+from pathlib import Path
+
+__all__ = ["ConnectionBalance"]
+
+
+class ConnectionBalance:
+    """One worker's side of the balance of connections between workers.
+
+    Parameters
+    ----------
+    folder : Path
+        Folder shared by the workers of one server (each writes its own file).
+    workers : int
+        Worker processes of the server.
+    name : str, optional
+        This worker's file name (default: its process id).
+    idle : float
+        Seconds after its last answer a connection stops counting as active; a
+        count older than this is not read.
+    refresh : float
+        Seconds between two exchanges of counts; after a worker closes a connection
+        it closes no other for two of them (the counts must show the move first).
+    clock : callable
+        Wall-clock seconds, shared by the workers (``time.time``).
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        workers: int,
+        *,
+        name: str | None = None,
+        idle: float = 1.0,
+        refresh: float = 0.1,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.folder = Path(folder)
+        self.workers = workers
+        self._file = self.folder / (name or str(os.getpid()))
+        self._idle = idle
+        self._refresh = refresh
+        self._clock = clock
+        self._active: dict[Hashable, float] = {}  # connection -> time of last answer
+        self._others = 0
+        self._exchanged = -math.inf
+        self._calm_until = -math.inf
+        #: connections this worker closed to even the balance
+        self.closed = 0
+
+    def answered(self, connection: Hashable) -> bool:
+        """Count an answer on ``connection``; whether that answer must close it
+        (this worker holds more than its share of the active connections)."""
+        now = self._clock()
+        self._active[connection] = now
+        if now - self._exchanged >= self._refresh:
+            self._exchange(now)
+        if now < self._calm_until:
+            return False
+        mine = len(self._active)
+        if mine <= math.ceil((mine + self._others) / self.workers):
+            return False
+        del self._active[connection]
+        self.closed += 1
+        self._calm_until = now + 2 * self._refresh
+        self._exchange(now)  # the others see the lower count at once
+        return True
+
+    def forget(self, connection: Hashable) -> None:
+        """``connection`` is closing for another reason: it counts no more."""
+        self._active.pop(connection, None)
+
+    def _exchange(self, now: float) -> None:
+        """Forget idle connections, publish this worker's count, read the others'."""
+        self._exchanged = now
+        oldest = now - self._idle
+        self._active = {c: t for c, t in self._active.items() if t >= oldest}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        staged = self._file.with_name(f".{self._file.name}")
+        staged.write_text(f"{len(self._active)} {now!r}")
+        staged.replace(self._file)  # atomic: a reader sees a whole count
+        others = 0
+        for entry in os.scandir(self.folder):
+            if entry.name == self._file.name or entry.name.startswith("."):
+                continue
+            try:
+                count, stamp = Path(entry.path).read_text().split()
+            except (OSError, ValueError):  # gone, or being replaced
+                continue
+            if float(stamp) >= oldest:
+                others += int(count)
+        self._others = others
