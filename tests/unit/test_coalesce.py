@@ -124,17 +124,20 @@ def test_an_error_reaches_only_the_request_that_caused_it() -> None:
     assert recorder.passes[2:] == [[("L-1",)], [("L-bad",)], [("L-2",)]]
 
 
-def test_under_load_a_pass_waits_for_its_cohort_but_never_after_a_lone_request() -> (
-    None
-):
-    """After a shared pass of three, the next pass waits (``wait`` at most) until
-    three requests are queued; after a pass of one, a request is scored at once."""
+def _shared_pass_of_three(wait: float, memory: float) -> tuple[Coalescer, Recorder]:
+    """A coalescer whose second pass held three requests."""
     recorder = Recorder()
-    coalescer = Coalescer(recorder, max_leads=64, wait=30.0)
+    coalescer = Coalescer(recorder, max_leads=64, wait=wait, memory=memory)
     requests = [(_tables([f"L-{k}"]), AS_OF) for k in range(3)]
     _, waiting = _submit_while_busy(coalescer, recorder, requests)
     assert [f.result()[2] for f in waiting] == [2, 2, 2]
-    assert coalescer.last_pass == 3
+    return coalescer, recorder
+
+
+def test_under_load_a_pass_waits_for_its_cohort() -> None:
+    """After a shared pass of three, the next pass waits (``wait`` at most) until
+    three requests are queued."""
+    coalescer, recorder = _shared_pass_of_three(wait=30.0, memory=60.0)
     with ThreadPoolExecutor(3) as pool:
         first = pool.submit(coalescer.score, _tables(["L-a"]), AS_OF)
         time.sleep(0.3)
@@ -146,15 +149,32 @@ def test_under_load_a_pass_waits_for_its_cohort_but_never_after_a_lone_request()
         answers = [first.result(10), *(f.result(10) for f in later)]
     assert [a[2] for a in answers] == [3, 3, 3]  # one pass of the three
     assert recorder.passes[2] == [("L-a",), ("L-b",), ("L-c",)]
-    # a wait has a bound: a lone request after a shared pass is scored after it
-    coalescer = Coalescer(Recorder(), max_leads=64, wait=0.2)
-    coalescer._score_many.release.set()
-    coalescer.last_pass = 3
+
+
+def test_a_split_cohort_joins_up_again() -> None:
+    """A request that came too late for its cohort's pass is not left to a cohort of
+    its own: the next pass waits for as many as the largest recent pass held."""
+    coalescer, recorder = _shared_pass_of_three(wait=0.3, memory=60.0)
+    with ThreadPoolExecutor(3) as pool:
+        early = [pool.submit(coalescer.score, _tables([n]), AS_OF) for n in "ab"]
+        assert [f.result(10)[2] for f in early] == [3, 3]  # after the 0.3 s bound
+        late = pool.submit(coalescer.score, _tables(["c"]), AS_OF)
+        time.sleep(0.1)
+        again = [pool.submit(coalescer.score, _tables([n]), AS_OF) for n in "ab"]
+        assert [f.result(10)[2] for f in [late, *again]] == [4, 4, 4]
+    assert recorder.passes[2:] == [[("a",), ("b",)], [("c",), ("a",), ("b",)]]
+
+
+def test_a_wait_has_a_bound_and_a_lone_client_stops_waiting() -> None:
+    """A lone request after a shared pass is scored after ``wait``; once no shared
+    pass is within ``memory``, a request is scored at once."""
+    coalescer, _ = _shared_pass_of_three(wait=0.2, memory=0.6)
     started = time.perf_counter()
-    assert coalescer.score(_tables(["L-x"]), AS_OF)[2] == 1
+    assert coalescer.score(_tables(["L-x"]), AS_OF)[2] == 3
     assert 0.2 <= time.perf_counter() - started < 5
-    started = time.perf_counter()  # the last pass held one request: no wait
-    assert coalescer.score(_tables(["L-y"]), AS_OF)[2] == 2
+    time.sleep(0.6)
+    started = time.perf_counter()
+    assert coalescer.score(_tables(["L-y"]), AS_OF)[2] == 4
     assert time.perf_counter() - started < 0.2
 
 

@@ -66,10 +66,10 @@ class ServeConfig(_Section):
         10.0,
         ge=0,
         le=1_000,
-        description="a pass that follows a pass of several requests (concurrent "
-        "clients) waits until as many requests are queued, this long at most: fewer, "
-        "fuller passes under load; a request scored alone is never followed by a "
-        "wait; 0: never",
+        description="under load (a pass of the last second held several requests) a "
+        "pass waits until as many requests are queued as the largest of them held, "
+        "this long at most: fewer, fuller passes, and a cohort split by a late "
+        "request joins up again; without concurrent clients no pass waits; 0: never",
     )
     keepalive_requests: int | None = Field(
         None,

@@ -15,18 +15,23 @@ is scored alone, so that an error reaches only the request that caused it.
 
 Under steady load the requests fall into cohorts: while one cohort is scored, the
 clients of the previous one read their answers and send their next requests, which
-arrive just after the next pass has started without them. A pass that follows a
-shared pass (the sign of concurrent clients) therefore waits until as many requests
-are queued as that pass held, for a few milliseconds at most (``wait``): fewer,
-fuller passes. A pass of one request is never followed by a wait (so a lone client
-waits once at most, after the others stopped), nor is a pass that left requests
-queued (they had arrived: nothing more is on its way for them).
+arrive just after the next pass has started without them. A pass therefore waits
+until as many requests are queued as the largest pass of the last second held (the
+clients that are sending), for a few milliseconds at most (``wait``): fewer, fuller
+passes, and a cohort that split when one of its requests came late joins up again at
+the next pass rather than staying two half cohorts that each wait for the other's
+pass. A pass never waits when no pass of the last second held several requests (a
+lone client waits only in the second after the others stopped), nor when the pass
+before it left requests queued (they had arrived: nothing more is on its way for
+them).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -87,25 +92,31 @@ class Coalescer(Generic[Answer]):
         Leads in one pass at most (a larger request is scored alone); 1 scores every
         request alone.
     wait : float
-        Seconds at most a pass waits before it starts, when the pass before it held
-        several requests, for as many requests as that pass held (0: never).
+        Seconds at most a pass waits before it starts for as many requests as the
+        largest pass of the last ``memory`` seconds held (0: never).
+    memory : float
+        Seconds a pass's size is remembered (the cohort a pass waits for).
     """
 
     def __init__(
-        self, score_many: ScoreMany, max_leads: int, wait: float = 0.0
+        self,
+        score_many: ScoreMany,
+        max_leads: int,
+        wait: float = 0.0,
+        memory: float = 1.0,
     ) -> None:
         self._score_many = score_many
         self._max_leads = max_leads
         self._wait = wait
+        self._memory = memory
+        self._recent: collections.deque[tuple[float, int]] = collections.deque()
         self._queue: list[_Request] = []
         self._queue_lock = threading.Lock()
         self._arrived = threading.Condition(self._queue_lock)
         self._busy = threading.Lock()
-        #: passes run so far, the largest number of requests one of them held, and
-        #: the number the last one held
+        #: passes run so far, and the largest number of requests one of them held
         self.passes = 0
         self.largest_pass = 0
-        self.last_pass = 0
         self._left_queued = False  # the last pass left requests in the queue
 
     def score(self, tables: Tables, as_of: pd.Timestamp) -> Answer:
@@ -122,20 +133,21 @@ class Coalescer(Generic[Answer]):
                 if request.answer.done():  # a pass run by another request took it
                     break
                 with self._queue_lock:
-                    if self._cohort_on_its_way():
-                        self._arrived.wait_for(self._cohort_queued, self._wait)
+                    cohort = self._cohort()
+                    if cohort > 1 and self._wait > 0 and not self._left_queued:
+                        self._arrived.wait_for(
+                            lambda n=cohort: len(self._queue) >= n, self._wait
+                        )
                     group = self._take()
                 self._run(group)
         return request.answer.result()
 
-    def _cohort_on_its_way(self) -> bool:
-        """Whether the next pass waits for more requests: the last pass held several
-        (concurrent clients) and left none queued (those queued now are new)."""
-        return self._wait > 0 and self.last_pass > 1 and not self._left_queued
-
-    def _cohort_queued(self) -> bool:
-        """As many requests are queued as the last pass held (queue lock held)."""
-        return len(self._queue) >= self.last_pass
+    def _cohort(self) -> int:
+        """Requests the largest pass of the last ``memory`` seconds held."""
+        oldest = time.monotonic() - self._memory
+        while self._recent and self._recent[0][0] < oldest:
+            self._recent.popleft()
+        return max((size for _, size in self._recent), default=0)
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -161,7 +173,7 @@ class Coalescer(Generic[Answer]):
     def _run(self, group: list[_Request]) -> None:
         self.passes += 1
         self.largest_pass = max(self.largest_pass, len(group))
-        self.last_pass = len(group)
+        self._recent.append((time.monotonic(), len(group)))
         try:
             answers = self._score_many([r.tables for r in group], group[0].as_of)
         except Exception as exc:
