@@ -20,8 +20,9 @@ Rows are processed ``chunk_rows`` at a time, which bounds the memory of step 1.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,8 @@ class Explanation:
 
     Attributes
     ----------
+    rows : DataFrame
+        The explained feature rows.
     keys : DataFrame
         ``lead_id`` and ``as_of`` of the rows (those present), index of the rows.
     groups, families : list of str
@@ -62,9 +65,11 @@ class Explanation:
         Kept reasons (:data:`REASON_COLUMNS`): ``row`` (position), ``feature``,
         ``family``, ``value``, ``points`` (exact), ``shown`` (rounded for display),
         ``text``; per row, ``base`` plus their ``points`` equals ``score``.
+    reason_columns : dict of arrays
+        The same reasons, column by column (no frame to build).
     """
 
-    keys: pd.DataFrame
+    rows: pd.DataFrame = field(repr=False)
     groups: list[str]
     families: list[str]
     logodds: np.ndarray
@@ -74,7 +79,15 @@ class Explanation:
     base_logodds: float
     contributions: np.ndarray
     points: np.ndarray
-    reasons: pd.DataFrame
+    reason_columns: dict[str, np.ndarray]
+
+    @functools.cached_property
+    def keys(self) -> pd.DataFrame:
+        return self.rows.loc[:, [c for c in KEY_COLUMNS if c in self.rows.columns]]
+
+    @functools.cached_property
+    def reasons(self) -> pd.DataFrame:
+        return pd.DataFrame(self.reason_columns, columns=list(REASON_COLUMNS))
 
     def family_points(self) -> pd.DataFrame:
         """``fit_points``, ``engagement_points``, ``qualification_points`` per row."""
@@ -177,9 +190,8 @@ class Explainer:
             for at in range(0, max(len(rows), 1), size)
         ]
         first = parts[0]
-        keys = [c for c in KEY_COLUMNS if c in rows.columns]
         return Explanation(
-            keys=rows.loc[:, keys],
+            rows=rows,
             groups=self.grouping.names,
             families=list(self.grouping.families),
             logodds=np.concatenate([p["logodds"] for p in parts]),
@@ -189,10 +201,13 @@ class Explainer:
             base_logodds=first["base_logodds"],
             contributions=np.concatenate([p["contributions"] for p in parts]),
             points=np.concatenate([p["points"] for p in parts]),
-            reasons=(
+            reason_columns=(
                 first["reasons"]
                 if len(parts) == 1
-                else pd.concat([p["reasons"] for p in parts], ignore_index=True)
+                else {
+                    name: np.concatenate([p["reasons"][name] for p in parts])
+                    for name in REASON_COLUMNS
+                }
             ),
         )
 
@@ -235,8 +250,9 @@ class Explainer:
 
     def _reasons(
         self, rows: pd.DataFrame, points: np.ndarray, score: np.ndarray, base: float
-    ) -> pd.DataFrame:
-        """The kept reasons of each row, their displayed points and sentences."""
+    ) -> dict[str, np.ndarray]:
+        """The kept reasons of each row, their displayed points and sentences
+        (:data:`REASON_COLUMNS`)."""
         r, g, section, rank = _top(
             points, self.config.top_reasons, self.config.min_points
         )
@@ -278,7 +294,7 @@ class Explainer:
         section = np.concatenate([section, np.full(len(rr), 2)])
         rank = np.concatenate([rank, [FAMILIES.index(f) for f in rest_fam]])
         order = np.lexsort((rank.astype(int), section, all_rows))
-        return pd.DataFrame({name: columns[name][order] for name in REASON_COLUMNS})
+        return {name: columns[name][order] for name in REASON_COLUMNS}
 
 
 def _top(

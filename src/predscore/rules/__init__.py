@@ -9,6 +9,8 @@ Public API
 ``score_rules(features, config) -> DataFrame``
     Per row: ``rule_points``, ``rule_route``, ``eliminated_by``, ``mql``, ``sql``,
     ``tier``, ``rule_reasons`` (list of ``{feature, value, points, text}``).
+``rule_columns(features, config) -> dict``
+    The same columns as arrays, without a frame (what a scorer reads).
 ``RuleScorer(config=...)``
     The same behind a scikit-learn-like ``fit`` / ``score`` / ``transform``.
 ``evaluate_rules(features, config) -> RuleEvaluation``
@@ -16,7 +18,13 @@ Public API
     on labelled rows.
 """
 
-from predscore.rules.baseline import RULE_COLUMNS, RuleScorer, score_rules, temperature
+from predscore.rules.baseline import (
+    RULE_COLUMNS,
+    RuleScorer,
+    rule_columns,
+    score_rules,
+    temperature,
+)
 from predscore.rules.diagnostics import RuleEvaluation, evaluate_rules
 
 __all__ = [
@@ -24,6 +32,7 @@ __all__ = [
     "RuleEvaluation",
     "RuleScorer",
     "evaluate_rules",
+    "rule_columns",
     "score_rules",
     "temperature",
 ]

@@ -21,7 +21,7 @@ from predscore.config import EliminatoryCriterion, PointRule, RulesConfig
 from predscore.rules.conditions import check_features, condition_mask
 from predscore.rules.reasons import Fired, collect_reasons, fired_reasons
 
-__all__ = ["RULE_COLUMNS", "RuleScorer", "score_rules", "temperature"]
+__all__ = ["RULE_COLUMNS", "RuleScorer", "rule_columns", "score_rules", "temperature"]
 
 RULE_COLUMNS = (
     "rule_points",
@@ -58,6 +58,21 @@ def score_rules(features: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
         When a rule reads a feature the frame lacks, or compares it with a value of
         the wrong type; the message names the rule and the feature.
     """
+    columns = {
+        **{k: features[k] for k in _KEYS if k in features.columns},
+        **rule_columns(features, config),
+    }
+    columns["eliminated_by"] = pd.Series(
+        columns["eliminated_by"], index=features.index, dtype=object
+    )
+    return pd.DataFrame(columns, index=features.index)
+
+
+def rule_columns(
+    features: pd.DataFrame, config: RulesConfig
+) -> dict[str, np.ndarray | list]:
+    """:func:`score_rules`' :data:`RULE_COLUMNS` as arrays in row order
+    (``rule_reasons`` a list), without a frame to build: what a scorer reads."""
     n_rows = len(features)
     eliminated_by, elim_parts = _apply_eliminatory(features, config.eliminatory)
     points, point_parts = _apply_points(
@@ -65,21 +80,19 @@ def score_rules(features: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
     )
     kept = pd.isna(eliminated_by)
     thresholds = config.thresholds
-    columns = {
-        **{k: features[k] for k in _KEYS if k in features.columns},
+    return {
         "rule_points": points,
         "rule_route": np.where(
             ~kept,
             "disqualify",
             np.where(points >= thresholds.meeting, "meeting", "nurture"),
         ),
-        "eliminated_by": pd.Series(eliminated_by, index=features.index, dtype=object),
+        "eliminated_by": eliminated_by,
         "mql": kept & (points >= thresholds.mql),
         "sql": kept & (points >= thresholds.sql),
         "tier": np.where(kept, temperature(features, config), "cold"),
         "rule_reasons": collect_reasons([*elim_parts, *point_parts], n_rows),
     }
-    return pd.DataFrame(columns, index=features.index)
 
 
 def _apply_eliminatory(

@@ -48,7 +48,7 @@ from predscore.errors import DataValidationError, ModelError
 from predscore.explain import NUMBER_COLUMNS, Explainer, route_leads
 from predscore.features import feature_specs
 from predscore.model import ModelBundle
-from predscore.rules import score_rules, temperature
+from predscore.rules import rule_columns, temperature
 
 __all__ = [
     "REASON_TYPE",
@@ -341,20 +341,20 @@ class Scorer:
             rows = rows.reset_index(drop=True)
         if self.bundle is not None and self.bundle.segments is not None:
             return self._by_segment(rows, reasons)
-        ruled = score_rules(rows, self.rules)
-        eliminated = ruled["eliminated_by"].to_numpy(dtype=object)
+        ruled = rule_columns(rows, self.rules)
+        eliminated = ruled["eliminated_by"]
         columns: dict[str, pa.Array] = {
             "lead_id": pa.array(rows["lead_id"].astype(str).to_numpy(), pa.string()),
             "as_of": pa.array(rows["as_of"], _UTC),
-            "tier": pa.array(ruled["tier"].to_numpy(dtype=object), pa.string()),
-            "rule_points": pa.array(ruled["rule_points"].to_numpy(float)),
-            "rule_route": pa.array(ruled["rule_route"].to_numpy(dtype=object)),
+            "tier": pa.array(ruled["tier"], pa.string()),
+            "rule_points": pa.array(ruled["rule_points"], pa.float64()),
+            "rule_route": pa.array(ruled["rule_route"], pa.string()),
             "eliminated_by": pa.array(eliminated, pa.string()),
             "model_version": pa.array([self.model_version] * n, pa.string()),
             "model_segment": _null(n, pa.string()),
         }
         columns["rule_reasons"] = (
-            _rule_reason_lists(ruled["rule_reasons"].tolist())
+            _rule_reason_lists(ruled["rule_reasons"])
             if reasons
             else _null(n, pa.list_(RULE_REASON_TYPE))
         )
@@ -421,9 +421,9 @@ class Scorer:
             for segment in self.bundle.models()
         }
 
-    def _rules_mode(self, ruled: pd.DataFrame, n: int) -> dict[str, pa.Array]:
+    def _rules_mode(self, ruled: dict, n: int) -> dict[str, pa.Array]:
         out = {k: _null(n, pa.float64()) for k in _NUMBERS}
-        out["route"] = pa.array(ruled["rule_route"].to_numpy(dtype=object), pa.string())
+        out["route"] = pa.array(ruled["rule_route"], pa.string())
         out["grid"] = _null(n, pa.string())
         out["reasons"] = _null(n, pa.list_(REASON_TYPE))
         return out
@@ -448,16 +448,16 @@ class Scorer:
     def _explained(self, rows: pd.DataFrame, eliminated: np.ndarray) -> dict:
         explanation = self._explainer.explain(rows)
         summary = explanation.summary_arrays(self.explain)
-        long = explanation.reasons
+        long = explanation.reason_columns
         n = len(rows)
         reasons = _lists(
-            long["row"].to_numpy(),
+            long["row"],
             {
-                "feature": long["feature"].to_numpy(dtype=object),
-                "family": long["family"].to_numpy(dtype=object),
-                "value": [_text(v) for v in long["value"].to_numpy(dtype=object)],
-                "points": long["points"].to_numpy(dtype=float),
-                "text": long["text"].to_numpy(dtype=object),
+                "feature": long["feature"],
+                "family": long["family"],
+                "value": [_text(v) for v in long["value"]],
+                "points": long["points"],
+                "text": long["text"],
             },
             n,
             REASON_TYPE,
