@@ -150,8 +150,8 @@ def _apply_points(
 
 def _floats(column: pd.Series) -> np.ndarray:
     """A column as floats, NaN where missing."""
-    if column.dtype.kind in "biuf":  # numpy numbers: no missing marker to convert
-        return np.asarray(column, dtype=float)
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
+        return column.to_numpy(dtype=float)  # numpy numbers: no missing marker
     return column.to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -159,7 +159,11 @@ def _values_at(features: pd.DataFrame, feature: str, rows: np.ndarray) -> np.nda
     """The values of ``feature`` at ``rows`` (read only when a rule fired)."""
     if not len(rows):
         return np.empty(0, dtype=object)
-    return features[feature].to_numpy(dtype=object)[rows]
+    column = features[feature]
+    if isinstance(column.dtype, pd.CategoricalDtype):  # levels at the rows' codes
+        levels = np.append(np.asarray(column.array.categories, dtype=object), np.nan)
+        return levels[column.array.codes[rows]]
+    return column.to_numpy(dtype=object)[rows]
 
 
 def _rule_points(

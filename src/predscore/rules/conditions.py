@@ -83,14 +83,22 @@ def condition_mask(frame: Rows, condition: Condition, where: str) -> np.ndarray:
 
 
 def _compare(
-    values: np.ndarray, op: str, value: Any, feature: str, where: str
+    values: np.ndarray,
+    op: str,
+    value: Any,
+    feature: str,
+    where: str,
+    distinct: bool = False,
 ) -> np.ndarray:
-    """``values op value`` per element (missing values: anything, masked later)."""
+    """``values op value`` per element (missing values: anything, masked later);
+    ``distinct``: no value occurs twice (a categorical's levels)."""
     try:
         if op in ("in", "not_in"):
             if values.dtype.kind in "iuf":  # numbers: only the numbers listed match
                 numbers = [v for v in value if isinstance(v, int | float)]
                 hit = np.isin(values, np.asarray(numbers, dtype=float))
+            elif distinct:
+                hit = np.asarray([any(u == v for v in value) for u in values], bool)
             else:  # each distinct value tested once, by equality
                 codes, uniques = pd.factorize(values, use_na_sentinel=True)
                 member = [any(u == v for v in value) for u in list(uniques)]
@@ -153,7 +161,8 @@ def _leaf_mask(frame: Rows, condition: Condition, where: str) -> np.ndarray:
         if op in ("is_null", "not_null"):
             return ~present if op == "is_null" else present
         levels = np.asarray(column.array.categories.tolist(), dtype=object)
-        hit = np.append(_compare(levels, op, value, feature, where), False)[codes]
+        hit = _compare(levels, op, value, feature, where, distinct=True)
+        hit = np.append(hit, False)[codes]
         return hit & present
     if isinstance(column, pd.Series) and pd.api.types.is_datetime64_any_dtype(
         column.dtype
