@@ -52,12 +52,30 @@ def _codes(column: pd.Series, levels: list[str]) -> np.ndarray:
     """Codes of ``column`` among ``levels``; an unseen level or a missing value: -1."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         # the column's own categories looked up once, not each row's value
-        position = {level: i for i, level in enumerate(levels)}
-        names = column.array.categories.tolist()
-        lookup = np.array([position.get(str(n), -1) for n in names] + [-1])
-        return lookup[column.array.codes]  # code -1 (missing) → lookup[-1]
+        return _lookup(column.dtype, levels)[column.array.codes]
     values = column.astype("string").astype(object)
     return pd.Categorical(values.where(values.isin(levels)), categories=levels).codes
+
+
+#: The last lookups of a column's categories among a model's levels, by identity of
+#: the two (the objects are kept, so their ids cannot be reused meanwhile): a server
+#: reads columns of the same few dtypes, with the same model, pass after pass.
+_LOOKUPS: dict[tuple[int, int], tuple[pd.CategoricalDtype, list, np.ndarray]] = {}
+
+
+def _lookup(dtype: pd.CategoricalDtype, levels: list[str]) -> np.ndarray:
+    """The code among ``levels`` of each of ``dtype``'s categories, then -1 (the
+    code of a missing value, -1, reads the last entry)."""
+    key = (id(dtype), id(levels))
+    known = _LOOKUPS.get(key)
+    if known is None or known[0] is not dtype or known[1] is not levels:
+        position = {level: i for i, level in enumerate(levels)}
+        names = dtype.categories.tolist()
+        lookup = np.array([position.get(str(n), -1) for n in names] + [-1])
+        if len(_LOOKUPS) >= 1_024:
+            _LOOKUPS.clear()
+        known = _LOOKUPS[key] = (dtype, levels, lookup)
+    return known[2]
 
 
 #: Frames of at most this many rows are converted in one piece (a copy that costs
@@ -71,19 +89,24 @@ def _small_block(
     categories: dict[str, list[str]],
     out: np.ndarray,
 ) -> None:
-    """:func:`feature_matrix` of a small frame, written into ``out``."""
-    numeric = [i for i, c in enumerate(features) if c not in categories]
-    columns = frame[[features[i] for i in numeric]]
-    plain = columns.select_dtypes(exclude="number").columns
-    if len(plain):  # text that should hold numbers: parsed (or refused) as below
-        columns = columns.assign(
-            **{c: pd.to_numeric(columns[c], errors="raise") for c in plain}
-        )
-    out[:, numeric] = columns.to_numpy(dtype=np.float32, na_value=np.nan)
+    """:func:`feature_matrix` of a small frame, written into ``out``: its number
+    columns converted in one piece, each categorical by its codes."""
+    numbers = frame.select_dtypes(include="number")
+    at = {c: j for j, c in enumerate(numbers.columns.tolist())}
+    taken, given = [], []
     for i, c in enumerate(features):
         if c in categories:
             codes = _codes(frame[c], categories[c])
             out[:, i] = np.where(codes < 0, np.nan, codes)
+        elif c in at:
+            taken.append(at[c])
+            given.append(i)
+        else:  # text that should hold numbers (or flags): parsed, or refused
+            values = pd.to_numeric(frame[c], errors="raise")
+            out[:, i] = values.to_numpy(dtype=np.float32, na_value=np.nan)
+    if taken:
+        values = numbers.to_numpy(dtype=np.float32, na_value=np.nan)
+        out[:, given] = values[:, taken]
 
 
 def feature_matrix(
@@ -100,8 +123,9 @@ def feature_matrix(
     """
     frames = [frames] if isinstance(frames, pd.DataFrame) else list(frames)
     for frame in frames:
-        missing = [c for c in features if c not in frame.columns]
+        missing = set(features).difference(frame.columns.tolist())
         if missing:
+            missing = [c for c in features if c in missing]
             raise DataValidationError(
                 f"feature rows lack {len(missing)} column(s) the model was trained "
                 f"on: {missing[:10]}{' ...' if len(missing) > 10 else ''}; build them "
