@@ -36,6 +36,8 @@ _LOG = logging.getLogger(__name__)
 #: sentences written; beyond, pandas groups the distinct combinations of values
 #: first (a batch repeats itself), each then written once and spread.
 _FEW = 2_048
+#: Points formatted one by one up to this many (beyond, each distinct value once).
+_FEW_POINTS = 16
 #: ICP bands usable in templates and conditions: band name → ICP range attribute.
 _BANDS = {"employees": "employees", "annual_revenue": "annual_revenue"}
 
@@ -59,12 +61,16 @@ def display_value(value: object) -> object:
 
 def format_points(shown: np.ndarray, decimals: int, minus: str) -> np.ndarray:
     """Signed text of displayed points: ``+9``, ``−12`` (``minus`` sign), ``0``."""
-    # few distinct values (rounded points): format each once
-    distinct, inverse = np.unique(np.asarray(shown, dtype=float), return_inverse=True)
-    texts = [
-        f"{'+' if v > 0 else minus if v < 0 else ''}{abs(v):.{decimals}f}"
-        for v in distinct.tolist()
-    ]
+
+    def signed(v: float) -> str:
+        return f"{'+' if v > 0 else minus if v < 0 else ''}{abs(v):.{decimals}f}"
+
+    values = np.asarray(shown, dtype=float)
+    if len(values) <= _FEW_POINTS:  # a few reasons: formatted as they come
+        return np.asarray([signed(v) for v in values.tolist()], dtype=object)
+    # many (rounded points, few distinct values): each distinct value formatted once
+    distinct, inverse = np.unique(values, return_inverse=True)
+    texts = [signed(v) for v in distinct.tolist()]
     return np.asarray(texts, dtype=object)[inverse.reshape(-1)]
 
 

@@ -118,6 +118,16 @@ def _values(column: Column, category: bool) -> np.ndarray | ExtensionArray:
 
 def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     """Text as a categorical of sorted categories (:func:`_as_category`)."""
+    if len(column) <= _FEW_VALUES:  # a few leads: codes straight from Python
+        values = column.to_pylist()
+        levels = sorted({str(v) for v in values if v is not None})
+        position = {level: i for i, level in enumerate(levels)}
+        codes = [-1 if v is None else position[str(v)] for v in values]
+        return pd.Categorical.from_codes(
+            np.array(codes, dtype=np.int32),
+            dtype=_cached_dtype_of(tuple(levels)),
+            validate=False,
+        )
     encoded = _as_category(column)
     levels = tuple(encoded.dictionary.to_pylist())
     return pd.Categorical.from_codes(
