@@ -47,14 +47,16 @@ class Recorder:
         return [(ls, as_of, len(self.passes)) for ls in leads]
 
 
-def _submit_while_busy(coalescer, recorder, requests):
-    """Submit a first request, then ``requests`` while its pass is running."""
+def _submit_while_busy(coalescer, recorder, requests, hold=0.0):
+    """Submit a first request, then ``requests`` while its pass is running (for
+    ``hold`` seconds at least)."""
     with ThreadPoolExecutor(len(requests) + 1) as pool:
         first = pool.submit(coalescer.score, _tables(["L-first"]), AS_OF)
         assert recorder.first_started.wait(10)
         waiting = [pool.submit(coalescer.score, t, a) for t, a in requests]
         while len(coalescer._queue) < len(requests):  # all queued behind the pass
             time.sleep(0.01)
+        time.sleep(hold)
         recorder.release.set()
         return first, waiting
 
@@ -124,12 +126,15 @@ def test_an_error_reaches_only_the_request_that_caused_it() -> None:
     assert recorder.passes[2:] == [[("L-1",)], [("L-bad",)], [("L-2",)]]
 
 
-def _shared_pass_of_three(wait: float, memory: float) -> tuple[Coalescer, Recorder]:
-    """A coalescer whose second pass held three requests."""
+def _shared_pass_of_three(
+    wait: float, memory: float, busy: float = 0.0, hold: float = 0.0
+) -> tuple[Coalescer, Recorder]:
+    """A coalescer whose second pass held three requests (its first pass lasting
+    ``hold`` seconds at least)."""
     recorder = Recorder()
-    coalescer = Coalescer(recorder, max_leads=64, wait=wait, memory=memory)
+    coalescer = Coalescer(recorder, max_leads=64, wait=wait, memory=memory, busy=busy)
     requests = [(_tables([f"L-{k}"]), AS_OF) for k in range(3)]
-    _, waiting = _submit_while_busy(coalescer, recorder, requests)
+    _, waiting = _submit_while_busy(coalescer, recorder, requests, hold)
     assert [f.result()[2] for f in waiting] == [2, 2, 2]
     return coalescer, recorder
 
@@ -176,6 +181,17 @@ def test_a_wait_has_a_bound_and_a_lone_client_stops_waiting() -> None:
     started = time.perf_counter()
     assert coalescer.score(_tables(["L-y"]), AS_OF)[2] == 4
     assert time.perf_counter() - started < 0.2
+
+
+def test_a_pass_waits_only_when_the_scorer_was_busy() -> None:
+    """Passes that took 0.4 s of the last second: a lone request after a shared
+    pass waits for its cohort when that is ``busy`` enough (0.2 of the time), not
+    when the scorer had time to spare (0.9 asked): a wait would only delay it."""
+    for busy, waits in ((0.2, True), (0.9, False)):
+        coalescer, _ = _shared_pass_of_three(wait=0.3, memory=1.0, busy=busy, hold=0.4)
+        started = time.perf_counter()
+        assert coalescer.score(_tables(["L-x"]), AS_OF)[2] == 3
+        assert (time.perf_counter() - started >= 0.3) == waits
 
 
 def test_a_request_passed_over_by_a_shared_pass_is_not_kept_waiting() -> None:

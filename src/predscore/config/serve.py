@@ -63,13 +63,14 @@ class ServeConfig(_Section):
         "its own answer); 1 scores every request alone",
     )
     coalesce_wait_ms: float = Field(
-        10.0,
+        20.0,
         ge=0,
         le=1_000,
-        description="under load (a pass of the last second held several requests) a "
-        "pass waits until as many requests are queued as the largest of them held, "
-        "this long at most: fewer, fuller passes, and a cohort split by a late "
-        "request joins up again; without concurrent clients no pass waits; 0: never",
+        description="under load (passes took half of the last second or more, and "
+        "one of them held several requests) a pass waits until as many requests are "
+        "queued as the largest of them held, this long at most: fewer, fuller "
+        "passes, and a cohort split by a late request joins up again; a scorer with "
+        "time to spare never waits; 0: never",
     )
     keepalive_requests: int | None = Field(
         None,

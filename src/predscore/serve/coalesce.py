@@ -15,15 +15,16 @@ is scored alone, so that an error reaches only the request that caused it.
 
 Under steady load the requests fall into cohorts: while one cohort is scored, the
 clients of the previous one read their answers and send their next requests, which
-arrive just after the next pass has started without them. A pass therefore waits
-until as many requests are queued as the largest pass of the last second held (the
-clients that are sending), for a few milliseconds at most (``wait``): fewer, fuller
-passes, and a cohort that split when one of its requests came late joins up again at
-the next pass rather than staying two half cohorts that each wait for the other's
-pass. A pass never waits when no pass of the last second held several requests (a
-lone client waits only in the second after the others stopped), nor when the pass
-before it left requests queued (they had arrived: nothing more is on its way for
-them).
+arrive just after the next pass has started without them. When the scorer is busy
+(passes took ``busy`` of the last second or more), a pass therefore waits until as
+many requests are queued as the largest pass of the last second held (the clients
+that are sending), for a few milliseconds at most (``wait``): fewer, fuller passes,
+and a cohort that split when one of its requests came late joins up again at the
+next pass rather than staying two half cohorts that each wait for the other's pass.
+A pass never waits when the scorer has time to spare (requests arriving apart would
+only be delayed), when no pass of the last second held several requests (a lone
+client), nor when the pass before it left requests queued (they had arrived: nothing
+more is on its way for them).
 """
 
 from __future__ import annotations
@@ -95,7 +96,11 @@ class Coalescer(Generic[Answer]):
         Seconds at most a pass waits before it starts for as many requests as the
         largest pass of the last ``memory`` seconds held (0: never).
     memory : float
-        Seconds a pass's size is remembered (the cohort a pass waits for).
+        Seconds a pass is remembered (its size, its time).
+    busy : float
+        A pass waits only when passes took at least this share of the last
+        ``memory`` seconds: below, the scorer has time to spare and a wait would only
+        delay the requests.
     """
 
     def __init__(
@@ -104,12 +109,15 @@ class Coalescer(Generic[Answer]):
         max_leads: int,
         wait: float = 0.0,
         memory: float = 1.0,
+        busy: float = 0.5,
     ) -> None:
         self._score_many = score_many
         self._max_leads = max_leads
         self._wait = wait
         self._memory = memory
-        self._recent: collections.deque[tuple[float, int]] = collections.deque()
+        self._busy_share = busy
+        #: (end, size, seconds) of the passes of the last ``memory`` seconds
+        self._recent: collections.deque[tuple[float, int, float]] = collections.deque()
         self._queue: list[_Request] = []
         self._queue_lock = threading.Lock()
         self._arrived = threading.Condition(self._queue_lock)
@@ -143,11 +151,15 @@ class Coalescer(Generic[Answer]):
         return request.answer.result()
 
     def _cohort(self) -> int:
-        """Requests the largest pass of the last ``memory`` seconds held."""
+        """Requests the largest pass of the last ``memory`` seconds held; 0 when
+        the passes took less than ``busy`` of that time."""
         oldest = time.monotonic() - self._memory
         while self._recent and self._recent[0][0] < oldest:
             self._recent.popleft()
-        return max((size for _, size in self._recent), default=0)
+        busy = sum(took for _, _, took in self._recent)
+        if not self._recent or busy < self._busy_share * self._memory:
+            return 0
+        return max(size for _, size, _ in self._recent)
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -170,18 +182,24 @@ class Coalescer(Generic[Answer]):
         self._left_queued = bool(self._queue)
         return group
 
+    def _remember(self, started: float, size: int) -> None:
+        ended = time.monotonic()
+        self._recent.append((ended, size, ended - started))
+
     def _run(self, group: list[_Request]) -> None:
         self.passes += 1
         self.largest_pass = max(self.largest_pass, len(group))
-        self._recent.append((time.monotonic(), len(group)))
+        started = time.monotonic()
         try:
             answers = self._score_many([r.tables for r in group], group[0].as_of)
         except Exception as exc:
+            self._remember(started, len(group))
             if len(group) == 1:
                 group[0].answer.set_exception(exc)
                 return
             for request in group:  # the error reaches only the request causing it
                 self._run([request])
             return
+        self._remember(started, len(group))
         for request, answer in zip(group, answers, strict=True):
             request.answer.set_result(answer)
