@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
+
+import pytest
 
 from predscore.serve.balance import ConnectionBalance
 
@@ -21,23 +24,35 @@ def _pair(folder: Path, clock: _Clock) -> tuple[ConnectionBalance, ConnectionBal
     )
 
 
-def test_the_crowded_worker_moves_connections_until_the_counts_are_even(
-    tmp_path: Path,
-) -> None:
+def _simulate(folder: Path, seed: int, seconds: float) -> tuple[list, list]:
+    """Eight keep-alive clients, all accepted by the first of two workers, each
+    sending a request every 10 ms; a closed connection reconnects to a worker drawn
+    at random (the kernel's choice). The split of the clients after each round, and
+    the times of the closes."""
     clock = _Clock()
-    a, b = _pair(tmp_path, clock)
-    # six connections reach a at once: with no other count known, a holds more than
-    # its share from the second one, closes it, then waits for the counts to show it
-    assert [a.answered(("a", i)) for i in range(6)] == [False, True] + [False] * 4
-    assert [b.answered(("b", i)) for i in range(2)] == [False, False]
-    clock.now += 0.25
-    assert a.answered(("a", 0))  # a holds 5 of 7: one more goes
-    assert not any(a.answered(("a", i)) for i in (2, 3, 4, 5))  # calm
-    for _ in range(4):  # both answer on; the two moved connections reached b
-        clock.now += 0.11
-        assert not any(b.answered(c) for c in [("b", 0), ("b", 1), ("a", 1), ("a", 0)])
-        assert not any(a.answered(("a", i)) for i in (2, 3, 4, 5))
-    assert [a.closed, b.closed] == [2, 0]
+    workers = _pair(folder, clock)
+    draw = random.Random(seed)
+    on = [0] * 8  # each client's worker
+    serial = [0] * 8  # each client's connection (a new one after each close)
+    splits, closes = [], []
+    for _ in range(round(seconds / 0.01)):
+        clock.now += 0.01
+        for client in range(8):
+            if workers[on[client]].answered((client, serial[client])):
+                closes.append(clock.now - 1_000.0)
+                serial[client] += 1
+                on[client] = draw.randrange(2)
+        splits.append(sorted([on.count(0), on.count(1)]))
+    return splits, closes
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_crowded_connections_spread_evenly_and_stay(tmp_path: Path, seed: int) -> None:
+    splits, closes = _simulate(tmp_path, seed, seconds=5.0)
+    settled = next(i for i, split in enumerate(splits) if split == [4, 4])
+    assert settled * 0.01 < 2.0  # within two seconds
+    assert all(split == [4, 4] for split in splits[settled:])  # and no move after
+    assert len(closes) <= 12
 
 
 def test_a_worker_without_a_recent_count_holds_none(tmp_path: Path) -> None:

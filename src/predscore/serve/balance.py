@@ -8,10 +8,11 @@ other has time to spare. :class:`ConnectionBalance` lets the workers even it out
 each counts its active connections (those answered within the last ``idle``
 seconds), writes the count to its own file in a folder the workers share and reads
 the others'; a worker that holds more than its share of all active connections
-(``ceil(total / workers)``) closes the connection it has just answered
-(``Connection: close``), one at a time with the counts refreshed in between, and the
-client reconnects to whichever worker accepts. A worker without a recent count
-(idle, or gone) counts as holding none.
+(``ceil(total / workers)``) closes the connections it answers next
+(``Connection: close``) until it holds its share of that total, then waits for the
+counts to show the moves before it judges again; each client reconnects to whichever
+worker accepts. A worker without a recent count (idle, or gone) counts as holding
+none.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ class ConnectionBalance:
         Seconds after its last answer a connection stops counting as active; a
         count older than this is not read.
     refresh : float
-        Seconds between two exchanges of counts; after a worker closes a connection
-        it closes no other for two of them (the counts must show the move first).
+        Seconds between two exchanges of counts; after a worker has closed the
+        connections it held beyond its share it closes no other for two of them
+        (the counts must show the moves first).
     clock : callable
         Wall-clock seconds, shared by the workers (``time.time``).
     """
@@ -66,6 +68,7 @@ class ConnectionBalance:
         self._others = 0
         self._exchanged = -math.inf
         self._calm_until = -math.inf
+        self._share: int | None = None  # the share being reached by closing
         #: connections this worker closed to even the balance
         self.closed = 0
 
@@ -79,12 +82,18 @@ class ConnectionBalance:
         if now < self._calm_until:
             return False
         mine = len(self._active)
-        if mine <= math.ceil((mine + self._others) / self.workers):
+        if self._share is None:  # the share of the total as counted now: the
+            # connections closed since are not in the others' counts yet
+            self._share = math.ceil((mine + self._others) / self.workers)
+        if mine <= self._share:
+            self._share = None
             return False
         del self._active[connection]
         self.closed += 1
-        self._calm_until = now + 2 * self._refresh
-        self._exchange(now)  # the others see the lower count at once
+        if mine - 1 <= self._share:  # moved enough: wait for the counts to show it
+            self._share = None
+            self._calm_until = now + 2 * self._refresh
+            self._exchange(now)  # the others see the lower count at once
         return True
 
     def forget(self, connection: Hashable) -> None:
