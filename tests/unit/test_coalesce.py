@@ -184,14 +184,25 @@ def test_a_wait_has_a_bound_and_a_lone_client_stops_waiting() -> None:
 
 
 def test_a_pass_waits_only_when_the_scorer_was_busy() -> None:
-    """Passes that took 0.4 s of the last second: a lone request after a shared
+    """Passes that took 0.4 s of the last 0.9 s: a lone request after a shared
     pass waits for its cohort when that is ``busy`` enough (0.2 of the time), not
     when the scorer had time to spare (0.9 asked): a wait would only delay it."""
     for busy, waits in ((0.2, True), (0.9, False)):
         coalescer, _ = _shared_pass_of_three(wait=0.3, memory=1.0, busy=busy, hold=0.4)
+        time.sleep(0.5)
         started = time.perf_counter()
         assert coalescer.score(_tables(["L-x"]), AS_OF)[2] == 3
         assert (time.perf_counter() - started >= 0.3) == waits
+
+
+def test_a_server_just_started_is_busy_for_the_time_it_has_served() -> None:
+    """Busy is the passes' share of the time since the first of them started when
+    that is shorter than ``memory``: a server under load from its start waits for
+    cohorts at once, not after ``memory`` seconds."""
+    coalescer, _ = _shared_pass_of_three(wait=0.3, memory=10.0, busy=0.5, hold=0.4)
+    started = time.perf_counter()
+    assert coalescer.score(_tables(["L-x"]), AS_OF)[2] == 3
+    assert time.perf_counter() - started >= 0.3
 
 
 def test_a_request_passed_over_by_a_shared_pass_is_not_kept_waiting() -> None:

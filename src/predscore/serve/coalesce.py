@@ -152,12 +152,16 @@ class Coalescer(Generic[Answer]):
 
     def _cohort(self) -> int:
         """Requests the largest pass of the last ``memory`` seconds held; 0 when
-        the passes took less than ``busy`` of that time."""
-        oldest = time.monotonic() - self._memory
-        while self._recent and self._recent[0][0] < oldest:
+        the passes took less than ``busy`` of that time (of the time since the
+        first of them started, when that is shorter: a server just started)."""
+        now = time.monotonic()
+        while self._recent and self._recent[0][0] < now - self._memory:
             self._recent.popleft()
-        busy = sum(took for _, _, took in self._recent)
-        if not self._recent or busy < self._busy_share * self._memory:
+        if not self._recent:
+            return 0
+        end, _, took = self._recent[0]
+        window = min(self._memory, now - (end - took))
+        if sum(took for _, _, took in self._recent) < self._busy_share * window:
             return 0
         return max(size for _, size, _ in self._recent)
 
