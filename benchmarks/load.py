@@ -27,12 +27,15 @@ __all__ = ["Level", "Server", "floor_ms", "run_level"]
 
 @dataclass(frozen=True)
 class Level:
-    """One load level: ``clients`` concurrent clients sending ``bodies`` in turn."""
+    """One load level: ``clients`` concurrent clients sending ``bodies`` in turn,
+    first for ``warmup_seconds`` (reported apart: the server's caches filling and
+    its connections spreading over the workers), then measured."""
 
     name: str
     clients: int
     max_requests: int
     max_seconds: float
+    warmup_seconds: float = 0.0
 
 
 def free_port() -> int:
@@ -156,8 +159,6 @@ async def _client_loop(
 async def _level(base: str, token: str, bodies: Sequence[bytes], level: Level) -> dict:
     import httpx2 as httpx
 
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     limits = httpx.Limits(
         max_connections=level.clients, max_keepalive_connections=level.clients
@@ -167,21 +168,37 @@ async def _level(base: str, token: str, bodies: Sequence[bytes], level: Level) -
     ) as client:
         warm = [client.post("/score", content=b) for b in bodies[: 2 * level.clients]]
         await asyncio.gather(*warm)
-        started = time.perf_counter()
-        budget = {"left": level.max_requests, "deadline": started + level.max_seconds}
-        await asyncio.gather(
-            *(
-                _client_loop(client, bodies, k * 7, budget, latencies, statuses)
-                for k in range(level.clients)
-            )
+        warmup = await _phase(
+            client, bodies, level.clients, 1 << 62, level.warmup_seconds
         )
-        elapsed = time.perf_counter() - started
+        measured = await _phase(
+            client, bodies, level.clients, level.max_requests, level.max_seconds
+        )
+    return {"clients": level.clients, **measured, "warmup": warmup}
+
+
+async def _phase(
+    client: object, bodies: Sequence[bytes], clients: int, requests: int, seconds: float
+) -> dict:
+    """``clients`` loops sending ``bodies`` until ``requests`` were sent or
+    ``seconds`` passed; their count, errors, throughput and latencies."""
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    started = time.perf_counter()
+    budget = {"left": requests, "deadline": started + seconds}
+    await asyncio.gather(
+        *(
+            _client_loop(client, bodies, k * 7, budget, latencies, statuses)
+            for k in range(clients)
+        )
+    )
+    elapsed = time.perf_counter() - started
+    if not latencies:
+        return {"requests": 0, "errors": 0, "seconds": elapsed}
     ms = np.array(latencies) * 1000
-    errors = sum(v for k, v in statuses.items() if k != "200")
     return {
-        "clients": level.clients,
         "requests": len(latencies),
-        "errors": errors,
+        "errors": sum(v for k, v in statuses.items() if k != "200"),
         "statuses": statuses,
         "seconds": elapsed,
         "requests_per_s": len(latencies) / elapsed,
