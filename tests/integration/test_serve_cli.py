@@ -192,10 +192,7 @@ def test_serve_with_two_workers_scores_in_each(env: Path, served: Served) -> Non
         with ThreadPoolExecutor(4) as pool:
             responses = list(pool.map(post, range(8)))
         # one keep-alive connection: closed by the server after 20 answers
-        # (keepalive_requests), the client reconnects and goes on; the
-        # one-request connections above count as active for a second
-        # (ConnectionBalance's idle): they have gone by then
-        time.sleep(1.5)
+        # (keepalive_requests), the client reconnects and goes on
         with httpx.Client(base_url=base) as client:
             rotated = [client.get("/healthz") for _ in range(25)]
     assert len(workers) == 2

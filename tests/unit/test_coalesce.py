@@ -205,6 +205,39 @@ def test_a_server_just_started_is_busy_for_the_time_it_has_served() -> None:
     assert time.perf_counter() - started >= 0.3
 
 
+def test_waits_that_do_not_fill_their_pass_stop() -> None:
+    """Requests that arrive apart (independent users, not clients waiting for their
+    answers) never make a cohort: after ten waits that ended at their bound without
+    it, a pass no longer waits (but for one probe in ten)."""
+    coalescer, _ = _shared_pass_of_three(wait=0.2, memory=60.0)
+    took = []
+    for k in range(12):
+        started = time.perf_counter()
+        coalescer.score(_tables([f"L-apart-{k}"]), AS_OF)
+        took.append(time.perf_counter() - started)
+    assert all(t >= 0.2 for t in took[:10])
+    assert all(t < 0.2 for t in took[10:])
+
+
+def test_after_a_pause_a_burst_does_not_make_the_next_request_wait() -> None:
+    """Busy is the passes' share of the last ``memory`` seconds, idle ones
+    included: a burst after a pause is no sign of a busy scorer."""
+
+    def score_many(requests, as_of):
+        time.sleep(0.1)
+        return [None] * len(requests)
+
+    coalescer = Coalescer(score_many, max_leads=64, wait=0.3, memory=1.0, busy=0.5)
+    coalescer.score(_tables(["L-0"]), AS_OF)  # the server's first pass
+    time.sleep(1.5)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda k: coalescer.score(_tables([f"L-{k}"]), AS_OF), "abcd"))
+    assert coalescer.largest_pass >= 2  # the burst shared a pass
+    started = time.perf_counter()
+    coalescer.score(_tables(["L-x"]), AS_OF)
+    assert time.perf_counter() - started < 0.3  # its pass, no wait
+
+
 def test_a_request_passed_over_by_a_shared_pass_is_not_kept_waiting() -> None:
     """A request that could not join a shared pass (another as-of time) was queued
     all along: the next pass takes it at once, without waiting for a cohort."""

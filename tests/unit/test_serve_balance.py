@@ -55,28 +55,76 @@ def test_crowded_connections_spread_evenly_and_stay(tmp_path: Path, seed: int) -
     assert len(closes) <= 12
 
 
+def _tick(worker: ConnectionBalance, connections: list) -> list[bool]:
+    """One answer on each connection; which of them close."""
+    return [worker.answered(c) for c in connections]
+
+
 def test_a_worker_without_a_recent_count_holds_none(tmp_path: Path) -> None:
     clock = _Clock()
     a, b = _pair(tmp_path, clock)
-    b.answered(("b", 0))
-    clock.now += 0.05
-    assert [a.answered(("a", 0)), a.answered(("a", 1))] == [False, False]  # 2 of 3
-    clock.now += 1.5  # b went quiet (its clients left, or it is gone)
-    assert [a.answered(("a", 0)), a.answered(("a", 1))] == [False, True]  # 2 of 2
+    mine = [("a", 0), ("a", 1)]
+    for _ in range(6):  # b holds one, a two of three: a's share
+        assert not any(_tick(b, [("b", 0)]) + _tick(a, mine))
+        clock.now += 0.11
+    moved = 0
+    for _ in range(20):  # b went quiet (its clients left, or it is gone)
+        for connection, closes in zip(list(mine), _tick(a, mine), strict=True):
+            if closes:  # the client reconnects elsewhere
+                mine.remove(connection)
+                moved += 1
+        clock.now += 0.11
+    assert moved == 1  # once b's count is a second old, a holds two of two
 
 
-def test_idle_and_forgotten_connections_count_no_more(tmp_path: Path) -> None:
+def test_a_connection_counts_from_its_second_answer_until_idle(
+    tmp_path: Path,
+) -> None:
     clock = _Clock()
     a, b = _pair(tmp_path, clock)
-    b.answered(("b", 0))
-    clock.now += 0.05
-    assert [a.answered(("a", 0)), a.answered(("a", 1))] == [False, False]
+    for _ in range(3):
+        assert not any(_tick(b, [("b", 0)]) + _tick(a, [("a", 0), ("a", 1)]))
+        clock.now += 0.11
     a.forget(("a", 1))  # closing for another reason (keepalive_requests)
-    assert not a.answered(("a", 2))  # a holds 2 of 3, not 3 of 4
-    clock.now += 1.2  # a's three are idle now
-    b.answered(("b", 0))
-    # counted afresh: 1 of 2, 2 of 3, then 3 of 4 is more than a's share
-    assert [a.answered(("a", i)) for i in (3, 4, 5)] == [False, False, True]
+    for k in range(8):  # one-request connections come and go: none counts
+        assert not any(_tick(b, [("b", 0)]) + _tick(a, [("a", 0), ("once", k)]))
+        clock.now += 0.11
+    for _ in range(8):  # a's second keep-alive connection: 2 of 3, a's share
+        assert not any(_tick(b, [("b", 0)]) + _tick(a, [("a", 0), ("a", 2)]))
+        clock.now += 0.11
+    clock.now += 0.5
+    for _ in range(3):  # ("a", 2) went quiet; after a second it counts no more
+        _tick(b, [("b", 0)])
+        clock.now += 0.3
+    for _ in range(8):  # so a third one leaves a at its share
+        assert not any(_tick(b, [("b", 0)]) + _tick(a, [("a", 0), ("a", 3)]))
+        clock.now += 0.11
+    assert a.closed == 0
+
+
+def test_a_balance_whose_folder_is_gone_stops_and_serves_on(tmp_path: Path) -> None:
+    clock = _Clock()
+    a = ConnectionBalance(tmp_path / "gone", 2, name="a", clock=clock)
+    for _ in range(10):
+        assert not any(_tick(a, [("a", i) for i in range(8)]))
+        clock.now += 0.11
+    assert a.closed == 0
+
+
+def test_balanced_workers_do_not_move_connections_after_a_pause(
+    tmp_path: Path,
+) -> None:
+    """After a pause longer than ``idle``, the first worker to answer again reads a
+    stale count of the other: it waits for the next exchange before it judges."""
+    clock = _Clock()
+    a, b = _pair(tmp_path, clock)
+    for _ in range(3):
+        for _ in range(10):
+            _tick(a, [("a", i) for i in range(4)])
+            _tick(b, [("b", i) for i in range(4)])
+            clock.now += 0.01
+        clock.now += 2.0  # a pause
+    assert a.closed == b.closed == 0
 
 
 def test_a_single_connection_is_never_moved(tmp_path: Path) -> None:

@@ -70,7 +70,8 @@ class ServeConfig(_Section):
         "one of them held several requests) a pass waits until as many requests are "
         "queued as the largest of them held, this long at most: fewer, fuller "
         "passes, and a cohort split by a late request joins up again; a scorer with "
-        "time to spare never waits; 0: never",
+        "time to spare never waits, nor one whose recent waits did not fill their "
+        "pass (requests arriving apart); 0: never",
     )
     keepalive_requests: int | None = Field(
         None,

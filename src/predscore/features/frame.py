@@ -119,10 +119,7 @@ def _values(column: Column, category: bool) -> np.ndarray | ExtensionArray:
 def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     """Text as a categorical of sorted categories (:func:`_as_category`)."""
     if len(column) <= _FEW_VALUES:  # a few leads: codes straight from Python
-        values = column.to_pylist()
-        levels = sorted({str(v) for v in values if v is not None})
-        position = {level: i for i, level in enumerate(levels)}
-        codes = [-1 if v is None else position[str(v)] for v in values]
+        levels, codes = _sorted_codes(column.to_pylist())
         return pd.Categorical.from_codes(
             np.array(codes, dtype=np.int32),
             dtype=_cached_dtype_of(tuple(levels)),
@@ -137,18 +134,22 @@ def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     )
 
 
+def _sorted_codes(values: list) -> tuple[list[str], list[int]]:
+    """The distinct texts of ``values`` sorted, and each value's position among
+    them (-1: missing)."""
+    levels = sorted({str(v) for v in values if v is not None})
+    position = {level: i for i, level in enumerate(levels)}
+    return levels, [-1 if v is None else position[str(v)] for v in values]
+
+
 def _as_category(column: pa.ChunkedArray) -> pa.DictionaryArray:
     """Text as a dictionary with sorted entries (pandas: a categorical with sorted
     categories): the same data gives the same codes."""
     if len(column) <= _FEW_VALUES:  # a few leads: Python's sort is the same order
         # (code points, which UTF-8 bytes sort as) at a fraction of the calls
-        values = column.to_pylist()
-        levels = sorted({str(v) for v in values if v is not None})
-        position = {level: i for i, level in enumerate(levels)}
+        levels, codes = _sorted_codes(column.to_pylist())
         return pa.DictionaryArray.from_arrays(
-            pa.array(
-                [None if v is None else position[str(v)] for v in values], pa.int32()
-            ),
+            pa.array(codes, pa.int32(), mask=np.asarray(codes) < 0),
             pa.array(levels, pa.string()),
         )
     if pa.types.is_dictionary(column.type):

@@ -9,6 +9,8 @@ both, and a category level unseen in training reads as missing in both.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -57,10 +59,10 @@ def _codes(column: pd.Series, levels: list[str]) -> np.ndarray:
     return pd.Categorical(values.where(values.isin(levels)), categories=levels).codes
 
 
-#: The last lookups of a column's categories among a model's levels, by identity of
-#: the two (the objects are kept, so their ids cannot be reused meanwhile): a server
-#: reads columns of the same few dtypes, with the same model, pass after pass.
-_LOOKUPS: dict[tuple[int, int], tuple[pd.CategoricalDtype, list, np.ndarray]] = {}
+#: Lookups of a column's categories among a model's levels, by identity of the two
+#: (the dtype's entry goes with it; the model's levels live as long as the model): a
+#: server reads columns of the same few dtypes, with the same model, pass after pass.
+_LOOKUPS: dict[tuple[int, int], tuple[weakref.ref, list, np.ndarray]] = {}
 
 
 def _lookup(dtype: pd.CategoricalDtype, levels: list[str]) -> np.ndarray:
@@ -68,13 +70,14 @@ def _lookup(dtype: pd.CategoricalDtype, levels: list[str]) -> np.ndarray:
     code of a missing value, -1, reads the last entry)."""
     key = (id(dtype), id(levels))
     known = _LOOKUPS.get(key)
-    if known is None or known[0] is not dtype or known[1] is not levels:
+    if known is None or known[0]() is not dtype or known[1] is not levels:
         position = {level: i for i, level in enumerate(levels)}
         names = dtype.categories.tolist()
         lookup = np.array([position.get(str(n), -1) for n in names] + [-1])
-        if len(_LOOKUPS) >= 1_024:
+        if len(_LOOKUPS) >= 4_096:
             _LOOKUPS.clear()
-        known = _LOOKUPS[key] = (dtype, levels, lookup)
+        gone = weakref.ref(dtype, lambda _, key=key: _LOOKUPS.pop(key, None))
+        known = _LOOKUPS[key] = (gone, levels, lookup)
     return known[2]
 
 
@@ -91,7 +94,7 @@ def _small_block(
 ) -> None:
     """:func:`feature_matrix` of a small frame, written into ``out``: its number
     columns converted in one piece, each categorical by its codes."""
-    numbers = frame.select_dtypes(include="number")
+    numbers = frame.select_dtypes(include="number", exclude="complex")
     at = {c: j for j, c in enumerate(numbers.columns.tolist())}
     taken, given = [], []
     for i, c in enumerate(features):

@@ -161,8 +161,9 @@ def _values_at(features: pd.DataFrame, feature: str, rows: np.ndarray) -> np.nda
         return np.empty(0, dtype=object)
     column = features[feature]
     if isinstance(column.dtype, pd.CategoricalDtype):  # levels at the rows' codes
-        levels = np.append(np.asarray(column.array.categories, dtype=object), np.nan)
-        return levels[column.array.codes[rows]]
+        codes = column.array.codes[rows]
+        if (codes >= 0).all():  # (a missing value reads as its categories' own)
+            return np.asarray(column.array.categories, dtype=object)[codes]
     return column.to_numpy(dtype=object)[rows]
 
 

@@ -17,6 +17,7 @@ none.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -25,9 +26,18 @@ from pathlib import Path
 
 __all__ = ["ConnectionBalance"]
 
+_log = logging.getLogger("predscore.serve")
+
 
 class ConnectionBalance:
     """One worker's side of the balance of connections between workers.
+
+    A connection counts from its second answer (a client that sends one request and
+    hangs up holds nothing: no event tells a server a connection has closed), until
+    it has been ``idle`` seconds without an answer. A worker judges itself crowded
+    only when two exchanges of counts in a row say so (a count read just after a
+    pause may be a second old). When the folder cannot be written or read, the
+    worker stops balancing (logged once) and serves on.
 
     Parameters
     ----------
@@ -45,7 +55,8 @@ class ConnectionBalance:
         connections it held beyond its share it closes no other for two of them
         (the counts must show the moves first).
     clock : callable
-        Wall-clock seconds, shared by the workers (``time.time``).
+        Seconds on a clock every process of the host shares (``time.monotonic``:
+        Linux's ``CLOCK_MONOTONIC``, which the wall clock's steps do not move).
     """
 
     def __init__(
@@ -56,7 +67,7 @@ class ConnectionBalance:
         name: str | None = None,
         idle: float = 1.0,
         refresh: float = 0.1,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.folder = Path(folder)
         self.workers = workers
@@ -64,11 +75,14 @@ class ConnectionBalance:
         self._idle = idle
         self._refresh = refresh
         self._clock = clock
+        self._once: dict[Hashable, float] = {}  # connections answered once
         self._active: dict[Hashable, float] = {}  # connection -> time of last answer
         self._others = 0
         self._exchanged = -math.inf
+        self._crowded_at: float | None = None  # the exchange that first said so
         self._calm_until = -math.inf
         self._share: int | None = None  # the share being reached by closing
+        self._broken = False
         #: connections this worker closed to even the balance
         self.closed = 0
 
@@ -76,15 +90,27 @@ class ConnectionBalance:
         """Count an answer on ``connection``; whether that answer must close it
         (this worker holds more than its share of the active connections)."""
         now = self._clock()
+        if connection not in self._active and connection not in self._once:
+            self._once[connection] = now  # counted from its second answer
+            return False
+        self._once.pop(connection, None)
         self._active[connection] = now
         if now - self._exchanged >= self._refresh:
             self._exchange(now)
-        if now < self._calm_until:
+        if self._broken or now < self._calm_until:
             return False
         mine = len(self._active)
-        if self._share is None:  # the share of the total as counted now: the
-            # connections closed since are not in the others' counts yet
-            self._share = math.ceil((mine + self._others) / self.workers)
+        if self._share is None:
+            share = math.ceil((mine + self._others) / self.workers)
+            if mine <= share:
+                self._crowded_at = None
+                return False
+            if self._crowded_at is None or self._crowded_at == self._exchanged:
+                self._crowded_at = self._exchanged  # to be confirmed by the next
+                return False
+            # the share of the total as counted now: the connections closed from
+            # here on are not in the others' counts yet
+            self._share, self._crowded_at = share, None
         if mine <= self._share:
             self._share = None
             return False
@@ -99,24 +125,33 @@ class ConnectionBalance:
     def forget(self, connection: Hashable) -> None:
         """``connection`` is closing for another reason: it counts no more."""
         self._active.pop(connection, None)
+        self._once.pop(connection, None)
 
     def _exchange(self, now: float) -> None:
         """Forget idle connections, publish this worker's count, read the others'."""
         self._exchanged = now
         oldest = now - self._idle
         self._active = {c: t for c, t in self._active.items() if t >= oldest}
-        self.folder.mkdir(parents=True, exist_ok=True)
-        staged = self._file.with_name(f".{self._file.name}")
-        staged.write_text(f"{len(self._active)} {now!r}")
-        staged.replace(self._file)  # atomic: a reader sees a whole count
-        others = 0
-        for entry in os.scandir(self.folder):
-            if entry.name == self._file.name or entry.name.startswith("."):
-                continue
-            try:
-                count, stamp = Path(entry.path).read_text().split()
-            except (OSError, ValueError):  # gone, or being replaced
-                continue
-            if float(stamp) >= oldest:
-                others += int(count)
+        self._once = {c: t for c, t in self._once.items() if t >= oldest}
+        try:
+            staged = self._file.with_name(f".{self._file.name}")
+            staged.write_text(f"{len(self._active)} {now!r}")
+            staged.replace(self._file)  # atomic: a reader sees a whole count
+            others = 0
+            for entry in os.scandir(self.folder):
+                if entry.name == self._file.name or entry.name.startswith("."):
+                    continue
+                try:
+                    count, stamp = Path(entry.path).read_text().split()
+                except FileNotFoundError:  # its worker is replacing it
+                    continue
+                if float(stamp) >= oldest:
+                    others += int(count)
+        except (OSError, ValueError) as exc:
+            self._broken = True
+            _log.warning(
+                "workers' connection balance off: its folder cannot be used (%s)",
+                type(exc).__name__,
+            )
+            return
         self._others = others

@@ -24,7 +24,9 @@ next pass rather than staying two half cohorts that each wait for the other's pa
 A pass never waits when the scorer has time to spare (requests arriving apart would
 only be delayed), when no pass of the last second held several requests (a lone
 client), nor when the pass before it left requests queued (they had arrived: nothing
-more is on its way for them).
+more is on its way for them); and it stops waiting when most of the last ten waits
+ended at their bound without their cohort (independent users, whose requests arrive
+apart, not clients waiting for their answers), but for one probe in ten.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ import pandas as pd
 import pyarrow as pa
 
 __all__ = ["Coalescer"]
+
+#: Waits remembered to judge whether waiting still fills passes, and one wait in this
+#: many is made even when it did not.
+_WAITS_KEPT = 10
+_PROBE = 10
 
 Answer = TypeVar("Answer")
 Tables = Mapping[str, pa.Table]
@@ -118,6 +125,7 @@ class Coalescer(Generic[Answer]):
         self._busy_share = busy
         #: (end, size, seconds) of the passes of the last ``memory`` seconds
         self._recent: collections.deque[tuple[float, int, float]] = collections.deque()
+        self._first_started: float | None = None
         self._queue: list[_Request] = []
         self._queue_lock = threading.Lock()
         self._arrived = threading.Condition(self._queue_lock)
@@ -126,6 +134,9 @@ class Coalescer(Generic[Answer]):
         self.passes = 0
         self.largest_pass = 0
         self._left_queued = False  # the last pass left requests in the queue
+        #: whether each of the last waits saw its cohort arrive, and waits decided
+        self._filled: collections.deque[bool] = collections.deque(maxlen=_WAITS_KEPT)
+        self._decided = 0
 
     def score(self, tables: Tables, as_of: pd.Timestamp) -> Answer:
         """The answer of one request, scored with whatever requests wait beside it.
@@ -143,24 +154,39 @@ class Coalescer(Generic[Answer]):
                 with self._queue_lock:
                     cohort = self._cohort()
                     if cohort > 1 and self._wait > 0 and not self._left_queued:
-                        self._arrived.wait_for(
-                            lambda n=cohort: len(self._queue) >= n, self._wait
-                        )
+                        self._wait_for(cohort)
                     group = self._take()
                 self._run(group)
         return request.answer.result()
 
+    def _wait_for(self, cohort: int) -> None:
+        """Wait (queue lock held) until ``cohort`` requests are queued, ``wait`` at
+        most, unless most recent waits ended without their cohort (requests that
+        arrive apart, not clients waiting for their answers: a wait only delays
+        them); every ``_PROBE``-th time it waits anyway, to see whether that
+        changed."""
+        self._decided += 1
+        kept = self._filled
+        if (
+            len(kept) == kept.maxlen
+            and sum(kept) * 2 < len(kept)
+            and self._decided % _PROBE
+        ):
+            return
+        kept.append(
+            self._arrived.wait_for(lambda: len(self._queue) >= cohort, self._wait)
+        )
+
     def _cohort(self) -> int:
         """Requests the largest pass of the last ``memory`` seconds held; 0 when
         the passes took less than ``busy`` of that time (of the time since the
-        first of them started, when that is shorter: a server just started)."""
+        first pass ever started, when that is shorter: a server just started)."""
         now = time.monotonic()
         while self._recent and self._recent[0][0] < now - self._memory:
             self._recent.popleft()
-        if not self._recent:
+        if not self._recent or self._first_started is None:
             return 0
-        end, _, took = self._recent[0]
-        window = min(self._memory, now - (end - took))
+        window = min(self._memory, now - self._first_started)
         if sum(took for _, _, took in self._recent) < self._busy_share * window:
             return 0
         return max(size for _, size, _ in self._recent)
@@ -187,6 +213,8 @@ class Coalescer(Generic[Answer]):
         return group
 
     def _remember(self, started: float, size: int) -> None:
+        if self._first_started is None:
+            self._first_started = started
         ended = time.monotonic()
         self._recent.append((ended, size, ended - started))
 

@@ -96,7 +96,9 @@ class Edge:
                         b"private, max-age=86400" if asset else b"no-store",
                     ),
                 ]
-                if self._last_on_connection(scope):
+                if any(k.lower() == b"connection" for k, _ in headers):
+                    self._closing(scope)  # the answer says itself (e.g. 413)
+                elif self._last_on_connection(scope):
                     headers.append((b"connection", b"close"))
                 message["headers"] = headers
             await send(message)
@@ -143,6 +145,14 @@ class Edge:
             del self._answered[next(iter(self._answered))]
         self._answered[key] = answered
         return False
+
+    def _closing(self, scope: Scope) -> None:
+        """The connection of ``scope`` closes with this answer: it counts no more."""
+        client = scope.get("client")
+        if client:
+            self._answered.pop(tuple(client), None)
+            if self.balance is not None:
+                self.balance.forget(tuple(client))
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The whole request body, or ``None`` when it is over the limit."""

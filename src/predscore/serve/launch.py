@@ -140,6 +140,12 @@ def run_server(
     with tempfile.TemporaryDirectory(prefix="predscore-workers-") as folder:
         if settings.balance_connections:
             os.environ[_BALANCE_DIR] = folder
-        uvicorn.run(
-            f"{__name__}:worker_app", factory=True, workers=settings.workers, **options
-        )
+        try:
+            uvicorn.run(
+                f"{__name__}:worker_app",
+                factory=True,
+                workers=settings.workers,
+                **options,
+            )
+        finally:
+            os.environ.pop(_BALANCE_DIR, None)
