@@ -13,7 +13,8 @@ keep-alive client that reconnects lands on whichever worker accepts first, the o
 waiting rather than the one scoring, so clients spread over the workers again (as
 web servers' ``keepalive_requests`` or ``MaxKeepAliveRequests``); with several
 workers, a worker holding more than its share of the active connections closes the
-one it has just answered (:class:`~predscore.serve.balance.ConnectionBalance`).
+connections it answers until it holds its share
+(:class:`~predscore.serve.balance.ConnectionBalance`).
 Requests through a proxy (``X-Forwarded-For``) are never rotated: their address is
 not a connection's.
 """
