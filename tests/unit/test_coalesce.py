@@ -159,10 +159,10 @@ def test_under_load_a_pass_waits_for_its_cohort() -> None:
 def test_a_split_cohort_joins_up_again() -> None:
     """A request that came too late for its cohort's pass is not left to a cohort of
     its own: the next pass waits for as many as the largest recent pass held."""
-    coalescer, recorder = _shared_pass_of_three(wait=0.3, memory=60.0)
+    coalescer, recorder = _shared_pass_of_three(wait=1.0, memory=60.0)
     with ThreadPoolExecutor(3) as pool:
         early = [pool.submit(coalescer.score, _tables([n]), AS_OF) for n in "ab"]
-        assert [f.result(10)[2] for f in early] == [3, 3]  # after the 0.3 s bound
+        assert [f.result(10)[2] for f in early] == [3, 3]  # after the 1 s bound
         late = pool.submit(coalescer.score, _tables(["c"]), AS_OF)
         time.sleep(0.1)
         again = [pool.submit(coalescer.score, _tables([n]), AS_OF) for n in "ab"]
