@@ -83,9 +83,10 @@ class ServeConfig(_Section):
     balance_connections: bool = Field(
         True,
         description="with several workers, a worker holding more than its share of "
-        "the active keep-alive connections closes the one it has just answered (the "
-        "client reconnects): each worker keeps the connections it accepted, and "
-        "clients crowded on one worker queue behind each other",
+        "the active keep-alive connections closes the connections it answers until "
+        "it holds its share (the clients reconnect): each worker keeps the "
+        "connections it accepted, and clients crowded on one worker queue behind "
+        "each other",
     )
     max_events_per_lead: int = Field(
         2_000,

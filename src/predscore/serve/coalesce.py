@@ -213,6 +213,7 @@ class Coalescer(Generic[Answer]):
         return group
 
     def _remember(self, started: float, size: int) -> None:
+        """Keep a pass's end, size and duration (``_cohort`` reads them)."""
         if self._first_started is None:
             self._first_started = started
         ended = time.monotonic()
@@ -225,13 +226,16 @@ class Coalescer(Generic[Answer]):
         try:
             answers = self._score_many([r.tables for r in group], group[0].as_of)
         except Exception as exc:
-            self._remember(started, len(group))
+            answers, error = [], exc
+        else:
+            error = None
+        self._remember(started, len(group))
+        if error is not None:
             if len(group) == 1:
-                group[0].answer.set_exception(exc)
+                group[0].answer.set_exception(error)
                 return
             for request in group:  # the error reaches only the request causing it
                 self._run([request])
             return
-        self._remember(started, len(group))
         for request, answer in zip(group, answers, strict=True):
             request.answer.set_result(answer)

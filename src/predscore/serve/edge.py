@@ -101,6 +101,7 @@ class Edge:
                     self._closing(scope)  # the answer says itself (e.g. 413)
                 elif self._last_on_connection(scope):
                     headers.append((b"connection", b"close"))
+                    self._closing(scope)
                 message["headers"] = headers
             await send(message)
 
@@ -133,14 +134,11 @@ class Edge:
             return False
         key = tuple(client)
         if self.balance is not None and self.balance.answered(key):
-            self._answered.pop(key, None)
             return True
         if self.keepalive_requests is None:
             return False
         answered = self._answered.pop(key, 0) + 1
         if answered >= self.keepalive_requests:
-            if self.balance is not None:
-                self.balance.forget(key)
             return True
         if len(self._answered) >= _MAX_COUNTED:  # the oldest count goes
             del self._answered[next(iter(self._answered))]
@@ -148,7 +146,8 @@ class Edge:
         return False
 
     def _closing(self, scope: Scope) -> None:
-        """The connection of ``scope`` closes with this answer: it counts no more."""
+        """The connection of ``scope`` closes with this answer: neither the rotation
+        nor the balance counts it any more."""
         client = scope.get("client")
         if client:
             self._answered.pop(tuple(client), None)
