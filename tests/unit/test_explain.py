@@ -40,7 +40,14 @@ pytestmark = pytest.mark.filterwarnings(
 )
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = load_config(ROOT / "configs")
-TREES_ONLY = {"linear": {"enabled": False}}
+#: one tree complexity (the 15-leaf one, which reads every feature group the
+#: sentence tests quote), no linear model
+TREES_ONLY = {
+    "linear": {"enabled": False},
+    "trees": [
+        {"name": "trees_medium", "params": {"num_leaves": 15, "min_child_samples": 30}}
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +266,12 @@ def test_templates_render_the_real_values(
 ) -> None:
     row = _lead(
         test_rows,
+        # a consistent record (2 attended of 2 registered): the model reads the
+        # webinar columns it split on, not only the one the sentence quotes
         n_webinar_attend_90d=2,
+        n_webinar_register_90d=2,
+        n_webinar_90d=2,
+        n_distinct_webinar_detail_90d=1,
         employees=30.0,
         role="user",
         qual_timeline_months=3.0,

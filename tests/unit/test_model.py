@@ -3,6 +3,7 @@ linear families and their blend, model choice, bundles, training."""
 
 from __future__ import annotations
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
@@ -641,6 +642,78 @@ def test_newton_solver_matches_scikit_learn_by_blocks(
     assert alone == pytest.approx(np.log(rate / (1 - rate)), abs=1e-9)
 
 
+def test_newton_warm_start_reaches_the_same_optimum(
+    parts: dict[str, pd.DataFrame],
+) -> None:
+    from predscore.model import linear
+
+    rows = parts["train"]
+    model = _fit(rows, "linear")
+    matrix = model.matrix(rows)
+    categorical = set(model.categorical_indices())
+    leads = pd.factorize(rows["lead_id"])[0]
+    y, w = rows["label"].to_numpy(), row_weights(rows, "per_lead")
+    near = fit_linear(matrix, y, w, leads, categorical, 1.0)
+    cold = fit_linear(matrix, y, w, leads, categorical, 0.1)
+    warm = fit_linear(matrix, y, w, leads, categorical, 0.1, start=near.solution)
+    assert near.solution is not None and len(near.solution) > 1
+    np.testing.assert_allclose(warm.solution, cold.solution, atol=1e-8)
+    np.testing.assert_allclose(warm.raw(matrix), cold.raw(matrix), atol=1e-8)
+    # a start of another design's size is ignored (a fit on other rows)
+    other = fit_linear(matrix, y, w, leads, categorical, 0.1, start=np.zeros(3))
+    np.testing.assert_allclose(other.solution, cold.solution, atol=1e-8)
+    # a model that only scores skips the training moments, and scores the same
+    bare = fit_linear(matrix, y, w, leads, categorical, 0.1, explained=False)
+    assert "center" not in bare.terms[0] and "center" in cold.terms[0]
+    np.testing.assert_allclose(bare.raw(matrix), cold.raw(matrix), atol=1e-12)
+    assert linear.LinearComponent.from_dict(cold.to_dict()).solution is None
+
+
+def test_a_fold_reweighted_in_place_grows_the_trees_of_a_fresh_one(
+    parts: dict[str, pd.DataFrame],
+) -> None:
+    from predscore.model.selection import _Cv
+    from predscore.model.trees import tree_dataset, tree_params
+
+    rows = parts["train"]
+    config = fast_config().model
+    folds = cv_folds(rows, config, "time", 3)
+    cv = _Cv(rows, folds, config, 3)
+    fold = folds[-1]
+    params = tree_params({**config.lightgbm, "num_leaves": 7}, 3, 1)
+    first = cv.dataset(fold, None)
+    swapped = cv.dataset(fold, 180.0)
+    assert swapped is first  # binned once, the weights swapped in place
+    fresh = tree_dataset(
+        cv.matrix[fold.train],
+        cv.labels[fold.train],
+        cv.train_weights(fold, 180.0),
+        cv.features,
+        cv.categorical,
+        config.lightgbm,
+    )
+    a = lgb.train(params, swapped, num_boost_round=20)
+    b = lgb.train(params, fresh, num_boost_round=20)
+    assert a.model_to_string() == b.model_to_string()
+
+
+def test_binning_parameters_reach_the_dataset_only() -> None:
+    from predscore.model.trees import tree_dataset, tree_params
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 1))
+    y = (rng.random(4000) < 0.3).astype(int)
+
+    def bins(params: dict) -> int:
+        data = tree_dataset(x, y, np.ones(4000), ["x"], [], params).construct()
+        return data.feature_num_bin(0)
+
+    assert bins({}) <= 256 < bins({"max_bin": 511}) <= 512
+    assert "max_bin" not in tree_params({"max_bin": 511, "num_leaves": 4}, 0, 1)
+    with pytest.raises(ValueError, match="set them in `lightgbm`"):
+        fast_config(trees=[{"name": "t", "params": {"max_bin": 63}}])
+
+
 @pytest.mark.parametrize("family", ["lightgbm", "linear", "blend"])
 def test_contributions_add_up_for_every_family(
     parts: dict[str, pd.DataFrame], models: dict[str, LeadModel], family: str
@@ -909,6 +982,29 @@ def test_train_refuses_without_enough_history(demo: dict) -> None:
     config = fast_config(history={"min_closed_leads": 10**6, "min_wins": 40})
     with pytest.raises(InsufficientHistoryError, match="rules alone"):
         train_model(demo, config, config.rules)
+
+
+def test_grid_scores_engagement_settings_that_change_nothing_once(
+    demo: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from predscore.experiment import train as training
+
+    scored = []
+    real = training.engagement_score
+    monkeypatch.setattr(
+        training,
+        "engagement_score",
+        lambda rows, *a, **k: scored.append(len(rows)) or real(rows, *a, **k),
+    )
+    # a history without activities: every half-life gives the same features
+    quiet = {**demo, "activities": demo["activities"].iloc[:0]}
+    config = fast_config(
+        feature_grid={"half_life_days": [3.0, 60.0], "windows_days": [[7, 30, 90]]}
+    )
+    result = train_model(quiet, config, None)
+    assert len(scored) == 1
+    assert result.grid["cv_score"].nunique() == 1 and len(result.grid) == 2
+    assert result.metrics["selected"]["half_life_days"] == 3.0  # the first of equals
 
 
 def test_grid_picks_the_lowest_cross_validated_score(demo: dict) -> None:

@@ -32,6 +32,7 @@ from predscore.config.loader import (
     read_yaml,
 )
 from predscore.config.model import (
+    LIGHTGBM_DATASET_PARAMS,
     CalibrationConfig,
     CrossValidationConfig,
     EvaluationConfig,
@@ -71,6 +72,7 @@ from predscore.config.store import (
 )
 
 __all__ = [
+    "LIGHTGBM_DATASET_PARAMS",
     "CompareConfig",
     "DriftConfig",
     "MonitorConfig",

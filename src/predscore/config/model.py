@@ -9,6 +9,12 @@ from pydantic import Field, model_validator
 
 from predscore.config._base import _Section
 
+#: LightGBM parameters of the binned data, not of a booster: the folds' binned data
+#: is shared by every tree candidate, so they are set in ``lightgbm`` only
+LIGHTGBM_DATASET_PARAMS = frozenset(
+    {"max_bin", "min_data_in_bin", "bin_construct_sample_cnt"}
+)
+
 __all__ = [
     "CalibrationConfig",
     "CrossValidationConfig",
@@ -115,7 +121,7 @@ class CrossValidationConfig(_Section):
     time is unusable (split strategy random), ``folds`` stratified folds by lead.
     """
 
-    folds: int = Field(4, ge=2)
+    folds: int = Field(3, ge=2)
     min_train_share: float = Field(0.4, gt=0, lt=1)
     fold_weights: Literal["linear", "equal"] = Field(
         "linear", description="linear: fold k weighs k (the newest the most)"
@@ -197,15 +203,20 @@ class CalibrationConfig(_Section):
 class FeatureGridConfig(_Section):
     """Engagement windows and half-life chosen by cross-validation.
 
-    Every combination is built and scored by the same folds with the first tree
-    candidate grown at ``learning_rate``; the best is kept. One value each turns the
-    grid off.
+    Every combination is built and scored by the same folds with one tree candidate
+    (``trees``) grown at ``learning_rate``; the best is kept. One value each turns
+    the grid off.
     """
 
     half_life_days: list[float] = Field([7.0, 30.0, 90.0], min_length=1)
     windows_days: list[list[int]] = Field([[7, 30, 90]], min_length=1)
+    trees: str | None = Field(
+        None,
+        description="name of the `trees` candidate comparing them; None, or a name "
+        "the `trees` list lacks (an overlay that narrows it): the first",
+    )
     learning_rate: float = Field(
-        0.1, gt=0, le=1, description="learning rate of the trees comparing them"
+        0.2, gt=0, le=1, description="learning rate of the trees comparing them"
     )
     max_leads: int | None = Field(
         20_000,
@@ -269,7 +280,8 @@ class TrackingConfig(_Section):
 
 _DEFAULT_TREES = [
     TreeCandidate(
-        name="trees_small", params={"num_leaves": 4, "min_child_samples": 100}
+        name="trees_small",
+        params={"num_leaves": 4, "min_child_samples": 100, "learning_rate": 0.1},
     ),
     TreeCandidate(
         name="trees_medium", params={"num_leaves": 15, "min_child_samples": 50}
@@ -298,6 +310,7 @@ class ModelConfig(_Section):
             "lambda_l2": 1.0,
             "cat_smooth": 20,
             "min_data_per_group": 50,
+            "max_bin": 511,
         },
         description="LightGBM parameters shared by every tree candidate (seed, "
         "threads and determinism are set by predscore from `seed` and `threads`)",
@@ -348,6 +361,13 @@ class ModelConfig(_Section):
             if clash:
                 raise ValueError(
                     f"{where}: {clash} are set by predscore (use `seed` and `threads`)"
+                )
+        for t in self.trees:
+            binning = sorted(LIGHTGBM_DATASET_PARAMS & set(t.params))
+            if binning:
+                raise ValueError(
+                    f"trees[{t.name}]: {binning} bin the data every tree candidate "
+                    "shares: set them in `lightgbm`"
                 )
         names = [t.name for t in self.trees]
         if len(set(names)) != len(names):

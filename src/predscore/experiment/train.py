@@ -254,9 +254,17 @@ def _fit_procedure(
                 f"engagement grid {i}/{count}: half-life "
                 f"{candidate.half_life_days:g} d, windows {candidate.windows_days}"
             )
-            scored = rows if sample is None else rows.loc[sample].reset_index(drop=True)
-            score = engagement_score(scored, grid_folds, model_config, seed)
-            del scored
+            if i > 1 and rows.equals(best_rows):
+                # the same features (no engagement the settings change, e.g. a
+                # history without activities): nothing to tell apart, the first
+                # of equals is kept
+                score = best_score
+            else:
+                scored = (
+                    rows if sample is None else rows.loc[sample].reset_index(drop=True)
+                )
+                score = engagement_score(scored, grid_folds, model_config, seed)
+                del scored
             grid_rows.append(
                 {
                     "half_life_days": candidate.half_life_days,

@@ -165,7 +165,12 @@ class LeadModel:
         trees_weight = spec.blend if spec.linear_C is not None else 1.0
         if spec.tree_params is not None:
             data = tree_dataset(
-                matrix, labels, weights, self.features_, self.categorical_indices()
+                matrix,
+                labels,
+                weights,
+                self.features_,
+                self.categorical_indices(),
+                spec.tree_params,
             )
             booster = grow_trees(
                 data,

@@ -18,7 +18,7 @@ fitted model is plain numbers (:meth:`LinearComponent.to_dict`): no pickle.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,9 @@ class LinearComponent:
 
     terms: list[dict[str, Any]]
     intercept: float
+    #: the design's coefficients then intercept, as fitted (a warm start for a
+    #: nearby fit on the same rows: :func:`fit_linear`'s ``start``); not saved
+    solution: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     family = "linear"
 
@@ -218,6 +221,7 @@ def logistic_newton(
     C: float | None,
     max_iter: int = 100,
     tol: float = 1e-10,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """L2-regularised logistic regression by Newton's method, summed by blocks.
 
@@ -231,6 +235,10 @@ def logistic_newton(
     is halved until the objective goes down, and the fit stops when no coordinate
     of the gradient exceeds ``tol`` times the total weight.
 
+    ``start``: coefficients then intercept to start from (the solution of a nearby
+    fit on the same design: another ``C`` or weighting), else the close rate's
+    log-odds.
+
     Returns
     -------
     (ndarray, float)
@@ -239,47 +247,68 @@ def logistic_newton(
     n, d = design.shape
     y = np.asarray(labels, dtype=float)
     w = np.asarray(weights, dtype=float) * (1.0 if C is None else C)
-    rate = float(np.clip(np.sum(w * y) / np.sum(w), 1e-9, 1 - 1e-9))
-    beta = np.zeros(d + 1)
-    beta[d] = np.log(rate / (1 - rate))
+    if start is not None and len(start) == d + 1:
+        beta = np.asarray(start, dtype=float).copy()
+    else:
+        rate = float(np.clip(np.sum(w * y) / np.sum(w), 1e-9, 1 - 1e-9))
+        beta = np.zeros(d + 1)
+        beta[d] = np.log(rate / (1 - rate))
     penalty = np.zeros(d + 1) if C is None else np.ones(d + 1)
     penalty[d] = 0.0  # the intercept is not penalised
     blocks = _blocks(n)
+    wide = np.empty((min(n, BLOCK_ROWS), d))  # a block in float64, reused
+    narrow = np.empty((min(n, BLOCK_ROWS), d), dtype=np.float32)
 
-    def margins(b: np.ndarray) -> np.ndarray:
+    def rows(a: int, z: int) -> np.ndarray:
+        out = wide[: z - a]
+        out[...] = design[a:z]
+        return out
+
+    def along(b: np.ndarray) -> np.ndarray:
+        """``design @ b[:d] + b[d]`` in float64."""
         out = np.empty(n)
         for a, z in blocks:
-            out[a:z] = design[a:z].astype(float) @ b[:d] + b[d]
+            out[a:z] = rows(a, z) @ b[:d] + b[d]
         return out
 
     def objective(m: np.ndarray, b: np.ndarray) -> float:
         data = np.sum(w * (np.logaddexp(0.0, m) - y * m))
         return float(data + 0.5 * np.sum(penalty * b * b))
 
-    margin = margins(beta)
+    margin = along(beta)
     current = objective(margin, beta)
     scale = float(np.sum(w)) or 1.0
     for _ in range(max_iter):
         p = 1.0 / (1.0 + np.exp(-np.clip(margin, -500, 500)))
-        residual, curvature = w * (p - y), w * p * (1 - p)
+        residual = w * (p - y)
         gradient = penalty * beta
+        for a, z in blocks:
+            gradient[:d] += rows(a, z).T @ residual[a:z]
+        gradient[d] += residual.sum()
+        if np.abs(gradient).max() <= tol * scale:
+            break  # before the Hessian: the last pass costs a gradient only
+        # the Hessian only steers the step (the gradient, exact, decides where the
+        # fit ends): Σ xᵢxᵢᵀ·cᵢ as (x·√c)ᵀ(x·√c) in float32, one symmetric product
+        # per block, summed in float64
+        curvature = w * p * (1 - p)
+        root = np.sqrt(curvature).astype(np.float32)
+        weight = curvature.astype(np.float32)
         hessian = np.diag(penalty)
         for a, z in blocks:
-            x = np.empty((z - a, d + 1))
-            x[:, :d] = design[a:z]
-            x[:, d] = 1.0
-            gradient += x.T @ residual[a:z]
-            hessian += x.T @ (x * curvature[a:z, None])
-        if np.abs(gradient).max() <= tol * scale:
-            break
+            scaled = np.multiply(design[a:z], root[a:z, None], out=narrow[: z - a])
+            hessian[:d, :d] += scaled.T @ scaled
+            hessian[:d, d] += design[a:z].T @ weight[a:z]
+        hessian[d, :d] = hessian[:d, d]
+        hessian[d, d] += curvature.sum()
         try:
             step = np.linalg.solve(hessian, gradient)
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+        moved = along(step)  # the margins move along this line
         size = 1.0
         for _halving in range(40):
             trial = beta - size * step
-            trial_margin = margins(trial)
+            trial_margin = margin - size * moved
             after = objective(trial_margin, trial)
             if after <= current - 1e-4 * size * float(gradient @ step):
                 break
@@ -300,6 +329,8 @@ def fit_linear(
     min_level_leads: int = 20,
     clip_quantile: float = 0.001,
     max_iter: int = 2000,
+    start: np.ndarray | None = None,
+    explained: bool = True,
 ) -> LinearComponent:
     """Fit the logistic regression on the feature matrix.
 
@@ -316,6 +347,12 @@ def fit_linear(
         Indices of the categorical columns (values are level codes).
     C : float
         Inverse L2 strength (scikit-learn's ``C``).
+    start : ndarray, optional
+        The ``solution`` of a fit on the same rows (another ``C`` or weighting):
+        the solver starts there (same optimum, fewer steps).
+    explained : bool
+        False: the terms' training centres and spreads, which contributions and
+        importance read, are left out (a model that only scores: a fold's).
     """
     terms, columns, roles = _design(
         matrix, categorical, leads, min_level_leads, clip_quantile
@@ -325,7 +362,7 @@ def fit_linear(
         design[:, j] = column
     del columns  # one copy of the design at a time
     coefs, intercept = logistic_newton(
-        design, np.asarray(labels, dtype=float), weights, C, max_iter
+        design, np.asarray(labels, dtype=float), weights, C, max_iter, start=start
     )
     for term in terms:
         if term["kind"] == "number":
@@ -344,7 +381,9 @@ def fit_linear(
             term["other_coef"] = float(coef)
         else:
             term["missing_coef"] = float(coef)
-    component = LinearComponent(terms, intercept)
+    component = LinearComponent(terms, intercept, np.append(coefs, intercept))
+    if not explained:
+        return component
     centers, spreads = component._moments(matrix)
     for term, center, spread in zip(terms, centers, spreads, strict=True):
         term["center"] = float(center)

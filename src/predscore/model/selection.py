@@ -54,7 +54,7 @@ Progress = Callable[[str], None]
 #: numbers of trees at which every tree candidate is scored
 _STEPS = (10, 20, 30, 50, 75, 100, 150, 200, 300, 400, 500, 650, 800, 1000, 1500, 2000)
 #: checkpoints without improvement before a fold stops growing trees
-_PATIENCE = 3
+_PATIENCE = 2
 
 
 @dataclass(frozen=True)
@@ -282,10 +282,16 @@ class _Cv:
         self.matrix = feature_matrix(rows, self.features, self.categories)
         self.labels = rows["label"].to_numpy()
         self.leads = lead_codes(rows)
+        # what the weights read: a fold's rows picked without their features
+        self.keys = rows[["lead_id", "as_of"]]
         self.valid_weights = {
-            f.number: row_weights(rows.loc[f.valid], config.lead_weight) for f in folds
+            f.number: row_weights(self.keys.loc[f.valid], config.lead_weight)
+            for f in folds
         }
-        self._datasets: dict[tuple[int, float | None], lgb.Dataset] = {}
+        # fold number → (recency half-life of its weights, binned training rows)
+        self._datasets: dict[int, tuple[float | None, lgb.Dataset]] = {}
+        # fold number → the last linear fit's solution (the next one starts there)
+        self._linear_starts: dict[int, np.ndarray | None] = {}
 
     def release(self) -> None:
         """Free the binned training sets (a few hundred MB each at 1M rows)."""
@@ -299,20 +305,28 @@ class _Cv:
 
     def train_weights(self, fold: CvFold, half_life: float | None) -> np.ndarray:
         return row_weights(
-            self.rows.loc[fold.train], self.config.lead_weight, half_life
+            self.keys.loc[fold.train], self.config.lead_weight, half_life
         )
 
     def dataset(self, fold: CvFold, half_life: float | None) -> lgb.Dataset:
-        key = (fold.number, half_life)
-        if key not in self._datasets:
-            self._datasets[key] = tree_dataset(
+        """The fold's training rows binned once; another recency weighting swaps
+        the weights in place (the bins depend on the values only)."""
+        held = self._datasets.get(fold.number)
+        if held is None:
+            data = tree_dataset(
                 self.matrix[fold.train],
                 self.labels[fold.train],
                 self.train_weights(fold, half_life),
                 self.features,
                 self.categorical,
+                self.config.lightgbm,
             ).construct()
-        return self._datasets[key]
+        else:
+            weighting, data = held
+            if weighting != half_life:
+                data.set_weight(self.train_weights(fold, half_life))
+        self._datasets[fold.number] = (half_life, data)
+        return data
 
     def weighted(self, per_fold: dict[int, float]) -> float:
         total = sum(f.weight for f in self.folds if f.number in per_fold)
@@ -389,7 +403,10 @@ class _Cv:
                 set(self.categorical),
                 C,
                 **options,
+                start=self._linear_starts.get(fold.number),
+                explained=False,  # a fold's model only scores its validation rows
             )
+            self._linear_starts[fold.number] = component.solution
             return component.raw(self.matrix[fold.valid])
 
         raw = {
@@ -472,17 +489,19 @@ def engagement_score(
     config: ModelConfig,
     seed: int,
 ) -> float:
-    """Cross-validated score of one engagement candidate's snapshots: the first tree
-    candidate grown at ``feature_grid.learning_rate`` (lower is better)."""
-    first = config.trees[0]
+    """Cross-validated score of one engagement candidate's snapshots: the tree
+    candidate ``feature_grid.trees`` (default the first) grown at
+    ``feature_grid.learning_rate`` (lower is better)."""
+    grid = config.feature_grid
+    candidate = next((t for t in config.trees if t.name == grid.trees), config.trees[0])
     params = {
         **config.lightgbm,
-        **first.params,
-        "learning_rate": config.feature_grid.learning_rate,
+        **candidate.params,
+        "learning_rate": grid.learning_rate,
     }
     cv = _Cv(rows, folds, config, seed)
     return cv.trees(
-        first.name, params, config.recency_half_life_days[0], config.max_trees
+        candidate.name, params, config.recency_half_life_days[0], config.max_trees
     ).score
 
 
@@ -531,7 +550,6 @@ def select_model(
             results.append((cv.linear(C, first), "linear"))
     best_trees = _best(results, "lightgbm")
     best_linear = _best(results, "linear")
-    cv.release()  # the binned folds of this weighting are not needed again
     # the recency weighting, tried on the best of each family only
     for half_life in others:
         say(f"cross-validating recency half-life {half_life:g} d")
@@ -545,11 +563,11 @@ def select_model(
                     "lightgbm",
                 )
             )
-            cv.release()
         if best_linear is not None:
             results.append(
                 (cv.linear(best_linear.spec.linear_C or 1.0, half_life), "linear")
             )
+    cv.release()  # the binned folds are not needed again
     # blends of the two at each weighting: the refit weights both parts the same way,
     # so a blend is only made of parts cross-validated with the same weighting
     if best_trees is not None and best_linear is not None:

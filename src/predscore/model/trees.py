@@ -16,13 +16,17 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from predscore.config import LIGHTGBM_DATASET_PARAMS
+
 __all__ = ["TreeComponent", "grow_trees", "staged_raw", "tree_dataset", "tree_params"]
 
 
 def tree_params(params: dict[str, Any], seed: int, threads: int) -> dict[str, Any]:
-    """LightGBM parameters with predscore's fixed settings (seed, threads, determinism)."""
+    """LightGBM booster parameters with predscore's fixed settings (seed, threads,
+    determinism); the binning ones (``LIGHTGBM_DATASET_PARAMS``) are
+    :func:`tree_dataset`'s."""
     return {
-        **params,
+        **{k: v for k, v in params.items() if k not in LIGHTGBM_DATASET_PARAMS},
         "objective": params.get("objective", "binary"),
         "metric": "binary_logloss",
         "seed": seed,
@@ -39,8 +43,12 @@ def tree_dataset(
     weights: np.ndarray,
     features: list[str],
     categorical: Sequence[int],
+    params: dict[str, Any] | None = None,
 ) -> lgb.Dataset:
-    """A LightGBM dataset, binned once (boosters of several complexities share it)."""
+    """A LightGBM dataset, binned once (boosters of several complexities share it)
+    by the binning keys of ``params`` (``LIGHTGBM_DATASET_PARAMS``); the others are
+    the boosters'."""
+    binning = {k: v for k, v in (params or {}).items() if k in LIGHTGBM_DATASET_PARAMS}
     return lgb.Dataset(
         matrix,
         label=labels,
@@ -48,7 +56,7 @@ def tree_dataset(
         feature_name=list(features),
         categorical_feature=list(categorical),
         free_raw_data=True,
-        params={"verbose": -1},
+        params={"verbose": -1, **binning},
     )
 
 
