@@ -254,7 +254,7 @@ def _fit_procedure(
                 f"engagement grid {i}/{count}: half-life "
                 f"{candidate.half_life_days:g} d, windows {candidate.windows_days}"
             )
-            if i > 1 and rows.equals(best_rows):
+            if i > 1 and _same_features(rows, best_rows):
                 # the same features (no engagement the settings change, e.g. a
                 # history without activities): nothing to tell apart, the first
                 # of equals is kept
@@ -313,6 +313,14 @@ def _fit_procedure(
         )
         fitted.segments = segments if segments.models else None
     return fitted
+
+
+def _same_features(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Equal frames, compared column by column (it stops at the first difference
+    and holds one column's comparison at a time, not a block's)."""
+    return list(a.columns) == list(b.columns) and all(
+        a[c].equals(b[c]) for c in a.columns
+    )
 
 
 def _grid_sample(
