@@ -121,7 +121,7 @@ class CrossValidationConfig(_Section):
     time is unusable (split strategy random), ``folds`` stratified folds by lead.
     """
 
-    folds: int = Field(3, ge=2)
+    folds: int = Field(4, ge=2)
     min_train_share: float = Field(0.4, gt=0, lt=1)
     fold_weights: Literal["linear", "equal"] = Field(
         "linear", description="linear: fold k weighs k (the newest the most)"

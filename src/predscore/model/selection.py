@@ -54,7 +54,7 @@ Progress = Callable[[str], None]
 #: numbers of trees at which every tree candidate is scored
 _STEPS = (10, 20, 30, 50, 75, 100, 150, 200, 300, 400, 500, 650, 800, 1000, 1500, 2000)
 #: checkpoints without improvement before a fold stops growing trees
-_PATIENCE = 2
+_PATIENCE = 3
 
 
 @dataclass(frozen=True)
