@@ -16,6 +16,7 @@ LIGHTGBM_DATASET_PARAMS = frozenset(
 )
 
 __all__ = [
+    "LIGHTGBM_DATASET_PARAMS",
     "CalibrationConfig",
     "CrossValidationConfig",
     "EvaluationConfig",
