@@ -255,9 +255,9 @@ def _fit_procedure(
                 f"{candidate.half_life_days:g} d, windows {candidate.windows_days}"
             )
             if i > 1 and _same_features(rows, best_rows):
-                # the same features (no engagement the settings change, e.g. a
-                # history without activities): nothing to tell apart, the first
-                # of equals is kept
+                # the same features (nothing these settings act on, e.g. a history
+                # without activities): nothing to tell apart, the first of equals
+                # is kept
                 score = best_score
             else:
                 scored = (
