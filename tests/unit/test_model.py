@@ -695,6 +695,27 @@ def test_a_fold_reweighted_in_place_grows_the_trees_of_a_fresh_one(
     a = lgb.train(params, swapped, num_boost_round=20)
     b = lgb.train(params, fresh, num_boost_round=20)
     assert a.model_to_string() == b.model_to_string()
+    # back to weights that are all 1 (one weight per snapshot, no recency): they
+    # replace the recency weights, which LightGBM's set_weight would have kept
+    flat = _Cv(
+        rows, folds, config.model_copy(update={"lead_weight": "per_snapshot"}), 3
+    )
+    flat.dataset(fold, 180.0)
+    back = flat.dataset(fold, None)
+    np.testing.assert_array_equal(back.get_field("weight"), 1.0)
+    plain = tree_dataset(
+        cv.matrix[fold.train],
+        cv.labels[fold.train],
+        np.ones(int(fold.train.sum())),
+        cv.features,
+        cv.categorical,
+        config.lightgbm,
+    )
+    c = lgb.train(params, back, num_boost_round=20)
+    d = lgb.train(params, plain, num_boost_round=20)
+    np.testing.assert_allclose(
+        c.predict(cv.matrix[fold.valid]), d.predict(cv.matrix[fold.valid]), atol=1e-12
+    )
 
 
 def test_binning_parameters_reach_the_dataset_only() -> None:

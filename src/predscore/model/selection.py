@@ -324,7 +324,10 @@ class _Cv:
         else:
             weighting, data = held
             if weighting != half_life:
-                data.set_weight(self.train_weights(fold, half_life))
+                # set as a field: `set_weight` skips weights that are all 1 on a
+                # binned dataset, which would keep the previous weighting's
+                weights = self.train_weights(fold, half_life).astype(np.float32)
+                data.set_field("weight", weights)
         self._datasets[fold.number] = (half_life, data)
         return data
 
