@@ -595,17 +595,28 @@ def test_linear_contributions_are_exact(
     assert contrib["base"].iloc[0] == pytest.approx(train_raw.mean(), abs=1e-9)
 
 
+def _linear_inputs(
+    rows: pd.DataFrame,
+) -> tuple[LeadModel, np.ndarray, set[int], np.ndarray, np.ndarray]:
+    """A fitted linear model and what ``fit_linear`` reads on the same rows: the
+    matrix, the categorical columns, the lead codes and the per-lead weights."""
+    model = _fit(rows, "linear")
+    return (
+        model,
+        model.matrix(rows),
+        set(model.categorical_indices()),
+        pd.factorize(rows["lead_id"])[0],
+        row_weights(rows, "per_lead"),
+    )
+
+
 def test_linear_model_is_scikit_learn_on_its_design(
     parts: dict[str, pd.DataFrame],
 ) -> None:
     from predscore.model.linear import _design
 
     rows = parts["train"]
-    model = _fit(rows, "linear")
-    matrix = model.matrix(rows)
-    categorical = set(model.categorical_indices())
-    leads = pd.factorize(rows["lead_id"])[0]
-    w = row_weights(rows, "per_lead")
+    model, matrix, categorical, leads, w = _linear_inputs(rows)
     _, columns, _ = _design(matrix, categorical, leads, 20, 0.001)
     design = np.column_stack(columns).astype(float)
     # scikit-learn's optimum, converged well past its default tolerance
@@ -648,11 +659,8 @@ def test_newton_warm_start_reaches_the_same_optimum(
     from predscore.model import linear
 
     rows = parts["train"]
-    model = _fit(rows, "linear")
-    matrix = model.matrix(rows)
-    categorical = set(model.categorical_indices())
-    leads = pd.factorize(rows["lead_id"])[0]
-    y, w = rows["label"].to_numpy(), row_weights(rows, "per_lead")
+    _, matrix, categorical, leads, w = _linear_inputs(rows)
+    y = rows["label"].to_numpy()
     near = fit_linear(matrix, y, w, leads, categorical, 1.0)
     cold = fit_linear(matrix, y, w, leads, categorical, 0.1)
     warm = fit_linear(matrix, y, w, leads, categorical, 0.1, start=near.solution)
@@ -681,19 +689,22 @@ def test_a_fold_reweighted_in_place_grows_the_trees_of_a_fresh_one(
     cv = _Cv(rows, folds, config, 3)
     fold = folds[-1]
     params = tree_params({**config.lightgbm, "num_leaves": 7}, 3, 1)
+
+    def fresh(weights: np.ndarray) -> lgb.Dataset:
+        return tree_dataset(
+            cv.matrix[fold.train],
+            cv.labels[fold.train],
+            weights,
+            cv.features,
+            cv.categorical,
+            config.lightgbm,
+        )
+
     first = cv.dataset(fold, None)
     swapped = cv.dataset(fold, 180.0)
     assert swapped is first  # binned once, the weights swapped in place
-    fresh = tree_dataset(
-        cv.matrix[fold.train],
-        cv.labels[fold.train],
-        cv.train_weights(fold, 180.0),
-        cv.features,
-        cv.categorical,
-        config.lightgbm,
-    )
     a = lgb.train(params, swapped, num_boost_round=20)
-    b = lgb.train(params, fresh, num_boost_round=20)
+    b = lgb.train(params, fresh(cv.train_weights(fold, 180.0)), num_boost_round=20)
     assert a.model_to_string() == b.model_to_string()
     # back to weights that are all 1 (one weight per snapshot, no recency): they
     # replace the recency weights, which LightGBM's set_weight would have kept
@@ -703,16 +714,8 @@ def test_a_fold_reweighted_in_place_grows_the_trees_of_a_fresh_one(
     flat.dataset(fold, 180.0)
     back = flat.dataset(fold, None)
     np.testing.assert_array_equal(back.get_field("weight"), 1.0)
-    plain = tree_dataset(
-        cv.matrix[fold.train],
-        cv.labels[fold.train],
-        np.ones(int(fold.train.sum())),
-        cv.features,
-        cv.categorical,
-        config.lightgbm,
-    )
     c = lgb.train(params, back, num_boost_round=20)
-    d = lgb.train(params, plain, num_boost_round=20)
+    d = lgb.train(params, fresh(np.ones(int(fold.train.sum()))), num_boost_round=20)
     np.testing.assert_allclose(
         c.predict(cv.matrix[fold.valid]), d.predict(cv.matrix[fold.valid]), atol=1e-12
     )
