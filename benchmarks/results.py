@@ -8,10 +8,11 @@ reason printed), the script ingests or generates the canonical tables, builds th
 training snapshots (labelled rows: :func:`predscore.model.labelled_rows`) and scores
 every lead out of sample, **by lead**:
 
-* **time-ordered sets** (demo, UCI, Olist, Maven): the newest :data:`TEST_SHARE` of
-  the labelled leads old enough to judge (``evaluation.mature_quantile`` of
+* **time-ordered sets** (demo, UCI, Olist, Maven): the periods of ``predscore
+  evaluate`` (:func:`predscore.experiment.test_periods`): the newest ``split.test``
+  share of the labelled leads old enough to judge (``evaluation.mature_quantile`` of
   ``configs/model.yaml``: of the newest leads only the fast closers, mostly losses,
-  have closed), cut by creation into :data:`ORIGINS` periods; every scorer is
+  have closed), cut by creation into ``evaluation.origins`` periods; every scorer is
   fitted again at the start of each period on the rows whose label was known then
   (:func:`predscore.model.rows_known_at`) and scores that period's leads: rolling
   origin with periodic retraining, as a team retraining that often would;
@@ -68,7 +69,6 @@ DATASETS = Path(
 )
 #: validation and ingest cut-off: after every record of the demo and the public sets
 AS_OF = pd.Timestamp("2026-10-01T00:00:00Z")
-TEST_SHARE = 0.2
 THREADS = 1  # as the model: two OpenMP threads spin on a busy 2-core machine
 
 
@@ -119,8 +119,6 @@ DATA_SETS = (
 )
 
 
-#: retraining origins over the test period of the time-ordered sets
-ORIGINS = 4
 #: folds of the one-table sets (no usable time)
 CV_FOLDS = 5
 #: the scorers of the table, in display order (``flaml`` when FLAML is installed)
@@ -143,34 +141,21 @@ def splits(rows: pd.DataFrame, strategy: str, config: Any) -> list[Split]:
     """Rolling origins over the newest leads (time), or folds by lead (random)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from predscore.model import (
-        holdout_leads,
-        judged_rows,
-        lead_table,
-        training_rows_at,
-    )
+    from predscore.experiment import test_periods
+    from predscore.model import training_rows_at
 
     if strategy == "time":
         horizon, kept = config.features.horizon_days, config.features.horizon_rows
-        # the leads too recent to judge at the cutoff are never test leads (as in
-        # `predscore evaluate`: evaluation.mature_quantile)
-        judged = rows.loc[
-            judged_rows(rows, config.model.evaluation.mature_quantile, horizon)
-        ]
-        held = holdout_leads(judged, TEST_SHARE, "time", config.seed)
-        leads = lead_table(rows)
-        leads = leads.loc[leads["lead_id"].isin(held)].reset_index(drop=True)
-        bounds = np.linspace(0, len(leads), ORIGINS + 1).astype(int)
         out = []
-        for k in range(ORIGINS):
-            origin = leads["created_at"].iloc[bounds[k]]
-            block = leads["lead_id"].to_numpy()[bounds[k] : bounds[k + 1]]
-            test = rows["lead_id"].isin(block).to_numpy()
+        # the periods of `predscore evaluate`: the newest `split.test` share of the
+        # leads old enough to judge, cut into `evaluation.origins` periods
+        for period in test_periods(rows, strategy, config):
+            test = rows["lead_id"].isin(period.leads).to_numpy()
             # what train would have learnt from then (immature leads left out)
             train = ~test & training_rows_at(
-                rows, origin, config.model.split, horizon, kept
+                rows, period.origin, config.model.split, horizon, kept
             )
-            out.append(Split(k + 1, origin, train, test))
+            out.append(Split(period.number, period.origin, train, test))
         return out
     codes = pd.factorize(rows["lead_id"])[0]
     folds = StratifiedGroupKFold(CV_FOLDS, shuffle=True, random_state=config.seed)
@@ -421,8 +406,9 @@ def run_data_set(
                     "title": data_set.title,
                     "scorer": name,
                     "protocol": (
-                        f"rolling origin, retrained at {ORIGINS} origins over the "
-                        f"newest {TEST_SHARE:.0%} of the leads old enough to judge"
+                        "rolling origin, retrained at "
+                        f"{config.model.evaluation.origins} origins over the newest "
+                        f"{config.model.split.test:.0%} of the leads old enough to judge"
                         if strategy == "time"
                         else f"{CV_FOLDS}-fold cross-validation by lead"
                     ),
@@ -675,8 +661,8 @@ def main(argv: list[str] | None = None) -> int:
     bars = quality_bars(rows)
     document = {
         "as_of": AS_OF.isoformat(),
-        "test_share": TEST_SHARE,
-        "origins": ORIGINS,
+        "test_share": config.model.split.test,
+        "origins": config.model.evaluation.origins,
         "cv_folds": CV_FOLDS,
         "flaml_budget_seconds": args.flaml_budget if flaml else None,
         "evaluated_on": "all test snapshots",

@@ -18,6 +18,7 @@ from predscore.experiment import (
     check_history,
     evaluate_model,
     fit_procedure,
+    test_periods,
     train_model,
 )
 from predscore.features import build_snapshots
@@ -152,6 +153,31 @@ def test_holdout_is_the_newest_leads_or_a_stratified_draw(
     assert set(first) != set(holdout_leads(snapshots, 0.2, "random", 12))
     won = leads["won"]
     assert won.loc[first].mean() == pytest.approx(won.mean(), abs=0.02)
+
+
+def test_evaluation_periods_cut_the_newest_judged_leads_in_time_order(
+    snapshots: pd.DataFrame,
+) -> None:
+    config = fast_config(
+        split={"test": 0.2}, evaluation={"origins": 4, "mature_quantile": 0.9}
+    )
+    periods = test_periods(snapshots, "time", config)
+    judged = snapshots.loc[judged_rows(snapshots, 0.9)]
+    held = holdout_leads(judged, 0.2, "time", config.seed)
+    assert [p.number for p in periods] == [1, 2, 3, 4]
+    scored = np.concatenate([p.leads for p in periods])
+    # every held-out lead in exactly one period, none of the too recent ones
+    assert sorted(scored) == sorted(held)
+    created = lead_table(snapshots).set_index("lead_id")["created_at"]
+    for before, after in zip(periods, periods[1:], strict=False):
+        assert before.origin < after.origin
+        assert created.loc[before.leads].max() <= after.origin
+    for period in periods:
+        assert created.loc[period.leads].min() == period.origin
+    # at random: one share, scored by the procedure fitted on every other lead
+    (drawn,) = test_periods(snapshots, "random", config)
+    assert drawn.origin is None
+    assert len(drawn.leads) == pytest.approx(0.2 * len(created), abs=1)
 
 
 def test_auto_split_goes_random_when_dates_are_few(snapshots: pd.DataFrame) -> None:

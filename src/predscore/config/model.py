@@ -43,7 +43,7 @@ class SplitConfig(_Section):
 
     strategy: Literal["auto", "time", "random"] = "auto"
     test: float = Field(
-        0.15,
+        0.2,
         gt=0,
         lt=1,
         description="share of the newest labelled leads `evaluate` holds out",
@@ -240,7 +240,7 @@ class EvaluationConfig(_Section):
     """Out-of-time evaluation (``evaluate``) and its intervals."""
 
     origins: int = Field(
-        3,
+        4,
         ge=1,
         description="the held-out newest leads are cut into this many periods; each "
         "is scored by a model trained (whole procedure) on what was known when it "

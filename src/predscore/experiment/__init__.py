@@ -19,6 +19,9 @@ Public API
     The bundle's procedure replayed at origins before its newest leads, beside the
     rules and the references (``lgbm_default``, ``logreg``, ``flaml``) fitted on the
     same rows; paired bootstrap intervals by lead.
+``test_periods(rows, strategy, config) -> list[EvaluationPeriod]``
+    The leads ``evaluate`` scores, by retraining period (``benchmarks/results.py``
+    scores the same periods).
 ``backtest(tables, config, folds, rules=None) -> BacktestResult``
 ``segment_comparison(scored, config)``, ``segment_models_table(entries)``,
 ``segment_report_table(report)``
@@ -61,10 +64,12 @@ from predscore.experiment.compare import (
 )
 from predscore.experiment.evaluate import (
     BacktestResult,
+    EvaluationPeriod,
     backtest,
     evaluate_model,
     procedure_config,
     segment_comparison,
+    test_periods,
 )
 from predscore.experiment.profile import training_profile
 from predscore.experiment.references import REFERENCES, reference_probability
@@ -93,6 +98,7 @@ __all__ = [
     "BacktestResult",
     "Promotion",
     "PromotionRefused",
+    "EvaluationPeriod",
     "compare_models",
     "compare_registered",
     "newest_leads",
@@ -122,6 +128,7 @@ __all__ = [
     "segment_report_table",
     "segments_table",
     "side_by_side",
+    "test_periods",
     "train_model",
     "training_warnings",
 ]

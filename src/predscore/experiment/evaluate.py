@@ -56,11 +56,13 @@ from predscore.rules import score_rules
 __all__ = [
     "GLOBAL",
     "BacktestResult",
+    "EvaluationPeriod",
     "backtest",
     "evaluate_model",
     "evaluation_cutoff",
     "procedure_config",
     "segment_comparison",
+    "test_periods",
 ]
 
 Progress = Callable[[str], None]
@@ -70,7 +72,7 @@ GLOBAL = "global"
 
 
 @dataclass
-class _Block:
+class EvaluationPeriod:
     """Leads scored by the procedure replayed at ``origin`` (None: the rest trains)."""
 
     number: int
@@ -128,7 +130,7 @@ def _candidate_rows(
 
 
 def _score_block(
-    block: _Block,
+    block: EvaluationPeriod,
     candidates: list[tuple[Any, pd.DataFrame]],
     strategy: str,
     config: PredscoreConfig,
@@ -351,10 +353,7 @@ def evaluate_model(
     candidates, strategy = _candidate_rows(tables, config, cutoff)
     first = candidates[0][1]
     judged = _judged(first, strategy, config)
-    held = holdout_leads(judged, config.model.split.test, strategy, config.seed)
-    if not len(held):
-        raise ModelError("the test period holds no lead: nothing to evaluate")
-    blocks = _blocks(judged, held, strategy, config.model.evaluation.origins)
+    blocks = test_periods(first, strategy, config)
     parts = []
     for block in blocks:
         say(f"origin {block.number}/{len(blocks)}: replaying the training procedure")
@@ -390,6 +389,28 @@ def evaluate_model(
     return metrics, rows
 
 
+def test_periods(
+    rows: pd.DataFrame, strategy: str, config: PredscoreConfig
+) -> list[EvaluationPeriod]:
+    """The leads :func:`evaluate_model` scores, by retraining period.
+
+    Time: the newest ``split.test`` share of the leads old enough to judge
+    (``evaluation.mature_quantile``), cut by creation into ``evaluation.origins``
+    periods, each scored by the procedure replayed at its start. Random: that share
+    drawn with the seed, scored by the procedure fitted on every other lead.
+
+    Raises
+    ------
+    ModelError
+        When the share holds no lead.
+    """
+    judged = _judged(rows, strategy, config)
+    held = holdout_leads(judged, config.model.split.test, strategy, config.seed)
+    if not len(held):
+        raise ModelError("the test period holds no lead: nothing to evaluate")
+    return _blocks(judged, held, strategy, config.model.evaluation.origins)
+
+
 def _judged(rows: pd.DataFrame, strategy: str, config: PredscoreConfig) -> pd.DataFrame:
     """The rows of the leads old enough to judge (:func:`judged_rows`)."""
     if strategy != "time":
@@ -402,16 +423,16 @@ def _judged(rows: pd.DataFrame, strategy: str, config: PredscoreConfig) -> pd.Da
 
 def _blocks(
     rows: pd.DataFrame, held: np.ndarray, strategy: str, origins: int
-) -> list[_Block]:
+) -> list[EvaluationPeriod]:
     """The held-out leads cut by creation into ``origins`` periods (time), or one
     block trained on every other lead (random)."""
     if strategy != "time":
-        return [_Block(1, None, held)]
+        return [EvaluationPeriod(1, None, held)]
     leads = lead_table(rows)
     leads = leads.loc[leads["lead_id"].isin(held)].reset_index(drop=True)
     bounds = np.linspace(0, len(leads), min(origins, len(leads)) + 1).astype(int)
     return [
-        _Block(
+        EvaluationPeriod(
             k + 1,
             leads["created_at"].iloc[bounds[k]],
             leads["lead_id"].to_numpy()[bounds[k] : bounds[k + 1]],
@@ -486,7 +507,7 @@ def backtest(
     rows, skipped, parts = [], [], []
     for fold in rolling_folds(_judged(first, "time", config), folds, horizon, kept):
         say(f"fold {fold.number}/{folds}: origin {fold.origin:%Y-%m-%d}")
-        block = _Block(fold.number, fold.origin, fold.test_leads)
+        block = EvaluationPeriod(fold.number, fold.origin, fold.test_leads)
         try:
             scored = _score_block(block, candidates, "time", config, rules, names, say)
         except ModelError as exc:
