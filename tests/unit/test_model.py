@@ -407,6 +407,43 @@ def test_fold_score_ignores_the_level_not_the_order() -> None:
     assert fold_score(rng.permutation(raw), y, w) > score + 0.05
 
 
+def _stops_at(curve: dict[int, float], monkeypatch: pytest.MonkeyPatch) -> int:
+    """The tree count at which a fold whose validation scores follow ``curve`` (at
+    those checkpoints) stops growing."""
+    from types import SimpleNamespace
+
+    import predscore.model.selection as selection
+
+    booster = SimpleNamespace(predict=lambda rows, **_: np.zeros(len(rows)))
+    grown: list[int] = []
+    monkeypatch.setattr(selection, "fold_score", lambda *_: curve[grown[-1]])
+    watch = selection._Checkpoints(np.zeros((4, 1)), np.ones(4), np.ones(4), [*curve])
+    for count in range(1, max(curve) + 1):
+        grown.append(count)
+        try:
+            watch(SimpleNamespace(iteration=count - 1, model=booster))
+        except lgb.callback.EarlyStopException as stop:
+            return stop.best_iteration
+    return max(curve)
+
+
+def test_a_fold_stops_growing_trees_once_they_stop_helping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    steps = (10, 20, 30, 50, 75, 100, 150, 200, 300)
+
+    def curve(*scores: float) -> dict[int, float]:
+        return dict(zip(steps, scores, strict=False))
+
+    # below 75 trees, one worse checkpoint is noise: growth goes on
+    assert _stops_at(curve(5, 6, 4, 3, 2, 1, 0.5, 0.4, 0.3), monkeypatch) == 300
+    # two worse checkpoints in a row stop it, early or not
+    assert _stops_at(curve(5, 4, 4.5, 4.6, 1, 1, 1, 1, 1), monkeypatch) == 50
+    # from 75 trees on, one worse checkpoint is enough
+    assert _stops_at(curve(5, 4, 3, 2, 1, 0.9, 1.1, 0.1, 0.1), monkeypatch) == 150
+    assert _stops_at(curve(5, 4, 3, 2, 2.5, 0.1, 0.1, 0.1, 0.1), monkeypatch) == 75
+
+
 # -- calibration -----------------------------------------------------------------
 def test_platt_fit_is_scikit_learn_unpenalised_logistic_regression() -> None:
     rng = np.random.default_rng(2)

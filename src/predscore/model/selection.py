@@ -53,8 +53,13 @@ Progress = Callable[[str], None]
 
 #: numbers of trees at which every tree candidate is scored
 _STEPS = (10, 20, 30, 50, 75, 100, 150, 200, 300, 400, 500, 650, 800, 1000, 1500, 2000)
-#: checkpoints without improvement before a fold stops growing trees
-_PATIENCE = 3
+#: checkpoints without improvement before a fold stops growing trees: two while
+#: the first checkpoints (noisy, close together) are passed, one from
+#: :data:`_STEADY_TREES` trees on (the steps are far apart there: the fold's next
+#: checkpoint would be half as many trees again)
+_PATIENCE_EARLY = 2
+_PATIENCE = 1
+_STEADY_TREES = 75
 
 
 @dataclass(frozen=True)
@@ -226,7 +231,8 @@ class Selection:
 
 class _Checkpoints:
     """LightGBM callback: scores the validation rows at each step of the tree
-    count and stops after ``_PATIENCE`` steps without improvement."""
+    count and stops after ``_PATIENCE_EARLY`` steps without improvement, or
+    ``_PATIENCE`` from ``_STEADY_TREES`` trees on."""
 
     def __init__(
         self,
@@ -259,7 +265,7 @@ class _Checkpoints:
             self.best, self.since = self.curve[grown], 0
             return
         self.since += 1
-        if self.since >= _PATIENCE:
+        if self.since >= (_PATIENCE if grown >= _STEADY_TREES else _PATIENCE_EARLY):
             raise lgb.callback.EarlyStopException(grown, [])
 
 
