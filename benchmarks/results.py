@@ -208,7 +208,9 @@ def score_split(
     p = fitted.model.predict_proba(test)
     probability, ranking = {"predscore": p}, {"predscore": p}
     try:
-        points = score_rules(test, rules)["rule_points"].to_numpy(dtype=float)
+        points = score_rules(test, rules, reasons=False)["rule_points"].to_numpy(
+            dtype=float
+        )
         mapping = rule_probability_map(
             fitted.rows, fitted.selection, rules, config.model
         )

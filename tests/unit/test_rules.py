@@ -184,6 +184,14 @@ def test_points_add_up_to_reasons() -> None:
         assert all(set(r) == {"feature", "value", "points", "text"} for r in reasons)
 
 
+def test_scoring_without_reasons_keeps_every_other_column() -> None:
+    frame, config = _frame(), _config()
+    full = score_rules(frame, config)
+    quick = score_rules(frame, config, reasons=False)
+    assert "rule_reasons" not in quick.columns
+    pd.testing.assert_frame_equal(quick, full.drop(columns="rule_reasons"))
+
+
 def test_negative_points_and_missing_values() -> None:
     out = _by_lead()
     assert out.loc["L4", "rule_points"] == -10

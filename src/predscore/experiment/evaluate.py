@@ -167,7 +167,7 @@ def _score_block(
             mapping = rule_probability_map(
                 fitted.rows, fitted.selection, rules, config.model
             )
-            rule_out = score_rules(test, rules)
+            rule_out = score_rules(test, rules, reasons=False)
             rule_prob = mapping.transform(rule_out["rule_points"].to_numpy(float))
         except ConfigError:
             rule_out = rule_prob = None

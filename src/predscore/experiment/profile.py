@@ -72,7 +72,9 @@ def training_profile(
     eliminated = None
     if rules is not None:
         try:
-            eliminated = score_rules(rows, rules)["eliminated_by"].to_numpy(object)
+            eliminated = score_rules(rows, rules, reasons=False)[
+                "eliminated_by"
+            ].to_numpy(object)
         except ConfigError:  # rules written for other features: the model routes
             eliminated = None
     routes = route_leads(probability, eliminated, config.explain.routing)

@@ -352,7 +352,9 @@ def rule_probability_map(
         When the rules read a feature these rows lack.
     """
     picked = rows.iloc[selection.oof["row"].to_numpy()]
-    points = score_rules(picked, rules)["rule_points"].to_numpy(dtype=float)
+    points = score_rules(picked, rules, reasons=False)["rule_points"].to_numpy(
+        dtype=float
+    )
     fold_numbers = selection.folds["fold"].to_numpy()
     return choose_calibration(
         points,
@@ -462,7 +464,7 @@ def train_model(
     if rules is not None:
         try:
             mapping = rule_probability_map(rows, selection, rules, config.model)
-            rule_out = score_rules(oof_rows, rules)
+            rule_out = score_rules(oof_rows, rules, reasons=False)
             rule_prob = mapping.transform(rule_out["rule_points"].to_numpy(float))
         except ConfigError as exc:
             rules_note = f"rules not applicable: {exc}"

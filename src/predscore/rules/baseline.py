@@ -35,7 +35,9 @@ RULE_COLUMNS = (
 _KEYS = ("lead_id", "as_of")
 
 
-def score_rules(features: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
+def score_rules(
+    features: pd.DataFrame, config: RulesConfig, reasons: bool = True
+) -> pd.DataFrame:
     """Apply the rule baseline to feature rows.
 
     Parameters
@@ -45,12 +47,15 @@ def score_rules(features: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
         present.
     config : RulesConfig
         Eliminatory criteria, points grid, thresholds and temperature.
+    reasons : bool
+        False: no ``rule_reasons`` column (their sentences are most of the cost;
+        training and evaluation read points, routes and eliminations only).
 
     Returns
     -------
     DataFrame
         Same index and row order as ``features``: the key columns present, then
-        :data:`RULE_COLUMNS`.
+        :data:`RULE_COLUMNS` (without ``rule_reasons`` when ``reasons`` is False).
 
     Raises
     ------
@@ -60,7 +65,7 @@ def score_rules(features: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
     """
     columns = {
         **{k: features[k] for k in _KEYS if k in features.columns},
-        **rule_columns(features, config),
+        **rule_columns(features, config, reasons),
     }
     columns["eliminated_by"] = pd.Series(
         columns["eliminated_by"], index=features.index, dtype=object
@@ -69,18 +74,25 @@ def score_rules(features: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
 
 
 def rule_columns(
-    features: pd.DataFrame, config: RulesConfig
+    features: pd.DataFrame, config: RulesConfig, reasons: bool = True
 ) -> dict[str, np.ndarray | list]:
     """:func:`score_rules`' :data:`RULE_COLUMNS` as arrays in row order
-    (``rule_reasons`` a list), without a frame to build: what a scorer reads."""
+    (``rule_reasons`` a list, left out when ``reasons`` is False), without a frame
+    to build: what a scorer reads."""
     n_rows = len(features)
-    eliminated_by, elim_parts = _apply_eliminatory(features, config.eliminatory)
+    eliminated_by, elim_parts = _apply_eliminatory(
+        features, config.eliminatory, reasons
+    )
     points, point_parts = _apply_points(
-        features, config.points, start=len(elim_parts), decimals=config.decimals
+        features,
+        config.points,
+        start=len(config.eliminatory),
+        decimals=config.decimals,
+        reasons=reasons,
     )
     kept = pd.isna(eliminated_by)
     thresholds = config.thresholds
-    return {
+    columns: dict[str, np.ndarray | list] = {
         "rule_points": points,
         "rule_route": np.where(
             ~kept,
@@ -91,20 +103,25 @@ def rule_columns(
         "mql": kept & (points >= thresholds.mql),
         "sql": kept & (points >= thresholds.sql),
         "tier": np.where(kept, temperature(features, config), "cold"),
-        "rule_reasons": collect_reasons([*elim_parts, *point_parts], n_rows),
     }
+    if reasons:
+        columns["rule_reasons"] = collect_reasons([*elim_parts, *point_parts], n_rows)
+    return columns
 
 
 def _apply_eliminatory(
-    features: pd.DataFrame, criteria: list[EliminatoryCriterion]
+    features: pd.DataFrame, criteria: list[EliminatoryCriterion], reasons: bool
 ) -> tuple[np.ndarray, list[Fired]]:
-    """First matching criterion per row, and a zero-point reason naming it."""
+    """First matching criterion per row, and a zero-point reason naming it (none
+    when ``reasons`` is False)."""
     eliminated_by = np.full(len(features), None, dtype=object)
     parts = []
     for order, criterion in enumerate(criteria):
         where = f"rules.eliminatory '{criterion.name}'"
         mask = condition_mask(features, criterion.when, where) & pd.isna(eliminated_by)
         eliminated_by[mask] = criterion.name
+        if not reasons:
+            continue
         rows = np.flatnonzero(mask)
         feature = criterion.when.features()[0]
         parts.append(
@@ -122,9 +139,14 @@ def _apply_eliminatory(
 
 
 def _apply_points(
-    features: pd.DataFrame, rules: list[PointRule], start: int, decimals: int
+    features: pd.DataFrame,
+    rules: list[PointRule],
+    start: int,
+    decimals: int,
+    reasons: bool,
 ) -> tuple[np.ndarray, list[Fired]]:
-    """Total points per row and the reasons of every rule that gave non-zero points."""
+    """Total points per row and the reasons of every rule that gave non-zero points
+    (none when ``reasons`` is False)."""
     total = np.zeros(len(features))
     parts = []
     for offset, rule in enumerate(rules):
@@ -132,8 +154,10 @@ def _apply_points(
         awarded, value, feature = _rule_points(features, rule, where)
         # rounded per rule, so that the reasons shown still add up to the total
         awarded = np.round(awarded, decimals) + 0.0
-        rows = np.flatnonzero(awarded != 0)
         total += awarded
+        if not reasons:
+            continue
+        rows = np.flatnonzero(awarded != 0)
         parts.append(
             fired_reasons(
                 start + offset,
@@ -229,7 +253,9 @@ class RuleScorer:
 
     def score(self, features: pd.DataFrame) -> np.ndarray:
         """Rule points per row (higher means more likely to close)."""
-        return score_rules(features, self.config)["rule_points"].to_numpy()
+        return score_rules(features, self.config, reasons=False)[
+            "rule_points"
+        ].to_numpy()
 
     def transform(self, features: pd.DataFrame) -> pd.DataFrame:
         """Full rule output per row (see :func:`score_rules`)."""

@@ -59,7 +59,7 @@ def evaluate_rules(
         eliminating criterion, in config order; ``segments``: per trap segment, rows,
         close rate, share routed to meeting, share disqualified and mean points.
     """
-    scored = score_rules(features, config)
+    scored = score_rules(features, config, reasons=False)
     y = features[label].to_numpy()
     points = scored["rule_points"].to_numpy()
     route = scored["rule_route"].to_numpy()
