@@ -9,7 +9,7 @@ training snapshots (labelled rows: :func:`predscore.model.labelled_rows`) and sc
 every lead out of sample, **by lead**:
 
 * **time-ordered sets** (demo, UCI, Olist, Maven): the periods of ``predscore
-  evaluate`` (:func:`predscore.experiment.test_periods`): the newest ``split.test``
+  evaluate`` (:func:`predscore.experiment.evaluation_periods`): the newest ``split.test``
   share of the labelled leads old enough to judge (``evaluation.mature_quantile`` of
   ``configs/model.yaml``: of the newest leads only the fast closers, mostly losses,
   have closed), cut by creation into ``evaluation.origins`` periods; every scorer is
@@ -141,7 +141,7 @@ def splits(rows: pd.DataFrame, strategy: str, config: Any) -> list[Split]:
     """Rolling origins over the newest leads (time), or folds by lead (random)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from predscore.experiment import test_periods
+    from predscore.experiment import evaluation_periods
     from predscore.model import training_rows_at
 
     if strategy == "time":
@@ -149,7 +149,7 @@ def splits(rows: pd.DataFrame, strategy: str, config: Any) -> list[Split]:
         out = []
         # the periods of `predscore evaluate`: the newest `split.test` share of the
         # leads old enough to judge, cut into `evaluation.origins` periods
-        for period in test_periods(rows, strategy, config):
+        for period in evaluation_periods(rows, strategy, config):
             test = rows["lead_id"].isin(period.leads).to_numpy()
             # what train would have learnt from then (immature leads left out)
             train = ~test & training_rows_at(

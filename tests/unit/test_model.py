@@ -17,8 +17,8 @@ from predscore.experiment import (
     backtest,
     check_history,
     evaluate_model,
+    evaluation_periods,
     fit_procedure,
-    test_periods,
     train_model,
 )
 from predscore.features import build_snapshots
@@ -161,7 +161,7 @@ def test_evaluation_periods_cut_the_newest_judged_leads_in_time_order(
     config = fast_config(
         split={"test": 0.2}, evaluation={"origins": 4, "mature_quantile": 0.9}
     )
-    periods = test_periods(snapshots, "time", config)
+    periods = evaluation_periods(snapshots, "time", config)
     judged = snapshots.loc[judged_rows(snapshots, 0.9)]
     held = holdout_leads(judged, 0.2, "time", config.seed)
     assert [p.number for p in periods] == [1, 2, 3, 4]
@@ -175,7 +175,7 @@ def test_evaluation_periods_cut_the_newest_judged_leads_in_time_order(
     for period in periods:
         assert created.loc[period.leads].min() == period.origin
     # at random: one share, scored by the procedure fitted on every other lead
-    (drawn,) = test_periods(snapshots, "random", config)
+    (drawn,) = evaluation_periods(snapshots, "random", config)
     assert drawn.origin is None
     assert len(drawn.leads) == pytest.approx(0.2 * len(created), abs=1)
 
@@ -738,6 +738,13 @@ def test_newton_warm_start_reaches_the_same_optimum(
     assert "center" not in bare.terms[0] and "center" in cold.terms[0]
     np.testing.assert_allclose(bare.raw(matrix), cold.raw(matrix), atol=1e-12)
     assert linear.LinearComponent.from_dict(cold.to_dict()).solution is None
+    # fits sharing one encoding of the rows: each as if encoded alone, none
+    # writing its coefficients into the shared encoding
+    shared = linear.linear_design(matrix, leads, categorical)
+    first = fit_linear(matrix, y, w, leads, categorical, 1.0, design=shared)
+    second = fit_linear(matrix, y, w, leads, categorical, 0.1, design=shared)
+    assert first.terms == near.terms and second.terms == cold.terms
+    assert all("coef" not in t and "coefs" not in t for t in shared.terms)
 
 
 def test_a_fold_reweighted_in_place_grows_the_trees_of_a_fresh_one(

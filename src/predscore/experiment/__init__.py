@@ -19,7 +19,7 @@ Public API
     The bundle's procedure replayed at origins before its newest leads, beside the
     rules and the references (``lgbm_default``, ``logreg``, ``flaml``) fitted on the
     same rows; paired bootstrap intervals by lead.
-``test_periods(rows, strategy, config) -> list[EvaluationPeriod]``
+``evaluation_periods(rows, strategy, config) -> list[EvaluationPeriod]``
     The leads ``evaluate`` scores, by retraining period (``benchmarks/results.py``
     scores the same periods).
 ``backtest(tables, config, folds, rules=None) -> BacktestResult``
@@ -67,9 +67,9 @@ from predscore.experiment.evaluate import (
     EvaluationPeriod,
     backtest,
     evaluate_model,
+    evaluation_periods,
     procedure_config,
     segment_comparison,
-    test_periods,
 )
 from predscore.experiment.profile import training_profile
 from predscore.experiment.references import REFERENCES, reference_probability
@@ -128,7 +128,7 @@ __all__ = [
     "segment_report_table",
     "segments_table",
     "side_by_side",
-    "test_periods",
+    "evaluation_periods",
     "train_model",
     "training_warnings",
 ]

@@ -62,7 +62,7 @@ __all__ = [
     "evaluation_cutoff",
     "procedure_config",
     "segment_comparison",
-    "test_periods",
+    "evaluation_periods",
 ]
 
 Progress = Callable[[str], None]
@@ -353,7 +353,7 @@ def evaluate_model(
     candidates, strategy = _candidate_rows(tables, config, cutoff)
     first = candidates[0][1]
     judged = _judged(first, strategy, config)
-    blocks = test_periods(first, strategy, config)
+    blocks = evaluation_periods(first, strategy, config)
     parts = []
     for block in blocks:
         say(f"origin {block.number}/{len(blocks)}: replaying the training procedure")
@@ -389,7 +389,7 @@ def evaluate_model(
     return metrics, rows
 
 
-def test_periods(
+def evaluation_periods(
     rows: pd.DataFrame, strategy: str, config: PredscoreConfig
 ) -> list[EvaluationPeriod]:
     """The leads :func:`evaluate_model` scores, by retraining period.

@@ -17,13 +17,20 @@ fitted model is plain numbers (:meth:`LinearComponent.to_dict`): no pickle.
 
 from __future__ import annotations
 
+import copy
 import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["LinearComponent", "fit_linear", "logistic_newton"]
+__all__ = [
+    "LinearComponent",
+    "LinearDesign",
+    "fit_linear",
+    "linear_design",
+    "logistic_newton",
+]
 
 
 #: rows per block of the Newton sums and of the term values: a fit needs the design
@@ -319,6 +326,36 @@ def logistic_newton(
     return beta[:d].copy(), float(beta[d])
 
 
+@dataclass
+class LinearDesign:
+    """Training rows encoded for the linear model: each feature's encoding
+    (``terms``, without coefficients), the design columns (float32, one row per
+    matrix row) and each column's (feature, role, level)."""
+
+    terms: list[dict[str, Any]]
+    columns: np.ndarray
+    roles: list[tuple[int, str, Any]]
+
+
+def linear_design(
+    matrix: np.ndarray,
+    leads: np.ndarray,
+    categorical: set[int],
+    min_level_leads: int = 20,
+    clip_quantile: float = 0.001,
+) -> LinearDesign:
+    """Encode the training rows (what :func:`fit_linear` solves on); the encoding
+    reads the rows' values and leads only, not their labels or weights: fits that
+    differ in ``C`` or weights share it."""
+    terms, columns, roles = _design(
+        matrix, categorical, leads, min_level_leads, clip_quantile
+    )
+    design = np.empty((len(matrix), len(columns)), dtype=np.float32)
+    for j, column in enumerate(columns):
+        design[:, j] = column
+    return LinearDesign(terms, design, roles)
+
+
 def fit_linear(
     matrix: np.ndarray,
     labels: np.ndarray,
@@ -331,6 +368,7 @@ def fit_linear(
     max_iter: int = 2000,
     start: np.ndarray | None = None,
     explained: bool = True,
+    design: LinearDesign | None = None,
 ) -> LinearComponent:
     """Fit the logistic regression on the feature matrix.
 
@@ -353,16 +391,22 @@ def fit_linear(
     explained : bool
         False: the terms' training centres and spreads, which contributions and
         importance read, are left out (a model that only scores: a fold's).
+    design : LinearDesign, optional
+        :func:`linear_design` of these rows with these encoding settings, shared
+        by fits that differ in ``C`` or weights (default: encoded here).
     """
-    terms, columns, roles = _design(
-        matrix, categorical, leads, min_level_leads, clip_quantile
-    )
-    design = np.empty((len(matrix), len(columns)), dtype=np.float32)
-    for j, column in enumerate(columns):
-        design[:, j] = column
-    del columns  # one copy of the design at a time
+    if design is None:
+        design = linear_design(
+            matrix, leads, categorical, min_level_leads, clip_quantile
+        )
+    terms, roles = copy.deepcopy(design.terms), design.roles
     coefs, intercept = logistic_newton(
-        design, np.asarray(labels, dtype=float), weights, C, max_iter, start=start
+        design.columns,
+        np.asarray(labels, dtype=float),
+        weights,
+        C,
+        max_iter,
+        start=start,
     )
     for term in terms:
         if term["kind"] == "number":

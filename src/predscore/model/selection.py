@@ -42,7 +42,7 @@ from predscore.config import ModelConfig
 from predscore.errors import ModelError
 from predscore.model.calibrate import Calibrator, choose_calibration, platt_fit
 from predscore.model.estimator import ModelSpec, lead_codes, row_weights
-from predscore.model.linear import fit_linear
+from predscore.model.linear import fit_linear, linear_design
 from predscore.model.matrix import category_levels, feature_columns, feature_matrix
 from predscore.model.split import lead_table, training_rows_at
 from predscore.model.trees import tree_dataset, tree_params
@@ -395,7 +395,9 @@ class _Cv:
         )
         return self._oof(spec, raw)
 
-    def linear(self, C: float, half_life: float | None) -> _Oof:
+    def linear(self, Cs: Sequence[float], half_life: float | None) -> list[_Oof]:
+        """The linear model at each ``C`` on each fold: a fold's rows are encoded
+        once, and each fit starts from the fold's previous solution."""
         settings = self.config.linear
         options = {
             "min_level_leads": settings.min_level_leads,
@@ -403,32 +405,48 @@ class _Cv:
             "max_iter": settings.max_iter,
         }
 
-        def fit(fold: CvFold) -> np.ndarray:
-            component = fit_linear(
-                self.matrix[fold.train],
-                self.labels[fold.train],
-                self.train_weights(fold, half_life),
-                self.leads[fold.train],
-                set(self.categorical),
-                C,
-                **options,
-                start=self._linear_starts.get(fold.number),
-                explained=False,  # a fold's model only scores its validation rows
+        def fit(fold: CvFold) -> list[np.ndarray]:
+            matrix, leads = self.matrix[fold.train], self.leads[fold.train]
+            categorical = set(self.categorical)
+            design = linear_design(
+                matrix,
+                leads,
+                categorical,
+                settings.min_level_leads,
+                settings.clip_quantile,
             )
-            self._linear_starts[fold.number] = component.solution
-            return component.raw(self.matrix[fold.valid])
+            weights = self.train_weights(fold, half_life)
+            raws = []
+            for C in Cs:
+                component = fit_linear(
+                    matrix,
+                    self.labels[fold.train],
+                    weights,
+                    leads,
+                    categorical,
+                    C,
+                    **options,
+                    start=self._linear_starts.get(fold.number),
+                    explained=False,  # a fold's model only scores its validation rows
+                    design=design,
+                )
+                self._linear_starts[fold.number] = component.solution
+                raws.append(component.raw(self.matrix[fold.valid]))
+            return raws
 
-        raw = {
-            fold.number: values
-            for fold, values in zip(self.folds, self.map(fit), strict=True)
-        }
-        spec = ModelSpec(
-            name=f"linear_C{C:g}",
-            recency_half_life_days=half_life,
-            linear_C=C,
-            linear=options,
-        )
-        return self._oof(spec, raw)
+        per_fold = dict(zip((f.number for f in self.folds), self.map(fit), strict=True))
+        return [
+            self._oof(
+                ModelSpec(
+                    name=f"linear_C{C:g}",
+                    recency_half_life_days=half_life,
+                    linear_C=C,
+                    linear=options,
+                ),
+                {number: raws[k] for number, raws in per_fold.items()},
+            )
+            for k, C in enumerate(Cs)
+        ]
 
     def blend(self, trees: _Oof, linear: _Oof, weight: float) -> _Oof:
         if trees.spec.recency_half_life_days != linear.spec.recency_half_life_days:
@@ -554,9 +572,8 @@ def select_model(
             (cv.trees(candidate.name, params, first, config.max_trees), "lightgbm")
         )
     if config.linear.enabled:
-        for C in config.linear.C:
-            say(f"cross-validating linear C={C:g}")
-            results.append((cv.linear(C, first), "linear"))
+        say(f"cross-validating linear C={', '.join(f'{C:g}' for C in config.linear.C)}")
+        results += [(oof, "linear") for oof in cv.linear(config.linear.C, first)]
     best_trees = _best(results, "lightgbm")
     best_linear = _best(results, "linear")
     # the recency weighting, tried on the best of each family only
@@ -573,9 +590,8 @@ def select_model(
                 )
             )
         if best_linear is not None:
-            results.append(
-                (cv.linear(best_linear.spec.linear_C or 1.0, half_life), "linear")
-            )
+            (oof,) = cv.linear([best_linear.spec.linear_C or 1.0], half_life)
+            results.append((oof, "linear"))
     cv.release()  # the binned folds are not needed again
     # blends of the two at each weighting: the refit weights both parts the same way,
     # so a blend is only made of parts cross-validated with the same weighting
