@@ -60,9 +60,9 @@ __all__ = [
     "backtest",
     "evaluate_model",
     "evaluation_cutoff",
+    "evaluation_periods",
     "procedure_config",
     "segment_comparison",
-    "evaluation_periods",
 ]
 
 Progress = Callable[[str], None]
