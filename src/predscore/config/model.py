@@ -282,7 +282,7 @@ class TrackingConfig(_Section):
 _DEFAULT_TREES = [
     TreeCandidate(
         name="trees_small",
-        params={"num_leaves": 4, "min_child_samples": 100, "learning_rate": 0.2},
+        params={"num_leaves": 4, "min_child_samples": 100, "learning_rate": 0.1},
     ),
     TreeCandidate(
         name="trees_medium", params={"num_leaves": 15, "min_child_samples": 50}
