@@ -407,6 +407,7 @@ class _Cv:
 
         def fit(fold: CvFold) -> list[np.ndarray]:
             matrix, leads = self.matrix[fold.train], self.leads[fold.train]
+            labels, valid = self.labels[fold.train], self.matrix[fold.valid]
             categorical = set(self.categorical)
             design = linear_design(
                 matrix,
@@ -420,18 +421,18 @@ class _Cv:
             for C in Cs:
                 component = fit_linear(
                     matrix,
-                    self.labels[fold.train],
+                    labels,
                     weights,
                     leads,
                     categorical,
                     C,
-                    **options,
+                    max_iter=settings.max_iter,
                     start=self._linear_starts.get(fold.number),
                     explained=False,  # a fold's model only scores its validation rows
-                    design=design,
+                    design=design,  # (its encoding settings are the design's)
                 )
                 self._linear_starts[fold.number] = component.solution
-                raws.append(component.raw(self.matrix[fold.valid]))
+                raws.append(component.raw(valid))
             return raws
 
         per_fold = dict(zip((f.number for f in self.folds), self.map(fit), strict=True))
