@@ -936,6 +936,61 @@ def test_selection_scores_every_candidate_out_of_fold(
     pd.testing.assert_frame_equal(again.candidates, table)  # same seed, same choice
 
 
+@pytest.mark.parametrize("strategy", ["time", "random"])
+def test_a_fold_with_many_leads_trains_on_a_sample_of_them(
+    parts: dict[str, pd.DataFrame], strategy: str
+) -> None:
+    rows = parts["train"]
+    whole = cv_folds(rows, fast_config(cv={"max_train_leads": None}).model, strategy, 3)
+    leads = rows["lead_id"].to_numpy()
+    # a cap below the smallest fold: every fold is capped
+    cap = min(len(set(leads[f.train])) for f in whole) - 1
+    capped_config = fast_config(cv={"max_train_leads": cap}).model
+    capped = cv_folds(rows, capped_config, strategy, 3)
+    assert [f.number for f in capped] == [f.number for f in whole]
+    for full, fold in zip(whole, capped, strict=True):
+        # the validation rows stay; the training rows are a subset of whole leads
+        assert np.array_equal(fold.valid, full.valid) and fold.origin == full.origin
+        assert not (fold.train & ~full.train).any()
+        kept = set(leads[fold.train])
+        assert len(kept) == cap
+        assert np.array_equal(fold.train, full.train & np.isin(leads, list(kept)))
+    # seeded: the same folds again
+    again = cv_folds(rows, capped_config, strategy, 3)
+    assert all(
+        np.array_equal(a.train, b.train) for a, b in zip(again, capped, strict=True)
+    )
+
+
+def test_the_recency_variant_grows_up_to_the_unweighted_tree_count(
+    parts: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from predscore.model import selection as choosing
+
+    grown: list[tuple[str, float | None, int]] = []
+    real = choosing._Cv.trees
+
+    def trees(self, name, params, half_life, max_trees):  # type: ignore[no-untyped-def]
+        grown.append((name, half_life, max_trees))
+        return real(self, name, params, half_life, max_trees)
+
+    monkeypatch.setattr(choosing._Cv, "trees", trees)
+    rows = parts["train"]
+    config = fast_config().model  # recency half-lives: none, 180 days
+    selection = select_model(rows, cv_folds(rows, config, "time", 3), config, 3)
+    table = selection.candidates
+    unweighted = table[
+        (table["family"] == "lightgbm") & table["recency_half_life_days"].isna()
+    ].iloc[0]  # the best tree candidate, whose weighting is tried
+    weighted = [g for g in grown if g[1] == 180.0]
+    assert weighted == [(unweighted["candidate"], 180.0, int(unweighted["trees"]))]
+    assert all(g[2] == config.max_trees for g in grown if g[1] is None)
+    again = table[
+        (table["family"] == "lightgbm") & (table["recency_half_life_days"] == 180.0)
+    ]
+    assert (again["trees"] <= unweighted["trees"]).all()
+
+
 def test_replays_leave_out_the_leads_too_recent_at_their_origin(
     parts: dict[str, pd.DataFrame],
 ) -> None:

@@ -351,8 +351,15 @@ def linear_design(
         matrix, categorical, leads, min_level_leads, clip_quantile
     )
     design = np.empty((len(matrix), len(columns)), dtype=np.float32)
-    for j, column in enumerate(columns):
-        design[:, j] = column
+    # filled by blocks of rows, a block's columns written contiguously then
+    # transposed in: a column written straight into the row-major design strides
+    # over all of it
+    block = np.empty((len(columns), min(len(matrix), BLOCK_ROWS)), dtype=np.float32)
+    for a, z in _blocks(len(matrix)):
+        part = block[:, : z - a]
+        for j, column in enumerate(columns):
+            part[j] = column[a:z]
+        design[a:z] = part.T
     return LinearDesign(terms, design, roles)
 
 
