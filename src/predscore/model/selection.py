@@ -10,11 +10,13 @@ made here, on the same folds:
    period's known rows hold both classes (labels known late, wins rare early on),
    blocked time folds: the same blocks, trained on every row of the older leads
    (their labels as known today: the order of time is kept, the delay of the
-   labels is not). Where time is unusable, stratified folds by lead.
+   labels is not). Where time is unusable, stratified folds by lead. On a large
+   history, a fold trains on a random sample of ``cv.max_train_leads`` of its leads.
 2. **Candidates**: LightGBM at each complexity of ``trees`` (its number of trees read
-   off the same folds), the linear model at each ``linear.C``, each with every
-   recency half-life of ``recency_half_life_days``; then the best trees blended with
-   the best linear model in log-odds at ``blend_weights``.
+   off the same folds), the linear model at each ``linear.C``; the best of each
+   family again at each other recency half-life of ``recency_half_life_days`` (the
+   trees grown up to their unweighted count); then the best trees blended with the
+   best linear model in log-odds at ``blend_weights``.
 3. **Score**: per fold, the log loss of the candidate's log-odds once mapped by a
    sigmoid fitted on that fold (the ranking and its shape, not the level: a close
    rate that moved between folds is the calibration's job), weighted over folds.
@@ -86,7 +88,9 @@ def cv_folds(
     With ``strategy`` ``time``: ``cv.folds`` expanding-window folds; when none holds
     both classes on both sides, fewer and longer ones; when no number of periods
     does, stratified K-fold by lead (as for ``random``), whose folds have no origin.
-    A fold whose training or validation rows lack a class is left out.
+    A fold training on more than ``cv.max_train_leads`` leads trains on that many,
+    drawn with ``seed``. A fold whose training or validation rows lack a class is
+    left out.
 
     Raises
     ------
