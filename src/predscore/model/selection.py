@@ -150,6 +150,8 @@ def _train_sample(
     """What keeps a fold's training rows to ``max_leads`` leads: those of its
     training leads first in one random order of every lead (seed), every row of
     each; a fold with fewer is kept whole."""
+    if max_leads is None:
+        return lambda fold: fold
     codes = lead_codes(rows)
     # each lead's place in the random order, at each of its rows
     rank = np.random.default_rng(seed).permutation(int(codes.max(initial=-1)) + 1)[
@@ -157,8 +159,6 @@ def _train_sample(
     ]
 
     def cap(fold: CvFold) -> CvFold:
-        if max_leads is None:
-            return fold
         ranks = np.unique(rank[fold.train])  # one per training lead, in order
         if len(ranks) <= max_leads:
             return fold
@@ -613,8 +613,7 @@ def select_model(
         if best_trees is not None:
             spec = best_trees.spec
             # grown up to the unweighted count: rows weighted down by age leave
-            # fewer effective rows (on the full curves of every data set of `make
-            # results`, the weighted best count was never above the unweighted one)
+            # fewer effective rows, which call for no more trees
             cap = spec.tree_count or config.max_trees
             results.append(
                 (
