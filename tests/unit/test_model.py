@@ -808,6 +808,43 @@ def test_binning_parameters_reach_the_dataset_only() -> None:
         fast_config(trees=[{"name": "t", "params": {"max_bin": 63}}])
 
 
+def test_named_features_get_their_own_bin_count() -> None:
+    from predscore.model.trees import tree_dataset, tree_params
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 2))
+    y = (rng.random(4000) < 0.3).astype(int)
+    params = {"max_bin": 63, "max_bin_by_name": {"amount": 1023, "absent": 7}}
+    data = tree_dataset(x, y, np.ones(4000), ["score", "amount"], [], params)
+    data.construct()
+    assert data.feature_num_bin(0) <= 64 < 512 < data.feature_num_bin(1) <= 1024
+    assert "max_bin_by_name" not in tree_params(params, 0, 1)
+    for key in ("max_bin_by_name", "max_bin_by_feature"):
+        with pytest.raises(ValueError, match="use `max_bin_by_family`"):
+            fast_config(lightgbm={"max_bin": 63, key: [7]})
+
+
+def test_fit_numbers_are_binned_by_their_family(parts: dict[str, pd.DataFrame]) -> None:
+    from predscore.experiment.train import family_bins
+
+    config = fast_config(max_bin_by_family={"fit": 1023, "qualification": 31})
+    rows = parts["train"].assign(deal_amount=1.0)  # an extra lead column: fit
+    model = family_bins(rows, config)
+    by_name = model.lightgbm["max_bin_by_name"]
+    assert by_name["annual_revenue"] == by_name["deal_amount"] == 1023
+    assert by_name["qual_budget_amount"] == 31
+    assert not {c for c in by_name if c.startswith(("decayed_", "days_since_"))}
+    assert "sector" not in by_name  # categories are binned by their levels
+    assert model.lightgbm["max_bin"] == config.model.lightgbm["max_bin"]
+    assert "max_bin_by_name" not in config.model.lightgbm  # the config is left as is
+    none = fast_config(max_bin_by_family={})
+    assert family_bins(rows, none) is none.model
+    # the refit's trees are binned as the folds' were
+    fitted = fit_procedure([(config.features, rows)], 1, config, "time")
+    if fitted.model.spec.tree_params is not None:
+        assert fitted.model.spec.tree_params["max_bin_by_name"] == by_name
+
+
 @pytest.mark.parametrize("family", ["lightgbm", "linear", "blend"])
 def test_contributions_add_up_for_every_family(
     parts: dict[str, pd.DataFrame], models: dict[str, LeadModel], family: str

@@ -10,10 +10,15 @@ from pydantic import Field, model_validator
 from predscore.config._base import _Section
 
 #: LightGBM parameters of the binned data, not of a booster: the folds' binned data
-#: is shared by every tree candidate, so they are set in ``lightgbm`` only
+#: is shared by every tree candidate, so they are set in ``lightgbm`` only.
+#: ``max_bin_by_name`` (feature name → bins) is predscore's: set from
+#: ``max_bin_by_family``, it becomes LightGBM's positional ``max_bin_by_feature``
 LIGHTGBM_DATASET_PARAMS = frozenset(
-    {"max_bin", "min_data_in_bin", "bin_construct_sample_cnt"}
+    {"max_bin", "min_data_in_bin", "bin_construct_sample_cnt", "max_bin_by_name"}
 )
+
+#: feature families (:mod:`predscore.features`) whose numbers may be binned apart
+BinnedFamily = Literal["fit", "engagement", "qualification"]
 
 __all__ = [
     "LIGHTGBM_DATASET_PARAMS",
@@ -325,6 +330,13 @@ class ModelConfig(_Section):
         description="LightGBM parameters shared by every tree candidate (seed, "
         "threads and determinism are set by predscore from `seed` and `threads`)",
     )
+    max_bin_by_family: dict[BinnedFamily, int] = Field(
+        {"fit": 1023, "qualification": 1023},
+        description="bins of the numbers of a feature family, over `lightgbm.max_bin`: "
+        "figures recorded in the CRM (deal amount, revenue, headcount, budget) carry "
+        "meaning in their exact levels; engagement measures, derived from the activity "
+        "log, are smooth in time and finer bins there only slow training",
+    )
     trees: list[TreeCandidate] = Field(_DEFAULT_TREES, min_length=1)
     max_trees: int = Field(
         800, ge=1, description="trees grown per fold; the count kept is chosen by CV"
@@ -364,6 +376,14 @@ class ModelConfig(_Section):
     @model_validator(mode="after")
     def _checks(self) -> ModelConfig:
         reserved = {"seed", "num_threads", "deterministic", "verbose", "metric"}
+        by_feature = {"max_bin_by_feature", "max_bin_by_name"} & set(self.lightgbm)
+        if by_feature:
+            raise ValueError(
+                f"lightgbm: {sorted(by_feature)} are set by predscore (use "
+                "`max_bin_by_family`)"
+            )
+        if any(bins < 2 for bins in self.max_bin_by_family.values()):
+            raise ValueError("max_bin_by_family: a family needs at least 2 bins")
         for where, params in [("lightgbm", self.lightgbm)] + [
             (f"trees[{t.name}]", t.params) for t in self.trees
         ]:

@@ -42,7 +42,7 @@ from predscore.config import (
 from predscore.errors import ConfigError, InsufficientHistoryError, ModelError
 from predscore.experiment.compare import scored_rows, side_by_side
 from predscore.experiment.profile import open_profile, training_profile
-from predscore.features import build_snapshots, newest_event
+from predscore.features import build_snapshots, feature_specs, newest_event
 from predscore.model import (
     Calibrator,
     LeadModel,
@@ -53,6 +53,7 @@ from predscore.model import (
     compact_rows,
     cv_folds,
     engagement_score,
+    feature_columns,
     fit_segment_models,
     labelled_rows,
     lead_table,
@@ -66,6 +67,7 @@ __all__ = [
     "TrainingResult",
     "check_history",
     "feature_candidates",
+    "family_bins",
     "fit_procedure",
     "labelled_snapshots",
     "rule_probability_map",
@@ -227,6 +229,7 @@ def _fit_procedure(
     kept = config.features.horizon_rows
     iterator = iter(candidates)
     best_features, best_rows = next(iterator)
+    model_config = family_bins(best_rows, config)
     folds = cv_folds(best_rows, model_config, strategy, seed, horizon, kept)
     grid_rows = []
     if count > 1:
@@ -313,6 +316,24 @@ def _fit_procedure(
         )
         fitted.segments = segments if segments.models else None
     return fitted
+
+
+def family_bins(rows: pd.DataFrame, config: PredscoreConfig) -> ModelConfig:
+    """``config.model`` with the numbers of each family of ``max_bin_by_family``
+    binned at its count (``lightgbm.max_bin_by_name``). A feature column the
+    registry does not declare is an extra lead attribute of the data set: fit."""
+    by_family = config.model.max_bin_by_family
+    declared = {s.name: s.family for s in feature_specs(config.features, config.icp)}
+    by_name = {
+        column: by_family[family]
+        for column in feature_columns(rows, config.model.exclude_features)
+        if not isinstance(rows[column].dtype, pd.CategoricalDtype)
+        and (family := declared.get(column, "fit")) in by_family
+    }
+    if not by_name:
+        return config.model
+    lightgbm = {**config.model.lightgbm, "max_bin_by_name": by_name}
+    return config.model.model_copy(update={"lightgbm": lightgbm})
 
 
 def _same_features(a: pd.DataFrame, b: pd.DataFrame) -> bool:

@@ -20,6 +20,9 @@ from predscore.config import LIGHTGBM_DATASET_PARAMS
 
 __all__ = ["TreeComponent", "grow_trees", "staged_raw", "tree_dataset", "tree_params"]
 
+#: LightGBM's own ``max_bin`` when none is given
+_LIGHTGBM_MAX_BIN = 255
+
 
 def tree_params(params: dict[str, Any], seed: int, threads: int) -> dict[str, Any]:
     """LightGBM booster parameters with predscore's fixed settings (seed, threads,
@@ -47,8 +50,13 @@ def tree_dataset(
 ) -> lgb.Dataset:
     """A LightGBM dataset, binned once (boosters of several complexities share it)
     by the binning keys of ``params`` (``LIGHTGBM_DATASET_PARAMS``); the others are
-    the boosters'."""
+    the boosters'. ``max_bin_by_name`` (feature name → bins) gives the named
+    features their own bin count, the others keep ``max_bin``."""
     binning = {k: v for k, v in (params or {}).items() if k in LIGHTGBM_DATASET_PARAMS}
+    by_name = binning.pop("max_bin_by_name", None)
+    if by_name and any(f in by_name for f in features):
+        default = binning.get("max_bin", _LIGHTGBM_MAX_BIN)
+        binning["max_bin_by_feature"] = [int(by_name.get(f, default)) for f in features]
     return lgb.Dataset(
         matrix,
         label=labels,
