@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from predscore.config._base import _Section
+from predscore.config.explain import Family
 
 #: LightGBM parameters of the binned data, not of a booster: the folds' binned data
 #: is shared by every tree candidate, so they are set in ``lightgbm`` only.
@@ -16,9 +17,6 @@ from predscore.config._base import _Section
 LIGHTGBM_DATASET_PARAMS = frozenset(
     {"max_bin", "min_data_in_bin", "bin_construct_sample_cnt", "max_bin_by_name"}
 )
-
-#: feature families (:mod:`predscore.features`) whose numbers may be binned apart
-BinnedFamily = Literal["fit", "engagement", "qualification"]
 
 __all__ = [
     "LIGHTGBM_DATASET_PARAMS",
@@ -330,7 +328,7 @@ class ModelConfig(_Section):
         description="LightGBM parameters shared by every tree candidate (seed, "
         "threads and determinism are set by predscore from `seed` and `threads`)",
     )
-    max_bin_by_family: dict[BinnedFamily, int] = Field(
+    max_bin_by_family: dict[Family, int] = Field(
         {"fit": 1023, "qualification": 1023},
         description="bins of the numbers of a feature family, over `lightgbm.max_bin`: "
         "figures recorded in the CRM (deal amount, revenue, headcount, budget) carry "
