@@ -822,12 +822,17 @@ def test_named_features_get_their_own_bin_count() -> None:
     for key in ("max_bin_by_name", "max_bin_by_feature"):
         with pytest.raises(ValueError, match="use `max_bin_by_family`"):
             fast_config(lightgbm={"max_bin": 63, key: [7]})
+        with pytest.raises(ValueError, match="use `max_bin_by_family`"):
+            fast_config(trees=[{"name": "t", "params": {key: [7]}}])
 
 
 def test_fit_numbers_are_binned_by_their_family(parts: dict[str, pd.DataFrame]) -> None:
     from predscore.experiment.train import family_bins
 
-    config = fast_config(max_bin_by_family={"fit": 1023, "qualification": 31})
+    config = fast_config(
+        max_bin_by_family={"fit": 1023, "qualification": 31},
+        linear={"enabled": False},  # the trees are chosen: the refit has some
+    )
     rows = parts["train"].assign(deal_amount=1.0)  # an extra lead column: fit
     model = family_bins(rows, config)
     by_name = model.lightgbm["max_bin_by_name"]
@@ -841,8 +846,7 @@ def test_fit_numbers_are_binned_by_their_family(parts: dict[str, pd.DataFrame]) 
     assert family_bins(rows, none) is none.model
     # the refit's trees are binned as the folds' were
     fitted = fit_procedure([(config.features, rows)], 1, config, "time")
-    if fitted.model.spec.tree_params is not None:
-        assert fitted.model.spec.tree_params["max_bin_by_name"] == by_name
+    assert fitted.model.spec.tree_params["max_bin_by_name"] == by_name
 
 
 @pytest.mark.parametrize("family", ["lightgbm", "linear", "blend"])

@@ -374,12 +374,7 @@ class ModelConfig(_Section):
     @model_validator(mode="after")
     def _checks(self) -> ModelConfig:
         reserved = {"seed", "num_threads", "deterministic", "verbose", "metric"}
-        by_feature = {"max_bin_by_feature", "max_bin_by_name"} & set(self.lightgbm)
-        if by_feature:
-            raise ValueError(
-                f"lightgbm: {sorted(by_feature)} are set by predscore (use "
-                "`max_bin_by_family`)"
-            )
+        by_feature = {"max_bin_by_feature", "max_bin_by_name"}
         if any(bins < 2 for bins in self.max_bin_by_family.values()):
             raise ValueError("max_bin_by_family: a family needs at least 2 bins")
         for where, params in [("lightgbm", self.lightgbm)] + [
@@ -389,6 +384,11 @@ class ModelConfig(_Section):
             if clash:
                 raise ValueError(
                     f"{where}: {clash} are set by predscore (use `seed` and `threads`)"
+                )
+            clash = sorted(by_feature & set(params))
+            if clash:
+                raise ValueError(
+                    f"{where}: {clash} are set by predscore (use `max_bin_by_family`)"
                 )
         for t in self.trees:
             binning = sorted(LIGHTGBM_DATASET_PARAMS & set(t.params))

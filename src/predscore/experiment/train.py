@@ -323,6 +323,8 @@ def family_bins(rows: pd.DataFrame, config: PredscoreConfig) -> ModelConfig:
     binned at its count (``lightgbm.max_bin_by_name``). A feature column the
     registry does not declare is an extra lead attribute of the data set: fit."""
     by_family = config.model.max_bin_by_family
+    if not by_family:
+        return config.model
     declared = {s.name: s.family for s in feature_specs(config.features, config.icp)}
     by_name = {
         column: by_family[family]
