@@ -849,6 +849,18 @@ def test_fit_numbers_are_binned_by_their_family(parts: dict[str, pd.DataFrame]) 
     assert fitted.model.spec.tree_params["max_bin_by_name"] == by_name
 
 
+def test_engagement_candidates_must_share_their_snapshot_rows(
+    parts: dict[str, pd.DataFrame],
+) -> None:
+    config = fast_config()
+    rows = parts["train"]
+    later = rows.copy()
+    later.loc[later.index[-1], "as_of"] += pd.Timedelta(seconds=1)
+    other = config.features.model_copy(update={"half_life_days": 90.0})
+    with pytest.raises(ModelError, match="different snapshot rows"):
+        fit_procedure([(config.features, rows), (other, later)], 2, config, "time")
+
+
 @pytest.mark.parametrize("family", ["lightgbm", "linear", "blend"])
 def test_contributions_add_up_for_every_family(
     parts: dict[str, pd.DataFrame], models: dict[str, LeadModel], family: str
@@ -978,28 +990,36 @@ def test_selection_scores_every_candidate_out_of_fold(
 
 
 @pytest.mark.parametrize("strategy", ["time", "random"])
-def test_a_fold_with_many_leads_trains_on_a_sample_of_them(
+def test_a_fold_with_many_rows_trains_on_a_sample_of_its_leads(
     parts: dict[str, pd.DataFrame], strategy: str
 ) -> None:
     rows = parts["train"]
-    whole = cv_folds(rows, fast_config(cv={"max_train_leads": None}).model, strategy, 3)
+    whole = cv_folds(rows, fast_config(cv={"max_train_rows": None}).model, strategy, 3)
     leads = rows["lead_id"].to_numpy()
+    rows_per_lead = pd.Series(leads).value_counts()
     # a cap below the smallest fold: every fold is capped
-    cap = min(len(set(leads[f.train])) for f in whole) - 1
-    capped_config = fast_config(cv={"max_train_leads": cap}).model
+    cap = min(int(f.train.sum()) for f in whole) - 1
+    capped_config = fast_config(cv={"max_train_rows": cap}).model
     capped = cv_folds(rows, capped_config, strategy, 3)
     assert [f.number for f in capped] == [f.number for f in whole]
     for full, fold in zip(whole, capped, strict=True):
-        # the validation rows stay; the training rows are a subset of whole leads
+        # the validation rows stay; the training rows are every row of some of the
+        # fold's training leads, as many as fit under the cap
         assert np.array_equal(fold.valid, full.valid) and fold.origin == full.origin
         assert not (fold.train & ~full.train).any()
         kept = set(leads[fold.train])
-        assert len(kept) == cap
         assert np.array_equal(fold.train, full.train & np.isin(leads, list(kept)))
+        assert cap - rows_per_lead.max() < fold.train.sum() <= cap
     # seeded: the same folds again
     again = cv_folds(rows, capped_config, strategy, 3)
     assert all(
         np.array_equal(a.train, b.train) for a, b in zip(again, capped, strict=True)
+    )
+    # a cap above every fold leaves them whole
+    roomy = fast_config(cv={"max_train_rows": int(len(rows))}).model
+    assert all(
+        np.array_equal(a.train, b.train)
+        for a, b in zip(cv_folds(rows, roomy, strategy, 3), whole, strict=True)
     )
 
 

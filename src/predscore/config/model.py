@@ -123,7 +123,7 @@ class CrossValidationConfig(_Section):
     on block k and trains on the older leads' rows whose label was known when block
     k began. Newer folds weigh more (``fold_weights``): they resemble today. Where
     time is unusable (split strategy random), ``folds`` stratified folds by lead.
-    Beyond ``max_train_leads`` training leads, a fold trains on a sample of them.
+    Beyond ``max_train_rows`` training rows, a fold trains on a sample of its leads.
     """
 
     folds: int = Field(4, ge=2)
@@ -138,13 +138,13 @@ class CrossValidationConfig(_Section):
         "the candidates apart (a market whose wins are rare early on): it is left "
         "out (when none is left, fewer and longer periods are tried)",
     )
-    max_train_leads: int | None = Field(
-        50_000,
-        ge=100,
-        description="a fold whose training rows hold more leads trains on this many "
-        "of them, drawn at random (seed), every row of each: the choices are made as "
-        "well on a large sample, in a fraction of the time; None: on every lead. "
-        "The refit always learns from every labelled lead",
+    max_train_rows: int | None = Field(
+        400_000,
+        ge=1000,
+        description="a fold with more training rows trains on a random sample of its "
+        "leads (seed), every row of each, up to this many rows: the choices are made "
+        "as well on a large sample, in a fraction of the time (a fold's cost is its "
+        "rows); None: on every lead. The refit always learns from every labelled lead",
     )
 
 

@@ -174,7 +174,7 @@ class FittedProcedure:
 def _same_keys(a: pd.DataFrame, b: pd.DataFrame) -> None:
     if len(a) != len(b) or not (
         np.array_equal(a["lead_id"].to_numpy(), b["lead_id"].to_numpy())
-        and np.array_equal(a["as_of"].to_numpy(), b["as_of"].to_numpy())
+        and a["as_of"].array.equals(b["as_of"].array)  # no Timestamp objects
     ):
         raise ModelError(
             "engagement candidates gave different snapshot rows; they must differ "

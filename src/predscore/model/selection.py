@@ -11,7 +11,8 @@ made here, on the same folds:
    blocked time folds: the same blocks, trained on every row of the older leads
    (their labels as known today: the order of time is kept, the delay of the
    labels is not). Where time is unusable, stratified folds by lead. On a large
-   history, a fold trains on a random sample of ``cv.max_train_leads`` of its leads.
+   history, a fold trains on a random sample of its leads, up to ``cv.max_train_rows``
+   rows.
 2. **Candidates**: LightGBM at each complexity of ``trees`` (its number of trees read
    off the same folds), the linear model at each ``linear.C``; the best of each
    family again at each other recency half-life of ``recency_half_life_days`` (the
@@ -88,8 +89,8 @@ def cv_folds(
     With ``strategy`` ``time``: ``cv.folds`` expanding-window folds; when none holds
     both classes on both sides, fewer and longer ones; when no number of periods
     does, stratified K-fold by lead (as for ``random``), whose folds have no origin.
-    A fold training on more than ``cv.max_train_leads`` leads trains on that many,
-    drawn with ``seed``. A fold whose training or validation rows lack a class is
+    A fold training on more than ``cv.max_train_rows`` rows trains on leads drawn
+    with ``seed``, every row of each, up to that many rows. A fold whose training or validation rows lack a class is
     left out.
 
     Raises
@@ -100,7 +101,7 @@ def cv_folds(
     cv = config.cv
     labels = rows["label"].to_numpy()
 
-    capped = _train_sample(rows, cv.max_train_leads, seed)
+    capped = _train_sample(rows, cv.max_train_rows, seed)
 
     def usable(folds: list[CvFold], min_wins: int = 1) -> list[CvFold]:
         return [
@@ -145,12 +146,12 @@ def cv_folds(
 
 
 def _train_sample(
-    rows: pd.DataFrame, max_leads: int | None, seed: int
+    rows: pd.DataFrame, max_rows: int | None, seed: int
 ) -> Callable[[CvFold], CvFold]:
-    """What keeps a fold's training rows to ``max_leads`` leads: those of its
-    training leads first in one random order of every lead (seed), every row of
-    each; a fold with fewer is kept whole."""
-    if max_leads is None:
+    """What keeps a fold's training rows to at most ``max_rows``: its training leads
+    taken in one random order of every lead (seed), every row of each, while their
+    rows fit; a fold with fewer rows is kept whole."""
+    if max_rows is None:
         return lambda fold: fold
     codes = lead_codes(rows)
     # each lead's place in the random order, at each of its rows
@@ -159,10 +160,12 @@ def _train_sample(
     ]
 
     def cap(fold: CvFold) -> CvFold:
-        ranks = np.unique(rank[fold.train])  # one per training lead, in order
-        if len(ranks) <= max_leads:
+        if int(fold.train.sum()) <= max_rows:
             return fold
-        kept = fold.train & (rank <= ranks[max_leads - 1])
+        # one per training lead, in order, with its number of rows
+        ranks, counts = np.unique(rank[fold.train], return_counts=True)
+        fits = int(np.searchsorted(np.cumsum(counts), max_rows, side="right"))
+        kept = fold.train & (rank <= ranks[max(fits, 1) - 1])
         return CvFold(fold.number, fold.origin, kept, fold.valid, fold.weight)
 
     return cap
