@@ -90,8 +90,8 @@ def cv_folds(
     both classes on both sides, fewer and longer ones; when no number of periods
     does, stratified K-fold by lead (as for ``random``), whose folds have no origin.
     A fold training on more than ``cv.max_train_rows`` rows trains on leads drawn
-    with ``seed``, every row of each, up to that many rows. A fold whose training or validation rows lack a class is
-    left out.
+    with ``seed``, every row of each, up to that many rows. A fold whose training or
+    validation rows lack a class is left out.
 
     Raises
     ------
