@@ -150,7 +150,7 @@ def _train_sample(
 ) -> Callable[[CvFold], CvFold]:
     """What keeps a fold's training rows to at most ``max_rows``: its training leads
     taken in one random order of every lead (seed), every row of each, while their
-    rows fit; a fold with fewer rows is kept whole."""
+    rows fit (at least the first lead); a fold with fewer rows is kept whole."""
     if max_rows is None:
         return lambda fold: fold
     codes = lead_codes(rows)
